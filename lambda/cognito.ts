@@ -1,0 +1,230 @@
+/**
+ * Every Cognito call the handler makes, each paced by the rate limiter of its quota
+ * category and retried when throttled.
+ */
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminDeleteUserAttributesCommand,
+  AdminDeleteUserCommand,
+  AdminGetUserCommand,
+  AdminListGroupsForUserCommand,
+  AdminRemoveUserFromGroupCommand,
+  AdminResetUserPasswordCommand,
+  AdminSetUserPasswordCommand,
+  AdminUpdateUserAttributesCommand,
+  CognitoIdentityProviderClient,
+  DescribeUserPoolCommand,
+  GetGroupCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
+import type { ExistingUser, PasswordPolicy } from './plan';
+import { DEFAULT_RATES, Rates } from './properties';
+
+/** What pre-flight needs to know about a pool. */
+export interface PoolDescription {
+  readonly passwordPolicy: PasswordPolicy;
+  /** Attribute names the pool's schema has (`custom:` prefixed); empty when not reported. */
+  readonly attributeNames: ReadonlySet<string>;
+}
+
+export function errorName(error: unknown): string {
+  return (error as { name?: string })?.name ?? '';
+}
+
+/** One pool, spoken to at the configured pace. */
+export class CognitoPool {
+  readonly stats: PaceStats;
+  private readonly limiters: Record<keyof Rates, RateLimiter>;
+
+  constructor(
+    private readonly client: CognitoIdentityProviderClient,
+    readonly userPoolId: string,
+    rates: Rates,
+    private readonly signal: StopSignal,
+    shared?: { limiters: Record<keyof Rates, RateLimiter>; stats: PaceStats },
+  ) {
+    this.stats = shared?.stats ?? { calls: 0, throttles: 0 };
+    this.limiters = shared?.limiters ?? {
+      create: new RateLimiter(rates.create),
+      recovery: new RateLimiter(rates.recovery),
+      write: new RateLimiter(rates.write),
+      read: new RateLimiter(rates.read),
+    };
+  }
+
+  /** The same pool, pace and counts, stopped by another signal (for compensation). */
+  withSignal(signal: StopSignal): CognitoPool {
+    return new CognitoPool(this.client, this.userPoolId, DEFAULT_RATES, signal, {
+      limiters: this.limiters,
+      stats: this.stats,
+    });
+  }
+
+  /** The pool's password policy and schema; undefined when the pool does not exist. */
+  async describe(): Promise<PoolDescription | undefined> {
+    try {
+      const out = await this.call('read', () =>
+        this.client.send(new DescribeUserPoolCommand({ UserPoolId: this.userPoolId })),
+      );
+      const policy = out?.UserPool?.Policies?.PasswordPolicy;
+      return {
+        passwordPolicy: {
+          minimumLength: policy?.MinimumLength,
+          requireUppercase: policy?.RequireUppercase,
+          requireLowercase: policy?.RequireLowercase,
+          requireNumbers: policy?.RequireNumbers,
+          requireSymbols: policy?.RequireSymbols,
+        },
+        attributeNames: new Set((out?.UserPool?.SchemaAttributes ?? []).flatMap((a) => (a.Name ? [a.Name] : []))),
+      };
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
+  async groupExists(groupName: string): Promise<boolean> {
+    try {
+      await this.call('read', () =>
+        this.client.send(new GetGroupCommand({ UserPoolId: this.userPoolId, GroupName: groupName })),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') return false;
+      throw error;
+    }
+  }
+
+  /** AdminCreateUser, welcome message suppressed. */
+  async createUser(
+    username: string,
+    attributes: { readonly [name: string]: string },
+    temporaryPassword?: string,
+  ): Promise<void> {
+    const userAttributes = Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
+    await this.call('create', () =>
+      this.client.send(
+        new AdminCreateUserCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          MessageAction: 'SUPPRESS',
+          TemporaryPassword: temporaryPassword,
+          UserAttributes: userAttributes.length > 0 ? userAttributes : undefined,
+        }),
+      ),
+    );
+  }
+
+  async setPassword(username: string, password: string, permanent: boolean): Promise<void> {
+    await this.call('recovery', () =>
+      this.client.send(
+        new AdminSetUserPasswordCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          Password: password,
+          Permanent: permanent,
+        }),
+      ),
+    );
+  }
+
+  async resetPassword(username: string): Promise<void> {
+    await this.call('recovery', () =>
+      this.client.send(new AdminResetUserPasswordCommand({ UserPoolId: this.userPoolId, Username: username })),
+    );
+  }
+
+  async updateAttributes(username: string, attributes: { readonly [name: string]: string }): Promise<void> {
+    await this.call('write', () =>
+      this.client.send(
+        new AdminUpdateUserAttributesCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          UserAttributes: Object.entries(attributes).map(([Name, Value]) => ({ Name, Value })),
+        }),
+      ),
+    );
+  }
+
+  async deleteAttributes(username: string, names: readonly string[]): Promise<void> {
+    await this.call('write', () =>
+      this.client.send(
+        new AdminDeleteUserAttributesCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          UserAttributeNames: [...names],
+        }),
+      ),
+    );
+  }
+
+  async addToGroup(username: string, groupName: string): Promise<void> {
+    await this.call('write', () =>
+      this.client.send(
+        new AdminAddUserToGroupCommand({ UserPoolId: this.userPoolId, Username: username, GroupName: groupName }),
+      ),
+    );
+  }
+
+  async removeFromGroup(username: string, groupName: string): Promise<void> {
+    await this.call('write', () =>
+      this.client.send(
+        new AdminRemoveUserFromGroupCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          GroupName: groupName,
+        }),
+      ),
+    );
+  }
+
+  /** Deletes a user; false when it was already gone. */
+  async deleteUser(username: string): Promise<boolean> {
+    try {
+      await this.call('write', () =>
+        this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.userPoolId, Username: username })),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'UserNotFoundException') return false;
+      throw error;
+    }
+  }
+
+  /** A user's attributes, groups and creation date; undefined when it does not exist. */
+  async getUser(username: string): Promise<ExistingUser | undefined> {
+    let out;
+    try {
+      out = await this.call('read', () =>
+        this.client.send(new AdminGetUserCommand({ UserPoolId: this.userPoolId, Username: username })),
+      );
+    } catch (error) {
+      if (errorName(error) === 'UserNotFoundException') return undefined;
+      throw error;
+    }
+    if (!out) return undefined;
+    const attributes: Record<string, string> = {};
+    for (const a of out.UserAttributes ?? []) if (a.Name) attributes[a.Name] = a.Value ?? '';
+    const groups: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('read', () =>
+        this.client.send(
+          new AdminListGroupsForUserCommand({
+            UserPoolId: this.userPoolId,
+            Username: username,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const g of page?.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
+      nextToken = page?.NextToken;
+    } while (nextToken);
+    return { attributes, groups, createdAt: out.UserCreateDate };
+  }
+
+  private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {
+    return paced(this.limiters[category], this.signal, this.stats, fn);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The handler's decisions, as pure functions with no SDK import: what each request
+ * must do to each user, and whether a password meets a pool's policy.
+ */
+import type { PasswordSource, SeedSpec, UserSpec } from './properties';
+
+/** Create a user that is not in the pool yet. */
+export interface CreateAction {
+  readonly kind: 'create';
+  readonly user: UserSpec;
+}
+
+/** Bring an existing user in line with a changed spec. */
+export interface ModifyAction {
+  readonly kind: 'modify';
+  readonly user: UserSpec;
+  readonly setAttributes: { readonly [name: string]: string };
+  readonly deleteAttributes: readonly string[];
+  readonly addGroups: readonly string[];
+  readonly removeGroups: readonly string[];
+  readonly applyPassword: boolean;
+}
+
+/** Delete a user. */
+export interface DeleteAction {
+  readonly kind: 'delete';
+  readonly username: string;
+}
+
+export type UserAction = CreateAction | ModifyAction | DeleteAction;
+
+/** Everything a request does, in order: writes first, deletes last. */
+export interface Plan {
+  /** True when the update moves the seed to another pool (a new physical id). */
+  readonly poolChanged: boolean;
+  readonly actions: readonly UserAction[];
+}
+
+export function planCreate(spec: SeedSpec): Plan {
+  return { poolChanged: false, actions: spec.users.map((user) => ({ kind: 'create', user })) };
+}
+
+export function planDelete(spec: SeedSpec): Plan {
+  if (spec.retain) return { poolChanged: false, actions: [] };
+  return {
+    poolChanged: false,
+    actions: spec.users.map((u) => ({ kind: 'delete', username: u.username })),
+  };
+}
+
+/**
+ * Diffs the old properties against the new ones, user by user. An unchanged user gets
+ * no action at all, so a user who already answered a temporary-password challenge keeps
+ * the password they chose. Deletes come last, so a failure earlier deletes nobody.
+ */
+export function planUpdate(oldSpec: SeedSpec, newSpec: SeedSpec): Plan {
+  if (oldSpec.userPoolId !== newSpec.userPoolId) {
+    // The old pool is cleaned by CloudFormation's Delete of the old physical id.
+    return { poolChanged: true, actions: planCreate(newSpec).actions };
+  }
+  const oldUsers = new Map(oldSpec.users.map((u) => [u.username, u]));
+  const writes: UserAction[] = [];
+  for (const user of newSpec.users) {
+    const before = oldUsers.get(user.username);
+    if (!before) {
+      writes.push({ kind: 'create', user });
+      continue;
+    }
+    const modify = diffUser(before, user);
+    if (modify) writes.push(modify);
+  }
+  const newNames = new Set(newSpec.users.map((u) => u.username));
+  const deletes: UserAction[] = newSpec.retain
+    ? []
+    : oldSpec.users.filter((u) => !newNames.has(u.username)).map((u) => ({ kind: 'delete', username: u.username }));
+  return { poolChanged: false, actions: [...writes, ...deletes] };
+}
+
+function diffUser(before: UserSpec, after: UserSpec): ModifyAction | undefined {
+  const setAttributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(after.attributes)) {
+    if (before.attributes[name] !== value) setAttributes[name] = value;
+  }
+  const deleteAttributes = Object.keys(before.attributes).filter((name) => !(name in after.attributes));
+  const addGroups = after.groups.filter((g) => !before.groups.includes(g));
+  const removeGroups = before.groups.filter((g) => !after.groups.includes(g));
+  const applyPassword =
+    before.mode !== after.mode ||
+    before.passwordRevision !== after.passwordRevision ||
+    !sameSource(before.password, after.password);
+  const changed =
+    Object.keys(setAttributes).length > 0 ||
+    deleteAttributes.length > 0 ||
+    addGroups.length > 0 ||
+    removeGroups.length > 0 ||
+    applyPassword;
+  if (!changed) return undefined;
+  return {
+    kind: 'modify',
+    user: after,
+    setAttributes,
+    deleteAttributes,
+    addGroups,
+    removeGroups,
+    applyPassword,
+  };
+}
+
+function sameSource(a?: PasswordSource, b?: PasswordSource): boolean {
+  if (!a || !b) return a === b;
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case 'secretsmanager':
+      return b.kind === a.kind && a.secretArn === b.secretArn && a.jsonField === b.jsonField;
+    case 'ssm':
+      return b.kind === a.kind && a.parameterName === b.parameterName;
+    case 'plaintext':
+      return b.kind === a.kind && a.value === b.value;
+  }
+}
+
+/** The users whose password must be read for a plan. */
+export function usersNeedingPassword(plan: Plan): UserSpec[] {
+  return plan.actions.flatMap((a) => {
+    if (a.kind === 'create' && a.user.mode !== 'RESET_REQUIRED') return [a.user];
+    if (a.kind === 'modify' && a.applyPassword && a.user.mode !== 'RESET_REQUIRED') return [a.user];
+    return [];
+  });
+}
+
+/** The password policy of a pool, as DescribeUserPool reports it. */
+export interface PasswordPolicy {
+  readonly minimumLength?: number;
+  readonly requireUppercase?: boolean;
+  readonly requireLowercase?: boolean;
+  readonly requireNumbers?: boolean;
+  readonly requireSymbols?: boolean;
+}
+
+/** The special characters Cognito counts as symbols. */
+export const COGNITO_SYMBOLS = '^$*.[]{}()?"!@#%&/\\,><\':;|_~`=+- ';
+
+/**
+ * The rules of `policy` that `password` breaks, described without the password itself.
+ * An empty list means it conforms.
+ */
+export function passwordPolicyViolations(password: string, policy: PasswordPolicy): string[] {
+  const broken: string[] = [];
+  const min = policy.minimumLength ?? 8;
+  if ([...password].length < min) broken.push(`at least ${min} characters`);
+  if ([...password].length > 256) broken.push('at most 256 characters');
+  if (policy.requireUppercase && !/[A-Z]/.test(password)) broken.push('an uppercase letter');
+  if (policy.requireLowercase && !/[a-z]/.test(password)) broken.push('a lowercase letter');
+  if (policy.requireNumbers && !/[0-9]/.test(password)) broken.push('a number');
+  if (policy.requireSymbols && ![...password].some((c) => COGNITO_SYMBOLS.includes(c))) {
+    broken.push('a symbol');
+  }
+  if (/^\s|\s$/.test(password)) broken.push('no leading or trailing space');
+  return broken;
+}
+
+/** A user as the pool reports it, for deciding what an existing user is. */
+export interface ExistingUser {
+  readonly attributes: { readonly [name: string]: string };
+  readonly groups: readonly string[];
+  readonly createdAt?: Date;
+}
+
+/**
+ * True when an existing user already looks exactly as `spec` would make it (every listed
+ * attribute equal, in every listed group). The handler only trusts that for users it can
+ * have made itself: see `lambda/seed.ts`.
+ */
+export function matchesSpec(existing: ExistingUser, spec: UserSpec): boolean {
+  return (
+    Object.entries(spec.attributes).every(([name, value]) => existing.attributes[name] === value) &&
+    spec.groups.every((g) => existing.groups.includes(g))
+  );
+}

@@ -1,0 +1,152 @@
+import type { PasswordSourceProperties, SeedResourceProperties, SeedUserProperties } from '../lib/private/contract';
+
+/** A password mode, as the handler uses it. */
+export type Mode = 'PERMANENT' | 'TEMPORARY' | 'RESET_REQUIRED';
+
+/** Where a password comes from, parsed. */
+export type PasswordSource =
+  | { readonly kind: 'secretsmanager'; readonly secretArn: string; readonly jsonField?: string }
+  | { readonly kind: 'ssm'; readonly parameterName: string }
+  | { readonly kind: 'plaintext'; readonly value: string };
+
+/** One user to seed, parsed. */
+export interface UserSpec {
+  readonly username: string;
+  readonly mode: Mode;
+  readonly password?: PasswordSource;
+  readonly attributes: { readonly [name: string]: string };
+  readonly groups: readonly string[];
+  readonly passwordRevision?: string;
+}
+
+/** Calls per second for each quota category. */
+export interface Rates {
+  readonly create: number;
+  readonly recovery: number;
+  readonly write: number;
+  readonly read: number;
+}
+
+/** The resource's properties, parsed. */
+export interface SeedSpec {
+  readonly userPoolId: string;
+  readonly retain: boolean;
+  readonly adoptExistingUsers: boolean;
+  readonly maxConcurrency: number;
+  readonly rates: Rates;
+  readonly users: readonly UserSpec[];
+}
+
+/** Cognito's default quotas (calls per second), used when a rate is absent. */
+export const DEFAULT_RATES: Rates = { create: 50, recovery: 30, write: 25, read: 120 };
+export const DEFAULT_MAX_CONCURRENCY = 16;
+
+const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
+
+/** Raised for properties the handler cannot act on; the message is safe to return. */
+export class PropertyError extends Error {}
+
+/**
+ * Parses CloudFormation's view of the properties (every scalar a string) back into
+ * typed values. Also accepts real booleans and numbers, as a direct invoke sends them.
+ */
+export function parseProperties(raw: unknown): SeedSpec {
+  const props = (raw ?? {}) as Partial<Record<keyof SeedResourceProperties, unknown>>;
+  const userPoolId = props.UserPoolId;
+  if (typeof userPoolId !== 'string' || userPoolId === '') {
+    throw new PropertyError('UserPoolId is required: pass the id of the pool to seed.');
+  }
+  const rawUsers = props.Users ?? [];
+  if (!Array.isArray(rawUsers)) {
+    throw new PropertyError('Users must be a list of users.');
+  }
+  const users = rawUsers.map((u, i) => parseUser(u as SeedUserProperties, i));
+  const seen = new Set<string>();
+  for (const u of users) {
+    if (seen.has(u.username)) {
+      throw new PropertyError(`user '${u.username}' is listed twice: list each username once.`);
+    }
+    seen.add(u.username);
+  }
+  const rates = (props.Rates ?? {}) as Partial<Record<string, unknown>>;
+  return {
+    userPoolId,
+    retain: String(props.RemovalPolicy ?? 'destroy').toLowerCase() === 'retain',
+    adoptExistingUsers: parseBoolean(props.AdoptExistingUsers, 'AdoptExistingUsers'),
+    maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
+    rates: {
+      create: parsePositive(rates.Create, DEFAULT_RATES.create, 'Rates.Create'),
+      recovery: parsePositive(rates.Recovery, DEFAULT_RATES.recovery, 'Rates.Recovery'),
+      write: parsePositive(rates.Write, DEFAULT_RATES.write, 'Rates.Write'),
+      read: parsePositive(rates.Read, DEFAULT_RATES.read, 'Rates.Read'),
+    },
+    users,
+  };
+}
+
+function parseUser(raw: SeedUserProperties, index: number): UserSpec {
+  const username = raw?.Username;
+  if (typeof username !== 'string' || username === '') {
+    throw new PropertyError(`user #${index + 1} has no Username: give every user a username.`);
+  }
+  const mode = String(raw.Mode ?? '').toUpperCase() as Mode;
+  if (!MODES.includes(mode)) {
+    throw new PropertyError(`user '${username}': mode '${String(raw.Mode)}' is not one of ${MODES.join(', ')}.`);
+  }
+  const password = raw.Password ? parseSource(raw.Password, username) : undefined;
+  if (!password && mode !== 'RESET_REQUIRED') {
+    throw new PropertyError(`user '${username}': mode ${mode} needs a password source.`);
+  }
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw.Attributes ?? {})) {
+    attributes[name] = String(value);
+  }
+  const groups = raw.Groups ?? [];
+  if (!Array.isArray(groups)) {
+    throw new PropertyError(`user '${username}': Groups must be a list of group names.`);
+  }
+  return {
+    username,
+    mode,
+    password,
+    attributes,
+    groups: [...new Set(groups.map(String))],
+    passwordRevision: raw.PasswordRevision === undefined ? undefined : String(raw.PasswordRevision),
+  };
+}
+
+function parseSource(raw: PasswordSourceProperties, username: string): PasswordSource {
+  switch (raw.Source) {
+    case 'secretsmanager':
+      return {
+        kind: 'secretsmanager',
+        secretArn: String(raw.SecretArn),
+        jsonField: raw.JsonField === undefined || raw.JsonField === '' ? undefined : String(raw.JsonField),
+      };
+    case 'ssm':
+      return { kind: 'ssm', parameterName: String(raw.ParameterName) };
+    case 'plaintext':
+      return { kind: 'plaintext', value: String(raw.Value) };
+    default:
+      throw new PropertyError(
+        `user '${username}': password source '${String((raw as { Source?: unknown }).Source)}' is not secretsmanager, ssm or plaintext.`,
+      );
+  }
+}
+
+function parseBoolean(value: unknown, name: string): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  const text = String(value).toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new PropertyError(`${name} must be 'true' or 'false', got '${String(value)}'.`);
+}
+
+function parsePositive(value: unknown, fallback: number, name: string): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new PropertyError(`${name} must be a positive number, got '${String(value)}'.`);
+  }
+  return n;
+}

@@ -1,0 +1,5 @@
+export * from './password-mode';
+export * from './seed-password';
+export * from './seed-user';
+export * from './user-seeder';
+export * from './seeded-user-pool';

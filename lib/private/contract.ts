@@ -1,0 +1,55 @@
+/**
+ * The properties of a `Custom::CognitoUserSeed` resource: the one contract between the
+ * construct (which renders them) and the handler (which parses them back).
+ *
+ * CloudFormation hands every scalar to the handler as a string, so every scalar here is
+ * a string on the wire; `lambda/properties.ts` is the only place that parses them.
+ * No field ever carries a password, except a `plaintext` source, which the user chose
+ * with `SeedPassword.unsafePlainText` and was warned about at synth.
+ */
+export interface SeedResourceProperties {
+  /** Id of the pool that the users are seeded into. */
+  readonly UserPoolId: string;
+  /** `destroy` (default) or `retain`: what Delete and user removal do. */
+  readonly RemovalPolicy: string;
+  /** `true` to adopt users that already exist instead of failing. */
+  readonly AdoptExistingUsers: string;
+  /** Users processed at once. */
+  readonly MaxConcurrency: string;
+  /** Calls per second per quota category. */
+  readonly Rates: RateProperties;
+  /** The users to seed. */
+  readonly Users: SeedUserProperties[];
+}
+
+/** Calls per second for each Cognito quota category. */
+export interface RateProperties {
+  /** AdminCreateUser (UserCreation). */
+  readonly Create: string;
+  /** AdminSetUserPassword, AdminResetUserPassword (UserAccountRecovery). */
+  readonly Recovery: string;
+  /** Attribute, group and delete writes. */
+  readonly Write: string;
+  /** AdminGetUser, AdminListGroupsForUser, GetGroup, DescribeUserPool. */
+  readonly Read: string;
+}
+
+/** One user as the template carries it. */
+export interface SeedUserProperties {
+  readonly Username: string;
+  /** `PERMANENT`, `TEMPORARY` or `RESET_REQUIRED`. */
+  readonly Mode: string;
+  readonly Password?: PasswordSourceProperties;
+  readonly Attributes?: { [name: string]: string };
+  readonly Groups?: string[];
+  readonly PasswordRevision?: string;
+}
+
+/** Where a password is read at deploy time: a reference, never the value. */
+export type PasswordSourceProperties =
+  | { readonly Source: 'secretsmanager'; readonly SecretArn: string; readonly JsonField?: string }
+  | { readonly Source: 'ssm'; readonly ParameterName: string }
+  | { readonly Source: 'plaintext'; readonly Value: string };
+
+/** The custom resource type. A public contract: never change it. */
+export const SEED_RESOURCE_TYPE = 'Custom::CognitoUserSeed';

@@ -1,0 +1,200 @@
+import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import { PasswordMode } from '../password-mode';
+import type { SeedUser } from '../seed-user';
+
+/** What synth knows about the pool a user is seeded into. */
+export interface KnownPool {
+  /** The password policy as the pool's props set it. */
+  readonly passwordPolicy?: cognito.PasswordPolicy;
+  /** Names (without `custom:`) of the pool's custom attributes. */
+  readonly customAttributes?: readonly string[];
+}
+
+/** The standard attributes a seeded user may be given. */
+const STANDARD_ATTRIBUTES = new Set([
+  'address',
+  'birthdate',
+  'email',
+  'email_verified',
+  'family_name',
+  'gender',
+  'given_name',
+  'locale',
+  'middle_name',
+  'name',
+  'nickname',
+  'phone_number',
+  'phone_number_verified',
+  'picture',
+  'preferred_username',
+  'profile',
+  'updated_at',
+  'website',
+  'zoneinfo',
+]);
+
+const MAX_USERNAME_LENGTH = 128;
+
+/** Cognito's default password policy, as aws-cdk-lib's UserPool renders it. */
+const DEFAULT_POLICY = {
+  minLength: 8,
+  requireLowercase: true,
+  requireUppercase: true,
+  requireDigits: true,
+  requireSymbols: true,
+};
+
+/** The special characters Cognito counts as symbols (the handler uses the same set). */
+const SYMBOLS = '^$*.[]{}()?"!@#%&/\\,><\':;|_~`=+- ';
+
+/** The pool's minimum password length, when synth knows it. */
+export function minimumPasswordLength(pool: KnownPool | undefined): number | undefined {
+  if (!pool?.passwordPolicy) return pool ? DEFAULT_POLICY.minLength : undefined;
+  const min = pool.passwordPolicy.minLength ?? DEFAULT_POLICY.minLength;
+  return Token.isUnresolved(min) ? undefined : min;
+}
+
+/**
+ * Checks one user before anything is created for it. Throws an Error naming the
+ * construct path, the user, the rule broken and the fix. Unresolved tokens are skipped.
+ */
+export function validateUser(path: string, user: SeedUser, pool?: KnownPool): void {
+  const username = user.username;
+  const who = `${path}: user '${username}'`;
+  if (!Token.isUnresolved(username)) {
+    if (typeof username !== 'string' || username.length === 0) {
+      throw new Error(`${path}: a user has an empty username: give every user a username of 1 to 128 characters.`);
+    }
+    if ([...username].length > MAX_USERNAME_LENGTH) {
+      throw new Error(
+        `${who}: the username is ${[...username].length} characters, Cognito allows at most ${MAX_USERNAME_LENGTH}: shorten it.`,
+      );
+    }
+    if (/\s/u.test(username)) {
+      throw new Error(`${who}: the username contains whitespace, which Cognito usernames cannot: remove it.`);
+    }
+  }
+  if (!Object.values(PasswordMode).includes(user.mode)) {
+    throw new Error(
+      `${who}: mode '${String(user.mode)}' is not a PasswordMode: use PERMANENT, TEMPORARY or RESET_REQUIRED.`,
+    );
+  }
+  if (user.mode !== PasswordMode.RESET_REQUIRED && !user.password) {
+    throw new Error(
+      `${who}: mode ${user.mode} needs a password: set password to SeedPassword.fromSecret(), fromSsmParameter() or generate().`,
+    );
+  }
+  const attributes = user.attributes ?? {};
+  for (const name of Object.keys(attributes)) {
+    validateAttributeName(who, name, pool);
+  }
+  for (const flag of ['email_verified', 'phone_number_verified']) {
+    const value = attributes[flag];
+    if (value !== undefined && !Token.isUnresolved(value) && value !== 'true' && value !== 'false') {
+      throw new Error(`${who}: attribute ${flag} is '${value}', it must be 'true' or 'false': use one of those.`);
+    }
+  }
+  if (user.mode === PasswordMode.RESET_REQUIRED && !hasVerifiedContact(attributes)) {
+    throw new Error(
+      `${who}: mode RESET_REQUIRED sends a reset code, so it needs a verified email or phone: set attributes email and email_verified: 'true' (or phone_number and phone_number_verified: 'true').`,
+    );
+  }
+  for (const group of user.groups ?? []) {
+    if (!Token.isUnresolved(group) && (group.length === 0 || group.length > 128)) {
+      throw new Error(`${who}: group name '${group}' must be 1 to 128 characters: fix the group name.`);
+    }
+  }
+  const plain = user.password?._plainText;
+  if (plain !== undefined && pool && !Token.isUnresolved(plain)) {
+    const broken = policyViolations(plain, pool.passwordPolicy);
+    if (broken.length > 0) {
+      throw new Error(
+        `${who}: the plain-text password breaks the pool's password policy, which needs ${broken.join(', ')}: choose a password that meets it.`,
+      );
+    }
+  }
+}
+
+/** Checks a list of users, duplicates included (compared exactly, as Cognito stores them). */
+export function validateUsers(
+  path: string,
+  users: readonly SeedUser[],
+  pool?: KnownPool,
+  existing: Iterable<string> = [],
+): void {
+  const seen = new Set(existing);
+  for (const user of users) {
+    validateUser(path, user, pool);
+    if (Token.isUnresolved(user.username)) continue;
+    if (seen.has(user.username)) {
+      throw new Error(`${path}: user '${user.username}' is listed twice: list each username once.`);
+    }
+    seen.add(user.username);
+  }
+}
+
+/** The seeder's removal policy: DESTROY or RETAIN. */
+export function validateRemovalPolicy(path: string, policy: RemovalPolicy | undefined): void {
+  if (policy !== undefined && policy !== RemovalPolicy.DESTROY && policy !== RemovalPolicy.RETAIN) {
+    throw new Error(
+      `${path}: removalPolicy '${policy}' is not supported for seeded users: use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN.`,
+    );
+  }
+}
+
+/** A positive number, or a token. */
+export function validatePositive(path: string, name: string, value: number | undefined): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${path}: ${name} is ${value}, it must be a positive number: raise it.`);
+  }
+}
+
+function validateAttributeName(who: string, name: string, pool?: KnownPool): void {
+  if (Token.isUnresolved(name)) return;
+  if (name.startsWith('custom:')) {
+    const custom = name.slice('custom:'.length);
+    if (custom.length === 0 || custom.length > 20 || /\s/u.test(custom)) {
+      throw new Error(
+        `${who}: attribute '${name}' is not a valid custom attribute name (custom: followed by 1 to 20 characters, no whitespace): rename it.`,
+      );
+    }
+    if (pool?.customAttributes && !pool.customAttributes.includes(custom)) {
+      throw new Error(
+        `${who}: attribute '${name}' is not defined by the pool (its custom attributes: ${pool.customAttributes.join(', ') || 'none'}): add it to customAttributes or remove it.`,
+      );
+    }
+    return;
+  }
+  if (!STANDARD_ATTRIBUTES.has(name)) {
+    throw new Error(
+      `${who}: attribute '${name}' is not a standard Cognito attribute: use a standard name (such as email or given_name) or prefix a custom one with 'custom:'.`,
+    );
+  }
+}
+
+function hasVerifiedContact(attributes: { [name: string]: string }): boolean {
+  const present = (v?: string) => v !== undefined && v !== '';
+  const verified = (v?: string) => v !== undefined && (Token.isUnresolved(v) || v === 'true');
+  return (
+    (present(attributes.email) && verified(attributes.email_verified)) ||
+    (present(attributes.phone_number) && verified(attributes.phone_number_verified))
+  );
+}
+
+function policyViolations(password: string, policy?: cognito.PasswordPolicy): string[] {
+  const p = { ...DEFAULT_POLICY, ...stripUndefined(policy ?? {}) };
+  const broken: string[] = [];
+  if (!Token.isUnresolved(p.minLength) && [...password].length < p.minLength)
+    broken.push(`at least ${p.minLength} characters`);
+  if (p.requireUppercase && !/[A-Z]/.test(password)) broken.push('an uppercase letter');
+  if (p.requireLowercase && !/[a-z]/.test(password)) broken.push('a lowercase letter');
+  if (p.requireDigits && !/[0-9]/.test(password)) broken.push('a digit');
+  if (p.requireSymbols && ![...password].some((c) => SYMBOLS.includes(c))) broken.push('a symbol');
+  return broken;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,305 @@
+import { Aspects, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct, IConstruct } from 'constructs';
+import { SEED_RESOURCE_TYPE, SeedResourceProperties, SeedUserProperties } from './private/contract';
+import { knownPool } from './private/known-pools';
+import { SEED_FUNCTION_TIMEOUT, SeedFunction } from './private/seed-function';
+import { minimumPasswordLength, validatePositive, validateRemovalPolicy, validateUsers } from './private/validation';
+import { SeedPasswordBinding } from './seed-password';
+import { SeedUser } from './seed-user';
+
+/**
+ * Calls per second the seeding function makes in each of Cognito's quota categories.
+ * The quotas are per account and region and shared by every pool: leave room for other
+ * callers, or raise these where the account's quotas are raised.
+ */
+export interface SeedRateLimits {
+  /**
+   * AdminCreateUser (quota category UserCreation).
+   *
+   * @default 50
+   */
+  readonly userCreation?: number;
+
+  /**
+   * AdminSetUserPassword and AdminResetUserPassword (UserAccountRecovery).
+   *
+   * @default 30
+   */
+  readonly accountRecovery?: number;
+
+  /**
+   * Attribute updates, group membership changes and user deletes.
+   *
+   * @default 25
+   */
+  readonly userWrites?: number;
+
+  /**
+   * AdminGetUser, AdminListGroupsForUser, GetGroup and DescribeUserPool.
+   *
+   * @default 120
+   */
+  readonly userReads?: number;
+}
+
+/**
+ * How users are seeded, shared by `UserSeederProps` and `SeededUserPoolProps.seeding`.
+ */
+export interface SeedingOptions {
+  /**
+   * What happens to seeded users when they leave the configuration or the stack is
+   * deleted: `DESTROY` deletes them, `RETAIN` leaves them in the pool.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Take over users that already exist in the pool (set their attributes, password and
+   * groups) instead of failing the deploy. Adopted users are deleted like seeded ones.
+   *
+   * @default false
+   */
+  readonly adoptExistingUsers?: boolean;
+
+  /**
+   * Users processed at the same time.
+   *
+   * @default 16
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Calls per second per Cognito quota category.
+   *
+   * @default - Cognito's default quotas: 50 creations, 30 password calls, 25 other writes, 120 reads
+   */
+  readonly rateLimits?: SeedRateLimits;
+}
+
+/**
+ * Properties of a `UserSeeder`.
+ */
+export interface UserSeederProps extends SeedingOptions {
+  /**
+   * The pool to seed: one of this app's, or an imported one.
+   */
+  readonly userPool: cognito.IUserPool;
+
+  /**
+   * The users to seed. Add more with `addUser()`.
+   *
+   * @default - no users
+   */
+  readonly users?: SeedUser[];
+
+  /**
+   * The pool's password policy, so that synth can check plain-text passwords and size
+   * generated ones. Known automatically for a `SeededUserPool`.
+   *
+   * @default - not checked at synth; the seeding function checks every password against the live pool's policy before writing
+   */
+  readonly passwordPolicy?: cognito.PasswordPolicy;
+}
+
+interface BoundUser {
+  readonly user: SeedUser;
+  readonly binding?: SeedPasswordBinding;
+}
+
+/**
+ * Seeds users into a Cognito user pool at deploy time, through one
+ * `Custom::CognitoUserSeed` resource backed by the stack's seeding function.
+ *
+ * Passwords are read by the function from Secrets Manager or SSM at deploy time and
+ * never appear in the template, the resource's properties or its logs. The function's
+ * role may call exactly the Cognito operations it needs, on exactly this pool.
+ */
+export class UserSeeder extends Construct {
+  /** The pool the users are seeded into. */
+  public readonly userPool: cognito.IUserPool;
+
+  private readonly users: BoundUser[] = [];
+  private readonly policy: iam.Policy;
+  private readonly resource: CustomResource;
+  private readonly statementKeys = new Set<string>();
+  private readonly known;
+
+  constructor(scope: Construct, id: string, props: UserSeederProps) {
+    super(scope, id);
+    this.known =
+      knownPool(props.userPool) ?? (props.passwordPolicy ? { passwordPolicy: props.passwordPolicy } : undefined);
+    validateRemovalPolicy(this.node.path, props.removalPolicy);
+    validatePositive(this.node.path, 'maxConcurrency', props.maxConcurrency);
+    for (const [name, value] of Object.entries(props.rateLimits ?? {})) {
+      validatePositive(this.node.path, `rateLimits.${name}`, value as number);
+    }
+    validateUsers(this.node.path, props.users ?? [], this.known);
+
+    this.userPool = props.userPool;
+    const seedFunction = SeedFunction.of(this);
+    this.policy = new iam.Policy(this, 'Policy', {
+      roles: [seedFunction.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'cognito-idp:AdminAddUserToGroup',
+            'cognito-idp:AdminCreateUser',
+            'cognito-idp:AdminDeleteUser',
+            'cognito-idp:AdminDeleteUserAttributes',
+            'cognito-idp:AdminGetUser',
+            'cognito-idp:AdminListGroupsForUser',
+            'cognito-idp:AdminRemoveUserFromGroup',
+            'cognito-idp:AdminResetUserPassword',
+            'cognito-idp:AdminSetUserPassword',
+            'cognito-idp:AdminUpdateUserAttributes',
+            'cognito-idp:DescribeUserPool',
+            'cognito-idp:GetGroup',
+          ],
+          resources: [props.userPool.userPoolArn],
+        }),
+      ],
+    });
+
+    const rates = props.rateLimits ?? {};
+    const properties: Omit<SeedResourceProperties, 'Users'> & { Users: unknown } = {
+      UserPoolId: props.userPool.userPoolId,
+      RemovalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
+      AdoptExistingUsers: String(props.adoptExistingUsers ?? false),
+      MaxConcurrency: String(props.maxConcurrency ?? 16),
+      Rates: {
+        Create: String(rates.userCreation ?? 50),
+        Recovery: String(rates.accountRecovery ?? 30),
+        Write: String(rates.userWrites ?? 25),
+        Read: String(rates.userReads ?? 120),
+      },
+      Users: Lazy.any({ produce: () => this.users.map((u) => renderUser(u)) }, { omitEmptyArray: false }),
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: seedFunction.function.functionArn,
+      resourceType: SEED_RESOURCE_TYPE,
+      // The function answers before its own timeout; give CloudFormation a little more.
+      serviceTimeout: SEED_FUNCTION_TIMEOUT.plus(Duration.minutes(5)),
+      properties,
+    });
+    // On delete, the users go before the permissions to delete them.
+    this.resource.node.addDependency(this.policy);
+    Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
+
+    for (const user of props.users ?? []) this.bind(user);
+  }
+
+  /**
+   * Adds a user to seed. Throws if the user is invalid or its username is taken.
+   */
+  public addUser(user: SeedUser): void {
+    validateUsers(
+      this.node.path,
+      [user],
+      this.known,
+      this.users.map((u) => u.user.username),
+    );
+    this.bind(user);
+  }
+
+  /**
+   * The secret a user's password lives in: the generated one for `SeedPassword.generate()`,
+   * or the given one for `SeedPassword.fromSecret()`. A test runner reads the password
+   * from it (see `grantReadPasswords`).
+   *
+   * @param username the seeded user's username
+   */
+  public passwordSecret(username: string): secretsmanager.ISecret {
+    const bound = this.users.find((u) => u.user.username === username);
+    if (!bound) {
+      throw new Error(
+        `${this.node.path}: no seeded user '${username}' (users: ${this.users.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
+      );
+    }
+    if (!bound.binding?.secret) {
+      throw new Error(
+        `${this.node.path}: the password of user '${username}' is not stored in a secret (mode ${bound.user.mode}): only users with SeedPassword.generate() or fromSecret() have one.`,
+      );
+    }
+    return bound.binding.secret;
+  }
+
+  /**
+   * Lets `grantee` read the passwords of the users seeded so far: every secret and SSM
+   * parameter they come from. Call it after adding the users.
+   *
+   * @param grantee who may read, for example a test runner's role
+   */
+  public grantReadPasswords(grantee: iam.IGrantable): iam.Grant {
+    const secrets = new Map<string, secretsmanager.ISecret>();
+    const parameters = new Map<string, ssm.IParameter>();
+    for (const { binding } of this.users) {
+      if (binding?.secret) secrets.set(binding.secret.secretArn, binding.secret);
+      if (binding?.parameter) parameters.set(binding.parameter.parameterArn, binding.parameter);
+    }
+    const grants = [
+      ...[...secrets.values()].map((s) => s.grantRead(grantee)),
+      ...[...parameters.values()].map((p) => p.grantRead(grantee)),
+    ];
+    if (grants.length === 0) return iam.Grant.drop(grantee, 'no seeded user has a stored password');
+    return grants.reduce((all, grant) => all.combine(grant));
+  }
+
+  private bind(user: SeedUser): void {
+    const binding = user.password?._bind(this, {
+      username: user.username,
+      minimumLength: minimumPasswordLength(this.known),
+      path: this.node.path,
+    });
+    for (const statement of binding?.statements ?? []) {
+      // A password shared by many users is one grant, not one per user.
+      const key = JSON.stringify(Stack.of(this).resolve(statement.toStatementJson()));
+      if (this.statementKeys.has(key)) continue;
+      this.statementKeys.add(key);
+      this.policy.addStatements(statement);
+    }
+    this.users.push({ user, binding });
+  }
+}
+
+function renderUser({ user, binding }: BoundUser): SeedUserProperties {
+  const attributes = user.attributes ?? {};
+  const groups = user.groups ?? [];
+  return {
+    Username: user.username,
+    Mode: user.mode,
+    ...(binding ? { Password: binding.source } : {}),
+    ...(Object.keys(attributes).length > 0 ? { Attributes: { ...attributes } } : {}),
+    ...(groups.length > 0 ? { Groups: [...groups] } : {}),
+    ...(user.passwordRevision !== undefined ? { PasswordRevision: user.passwordRevision } : {}),
+  };
+}
+
+/**
+ * Makes the seed resource depend on every group of its pool defined in the same stack,
+ * so that members are added after their groups exist (and removed before them).
+ */
+class DependOnGroups implements IAspect {
+  constructor(
+    private readonly resource: CustomResource,
+    private readonly userPool: cognito.IUserPool,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    if (node !== this.resource) return;
+    const stack = Stack.of(this.resource);
+    const poolId = JSON.stringify(stack.resolve(this.userPool.userPoolId));
+    for (const construct of stack.node.findAll()) {
+      if (!(construct instanceof cognito.CfnUserPoolGroup)) continue;
+      // A group in a nested stack resolves differently; only this stack's groups count.
+      if (Stack.of(construct) !== stack) continue;
+      if (JSON.stringify(stack.resolve(construct.userPoolId)) === poolId) {
+        this.resource.node.addDependency(construct);
+      }
+    }
+  }
+}
