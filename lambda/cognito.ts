@@ -179,7 +179,7 @@ export class CognitoPool {
     );
   }
 
-  /** Deletes a user; false when it was already gone. */
+  /** Deletes a user; false when it, or its whole pool, was already gone. */
   async deleteUser(username: string): Promise<boolean> {
     try {
       await this.call('write', () =>
@@ -187,7 +187,9 @@ export class CognitoPool {
       );
       return true;
     } catch (error) {
-      if (errorName(error) === 'UserNotFoundException') return false;
+      if (errorName(error) === 'UserNotFoundException' || errorName(error) === 'ResourceNotFoundException') {
+        return false;
+      }
       throw error;
     }
   }

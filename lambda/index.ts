@@ -66,69 +66,80 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const remaining = context?.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
   const { stopAt, answerAt } = guardTimes(remaining);
   const stopTimer = setTimeout(() => signal.stop(), stopAt);
-  const answerTimer = setTimeout(() => {
-    cleanupSignal.stop();
-    signal.stop();
-    logger.error({ requestType: event?.RequestType, outcome: 'timeout', ms: Date.now() - started });
-    void answer(
-      'FAILED',
-      fallbackId(),
-      `${event?.RequestType} did not finish before the function's timeout (${created.size} user(s) created by it not yet removed): raise the seeding rates or split the users across seeders`,
-    );
-  }, answerAt);
+  let answerTimer: NodeJS.Timeout | undefined;
+  // Resolves once the guard has answered, so a call that never returns cannot hold the
+  // invocation open until Lambda kills it.
+  const guard = new Promise<void>((resolve) => {
+    answerTimer = setTimeout(() => {
+      cleanupSignal.stop();
+      signal.stop();
+      logger.error({ requestType: event?.RequestType, outcome: 'timeout', ms: Date.now() - started });
+      answer(
+        'FAILED',
+        fallbackId(),
+        `${event?.RequestType} did not finish before the function's timeout (${created.size} user(s) created by it not yet removed): raise the seeding rates or split the users across seeders`,
+      ).finally(resolve);
+    }, answerAt);
+  });
+
+  const work = async (): Promise<void> => {
+    try {
+      const deps: SeedDeps = {
+        pool: (userPoolId, rates) => new CognitoPool(cognito, userPoolId, rates, signal),
+        passwords: new PasswordReader(redactor, secretsManager, ssm),
+        logger,
+        redactor,
+        signal,
+        cleanupSignal,
+        created,
+      };
+      let result: SeedResult;
+      switch (event.RequestType) {
+        case 'Create':
+          spec = parseProperties(event.ResourceProperties);
+          result = await onCreate(spec, event.LogicalResourceId, event.RequestId, deps);
+          break;
+        case 'Update':
+          spec = parseProperties(event.ResourceProperties);
+          result = await onUpdate(
+            parseProperties(event.OldResourceProperties),
+            spec,
+            event.LogicalResourceId,
+            event.PhysicalResourceId,
+            deps,
+          );
+          break;
+        case 'Delete':
+          result = await deleteRequest(event.ResourceProperties, event.PhysicalResourceId, deps, logger, redactor);
+          break;
+        default:
+          throw new Error(`unknown request type '${(event as { RequestType?: string })?.RequestType}'`);
+      }
+      logger.info({
+        requestType: event.RequestType,
+        outcome: 'SUCCESS',
+        users: spec?.users.length,
+        ...result.counts,
+        ms: Date.now() - started,
+      });
+      await answer('SUCCESS', result.physicalResourceId, undefined, {
+        UserPoolId: spec?.userPoolId ?? '',
+        UserCount: String(spec?.users.length ?? 0),
+      });
+    } catch (error) {
+      const reason = describeError(error, redactor);
+      logger.error({ requestType: event?.RequestType, outcome: 'FAILED', error: reason, ms: Date.now() - started });
+      const id = error instanceof SeedFailure ? error.physicalResourceId : fallbackId();
+      await answer(
+        'FAILED',
+        id || failedCreateId(event?.RequestId ?? 'unknown'),
+        `${event?.RequestType} failed: ${reason}`,
+      ).catch(() => undefined);
+    }
+  };
 
   try {
-    const deps: SeedDeps = {
-      pool: (userPoolId, rates) => new CognitoPool(cognito, userPoolId, rates, signal),
-      passwords: new PasswordReader(redactor, secretsManager, ssm),
-      logger,
-      redactor,
-      signal,
-      cleanupSignal,
-      created,
-    };
-    let result: SeedResult;
-    switch (event.RequestType) {
-      case 'Create':
-        spec = parseProperties(event.ResourceProperties);
-        result = await onCreate(spec, event.LogicalResourceId, event.RequestId, deps);
-        break;
-      case 'Update':
-        spec = parseProperties(event.ResourceProperties);
-        result = await onUpdate(
-          parseProperties(event.OldResourceProperties),
-          spec,
-          event.LogicalResourceId,
-          event.PhysicalResourceId,
-          deps,
-        );
-        break;
-      case 'Delete':
-        result = await deleteRequest(event.ResourceProperties, event.PhysicalResourceId, deps, logger, redactor);
-        break;
-      default:
-        throw new Error(`unknown request type '${(event as { RequestType?: string })?.RequestType}'`);
-    }
-    logger.info({
-      requestType: event.RequestType,
-      outcome: 'SUCCESS',
-      users: spec?.users.length,
-      ...result.counts,
-      ms: Date.now() - started,
-    });
-    await answer('SUCCESS', result.physicalResourceId, undefined, {
-      UserPoolId: spec?.userPoolId ?? '',
-      UserCount: String(spec?.users.length ?? 0),
-    });
-  } catch (error) {
-    const reason = describeError(error, redactor);
-    logger.error({ requestType: event?.RequestType, outcome: 'FAILED', error: reason, ms: Date.now() - started });
-    const id = error instanceof SeedFailure ? error.physicalResourceId : fallbackId();
-    await answer(
-      'FAILED',
-      id || failedCreateId(event?.RequestId ?? 'unknown'),
-      `${event?.RequestType} failed: ${reason}`,
-    ).catch(() => undefined);
+    await Promise.race([work(), guard]);
   } finally {
     clearTimeout(stopTimer);
     clearTimeout(answerTimer);

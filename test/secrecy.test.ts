@@ -1,0 +1,114 @@
+// Canary passwords and a canary ResponseURL go through every path of the handler; none
+// may appear in anything it prints or answers.
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminDeleteUserCommand,
+  AdminResetUserPasswordCommand,
+  AdminSetUserPasswordCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { handler } from '../lambda';
+import { captureOutput, context, createEvent, deleteEvent, POOL_ID, props, ResponseServer, updateEvent } from './support/cfn';
+import { awsError, cognito, secrets, ssm, strictMocks } from './support/mocks';
+
+const CANARIES = {
+  secret: 'Canary-Secret-9q!Xw',
+  json: 'Canary-Json-7r!Yz',
+  ssm: 'Canary-Ssm-5t!Uv',
+  plain: 'Canary-Plain-3p!Ab',
+  notJson: 'Canary-NotJson-1k!Cd',
+};
+const URL_CANARIES = ['RESPONSE-URL-CANARY', 'SIG-CANARY-0123'];
+
+const users = [
+  { Username: 'a', Mode: 'PERMANENT', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:a' } },
+  { Username: 'b', Mode: 'TEMPORARY', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:json', JsonField: 'pw' } },
+  { Username: 'c', Mode: 'PERMANENT', Password: { Source: 'ssm', ParameterName: '/p/c' } },
+  { Username: 'd', Mode: 'TEMPORARY', Password: { Source: 'plaintext', Value: CANARIES.plain } },
+  { Username: 'e', Mode: 'RESET_REQUIRED', Attributes: { email: 'e@example.com', email_verified: 'true' } },
+];
+const PHYSICAL_ID = `${POOL_ID}/UsersSeeder7F21A71B`;
+
+const server = new ResponseServer();
+let output: ReturnType<typeof captureOutput>;
+
+beforeAll(() => server.start());
+afterAll(() => server.stop());
+beforeEach(() => {
+  server.reset();
+  strictMocks();
+  secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:a' }).resolves({ SecretString: CANARIES.secret });
+  secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:json' }).resolves({ SecretString: JSON.stringify({ pw: CANARIES.json }) });
+  secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:notjson' }).resolves({ SecretString: CANARIES.notJson });
+  ssm.on(GetParameterCommand).resolves({ Parameter: { Value: CANARIES.ssm } });
+  for (const cmd of [AdminCreateUserCommand, AdminSetUserPasswordCommand, AdminResetUserPasswordCommand, AdminAddUserToGroupCommand, AdminDeleteUserCommand]) {
+    cognito.on(cmd as never).resolves({} as never);
+  }
+  output = captureOutput();
+});
+afterEach(() => output.restore());
+
+function expectNoLeak(): void {
+  const everything = [output.text(), ...server.raw].join('\n');
+  for (const canary of [...Object.values(CANARIES), ...URL_CANARIES]) {
+    expect(everything).not.toContain(canary);
+  }
+  // Something was printed and answered, so the check above looked at real output.
+  expect(output.lines().length).toBeGreaterThan(0);
+  expect(server.raw.length).toBeGreaterThan(0);
+}
+
+test('a successful Create, Update and Delete print and answer no password and no ResponseURL', async () => {
+  await handler(createEvent(server.url, props(users)), context());
+  await handler(
+    updateEvent(server.url, PHYSICAL_ID, props(users), props(users.map((u) => ({ ...u, PasswordRevision: '2' })))),
+    context(),
+  );
+  await handler(deleteEvent(server.url, PHYSICAL_ID, props(users)), context());
+
+  expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+  expectNoLeak();
+});
+
+test('a Cognito error that echoes the password is redacted in logs and the Reason', async () => {
+  cognito
+    .on(AdminSetUserPasswordCommand)
+    .rejects(awsError('InvalidPasswordException', `Password ${CANARIES.secret} did not conform with policy`));
+
+  await handler(createEvent(server.url, props(users.slice(0, 1))), context());
+
+  expect(server.last.Status).toBe('FAILED');
+  expect(server.last.Reason).toMatch(/InvalidPasswordException: Password \*+ did not conform/);
+  expectNoLeak();
+});
+
+test('a secret that is not JSON is reported without quoting it', async () => {
+  const user = { Username: 'x', Mode: 'PERMANENT', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:notjson', JsonField: 'pw' } };
+
+  await handler(createEvent(server.url, props([user])), context());
+
+  expect(server.last.Reason).toMatch(/user 'x': secret arn:secret:notjson is not JSON/);
+  expectNoLeak();
+});
+
+test('passwords that break the policy are described by rule only', async () => {
+  secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:a' }).resolves({ SecretString: 'Cnry-shrt' });
+
+  await handler(createEvent(server.url, props(users.slice(0, 1))), context());
+
+  expect(server.last.Reason).toMatch(/needs at least 10 characters, a number/);
+  expect(server.raw.join('')).not.toContain('Cnry-shrt');
+  expectNoLeak();
+});
+
+test('a timeout and a failed response PUT print no password and no ResponseURL', async () => {
+  cognito.on(AdminCreateUserCommand).callsFake(() => new Promise(() => undefined));
+  server.failFirst = 1;
+
+  await handler(createEvent(server.url, props(users)), context(1500));
+
+  expect(server.last.Status).toBe('FAILED');
+  expectNoLeak();
+});

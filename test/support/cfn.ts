@@ -1,0 +1,166 @@
+// Stand-ins for what CloudFormation and Lambda give the handler: a loopback server at the
+// ResponseURL, events whose scalars are strings, a context, and captured output.
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+
+export interface CfnResponseBody {
+  Status: 'SUCCESS' | 'FAILED';
+  Reason?: string;
+  PhysicalResourceId: string;
+  StackId: string;
+  RequestId: string;
+  LogicalResourceId: string;
+  Data?: Record<string, string>;
+}
+
+/** A loopback ResponseURL that records every PUT; `failFirst` answers the first N with 500. */
+export class ResponseServer {
+  readonly bodies: CfnResponseBody[] = [];
+  readonly raw: string[] = [];
+  failFirst = 0;
+  private server?: http.Server;
+  private attempts = 0;
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        this.attempts++;
+        if (this.attempts <= this.failFirst) {
+          res.writeHead(500).end();
+          return;
+        }
+        this.raw.push(body);
+        this.bodies.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  /** A URL shaped like a pre-signed S3 URL, carrying a canary that must never be printed. */
+  get url(): string {
+    const port = (this.server!.address() as AddressInfo).port;
+    return `http://127.0.0.1:${port}/cloudformation-custom-resource-response/RESPONSE-URL-CANARY?X-Amz-Signature=SIG-CANARY-0123`;
+  }
+
+  get last(): CfnResponseBody {
+    return this.bodies[this.bodies.length - 1];
+  }
+
+  reset(): void {
+    this.bodies.length = 0;
+    this.raw.length = 0;
+    this.attempts = 0;
+    this.failFirst = 0;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}
+
+export const POOL_ID = 'us-east-1_POOL1';
+export const POOL_ARN = `arn:aws:cognito-idp:us-east-1:111111111111:userpool/${POOL_ID}`;
+
+/** Properties as CloudFormation delivers them: every scalar a string. */
+export function props(users: object[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:seed',
+    UserPoolId: POOL_ID,
+    RemovalPolicy: 'destroy',
+    AdoptExistingUsers: 'false',
+    MaxConcurrency: '4',
+    Rates: { Create: '1000', Recovery: '1000', Write: '1000', Read: '1000' },
+    Users: users,
+    ...overrides,
+  };
+}
+
+const base = {
+  ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:seed',
+  StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1',
+  LogicalResourceId: 'UsersSeeder7F21A71B',
+  ResourceType: 'Custom::CognitoUserSeed',
+};
+
+let requests = 0;
+
+export function createEvent(url: string, properties: Record<string, unknown>): CloudFormationCustomResourceEvent {
+  return {
+    ...base,
+    RequestType: 'Create',
+    RequestId: `req-${++requests}`,
+    ResponseURL: url,
+    ResourceProperties: properties as never,
+  };
+}
+
+export function updateEvent(
+  url: string,
+  physicalResourceId: string,
+  oldProperties: Record<string, unknown>,
+  properties: Record<string, unknown>,
+): CloudFormationCustomResourceEvent {
+  return {
+    ...base,
+    RequestType: 'Update',
+    RequestId: `req-${++requests}`,
+    ResponseURL: url,
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: properties as never,
+    OldResourceProperties: oldProperties as never,
+  };
+}
+
+export function deleteEvent(
+  url: string,
+  physicalResourceId: string,
+  properties: Record<string, unknown>,
+): CloudFormationCustomResourceEvent {
+  return {
+    ...base,
+    RequestType: 'Delete',
+    RequestId: `req-${++requests}`,
+    ResponseURL: url,
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: properties as never,
+  };
+}
+
+export function context(remainingMs = 900_000): { getRemainingTimeInMillis: () => number } {
+  const deadline = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => deadline - Date.now() };
+}
+
+/** Captures everything the handler prints, by any route. */
+export function captureOutput(): { text: () => string; lines: () => Record<string, unknown>[]; restore: () => void } {
+  const chunks: string[] = [];
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      chunks.push(String(c));
+      return true;
+    }),
+    jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+      chunks.push(String(c));
+      return true;
+    }),
+    ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+      jest.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+        chunks.push(args.map(String).join(' ') + '\n');
+      }),
+    ),
+  ];
+  return {
+    text: () => chunks.join(''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
+    restore: () => spies.forEach((s) => s.mockRestore()),
+  };
+}
