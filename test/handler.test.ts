@@ -95,7 +95,9 @@ describe('Create', () => {
     cognito
       .on(AdminSetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'alice', Password: ALICE_PW, Permanent: true })
       .resolves({});
-    cognito.on(AdminAddUserToGroupCommand, { UserPoolId: POOL_ID, Username: 'alice', GroupName: 'admins' }).resolves({});
+    cognito
+      .on(AdminAddUserToGroupCommand, { UserPoolId: POOL_ID, Username: 'alice', GroupName: 'admins' })
+      .resolves({});
 
     // WHEN
     await handler(createEvent(server.url, props([alice])), context());
@@ -111,7 +113,12 @@ describe('Create', () => {
 
   test('TEMPORARY: one AdminCreateUser call carrying the SSM password as TemporaryPassword', async () => {
     cognito
-      .on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob', TemporaryPassword: BOB_PW, MessageAction: 'SUPPRESS' })
+      .on(AdminCreateUserCommand, {
+        UserPoolId: POOL_ID,
+        Username: 'bob',
+        TemporaryPassword: BOB_PW,
+        MessageAction: 'SUPPRESS',
+      })
       .resolves({});
 
     await handler(createEvent(server.url, props([bob])), context());
@@ -131,13 +138,15 @@ describe('Create', () => {
 
     expect(server.last.Status).toBe('SUCCESS');
     const throwaway = cognito.commandCalls(AdminSetUserPasswordCommand)[0].args[0].input.Password as string;
-    expect(passwordPolicyViolations(throwaway, {
-      minimumLength: POLICY.MinimumLength,
-      requireUppercase: true,
-      requireLowercase: true,
-      requireNumbers: true,
-      requireSymbols: true,
-    })).toEqual([]);
+    expect(
+      passwordPolicyViolations(throwaway, {
+        minimumLength: POLICY.MinimumLength,
+        requireUppercase: true,
+        requireLowercase: true,
+        requireNumbers: true,
+        requireSymbols: true,
+      }),
+    ).toEqual([]);
     expect(output.text()).not.toContain(throwaway);
     expect(cognito).toHaveReceivedCommandTimes(AdminResetUserPasswordCommand, 1);
   });
@@ -212,7 +221,9 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
   });
 
   test('fails when a secret cannot be read', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).rejects(awsError('AccessDeniedException', 'not allowed'));
+    secrets
+      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
+      .rejects(awsError('AccessDeniedException', 'not allowed'));
     allowWrites();
 
     await handler(createEvent(server.url, props([alice])), context());
@@ -279,7 +290,9 @@ describe('Create is all or nothing', () => {
 
   test('fails when a user already exists, and never deletes that user', async () => {
     cognito.on(AdminCreateUserCommand).resolves({});
-    cognito.on(AdminCreateUserCommand, { Username: 'u2' }).rejects(awsError('UsernameExistsException', 'User account already exists'));
+    cognito
+      .on(AdminCreateUserCommand, { Username: 'u2' })
+      .rejects(awsError('UsernameExistsException', 'User account already exists'));
     cognito.on(AdminGetUserCommand, { Username: 'u2' }).resolves({
       Username: 'u2',
       UserAttributes: [],
@@ -356,7 +369,12 @@ describe('Update', () => {
     // GIVEN
     allowWrites();
     const carol = { ...bob, Username: 'carol' };
-    const erin = { ...bob, Username: 'erin', Attributes: { given_name: 'Erin', email: 'erin@example.com' }, Groups: ['admins'] };
+    const erin = {
+      ...bob,
+      Username: 'erin',
+      Attributes: { given_name: 'Erin', email: 'erin@example.com' },
+      Groups: ['admins'],
+    };
     const oldProps = props([alice, carol, erin, { ...bob, Username: 'gone' }]);
     const newProps = props([
       { ...alice, PasswordRevision: '2' },
@@ -379,9 +397,15 @@ describe('Update', () => {
       Username: 'erin',
       UserAttributes: [{ Name: 'given_name', Value: 'Erin B' }],
     });
-    expect(cognito).toHaveReceivedCommandWith(AdminDeleteUserAttributesCommand, { Username: 'erin', UserAttributeNames: ['email'] });
+    expect(cognito).toHaveReceivedCommandWith(AdminDeleteUserAttributesCommand, {
+      Username: 'erin',
+      UserAttributeNames: ['email'],
+    });
     expect(cognito).toHaveReceivedCommandWith(AdminAddUserToGroupCommand, { Username: 'erin', GroupName: 'testers' });
-    expect(cognito).toHaveReceivedCommandWith(AdminRemoveUserFromGroupCommand, { Username: 'erin', GroupName: 'admins' });
+    expect(cognito).toHaveReceivedCommandWith(AdminRemoveUserFromGroupCommand, {
+      Username: 'erin',
+      GroupName: 'admins',
+    });
     expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 1);
     expect(cognito).toHaveReceivedCommandTimes(AdminDeleteUserCommand, 1);
   });
@@ -396,7 +420,10 @@ describe('Update', () => {
   test('a changed password source or mode re-applies the password', async () => {
     cognito.on(AdminSetUserPasswordCommand, { Username: 'bob', Password: BOB_PW, Permanent: true }).resolves({});
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([bob]), props([{ ...bob, Mode: 'PERMANENT' }])), context());
+    await handler(
+      updateEvent(server.url, PHYSICAL_ID, props([bob]), props([{ ...bob, Mode: 'PERMANENT' }])),
+      context(),
+    );
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(cognito).toHaveReceivedCommandTimes(AdminSetUserPasswordCommand, 1);
@@ -404,7 +431,12 @@ describe('Update', () => {
 
   test('a removed user is kept when the removal policy is retain', async () => {
     await handler(
-      updateEvent(server.url, PHYSICAL_ID, props([alice, bob], { RemovalPolicy: 'retain' }), props([bob], { RemovalPolicy: 'retain' })),
+      updateEvent(
+        server.url,
+        PHYSICAL_ID,
+        props([alice, bob], { RemovalPolicy: 'retain' }),
+        props([bob], { RemovalPolicy: 'retain' }),
+      ),
       context(),
     );
 
@@ -436,7 +468,7 @@ describe('Update', () => {
     const oldProps = props([alice]);
     const newProps = props([{ ...alice, Attributes: { ...alice.Attributes, given_name: 'A' } }, bob]);
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, oldProps, newProps, ), context());
+    await handler(updateEvent(server.url, PHYSICAL_ID, oldProps, newProps), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'alice': modify failed/);
@@ -449,7 +481,9 @@ describe('Update', () => {
   test('the rollback update re-adds a removed user that still exists, as it was, without failing', async () => {
     // A forward update removing bob failed before deleting him; the rollback adds him back.
     cognito.on(AdminCreateUserCommand, { Username: 'bob' }).rejects(awsError('UsernameExistsException'));
-    cognito.on(AdminGetUserCommand, { Username: 'bob' }).resolves({ UserAttributes: [], UserCreateDate: new Date('2020-01-01') });
+    cognito
+      .on(AdminGetUserCommand, { Username: 'bob' })
+      .resolves({ UserAttributes: [], UserCreateDate: new Date('2020-01-01') });
     cognito.on(AdminListGroupsForUserCommand).resolves({ Groups: [] });
 
     await handler(updateEvent(server.url, PHYSICAL_ID, props([alice]), props([alice, bob])), context());
@@ -463,7 +497,9 @@ describe('Update', () => {
 describe('Delete', () => {
   test('deletes every listed user; users already gone count as done', async () => {
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'alice' }).resolves({});
-    cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).rejects(awsError('UserNotFoundException'));
+    cognito
+      .on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' })
+      .rejects(awsError('UserNotFoundException'));
 
     await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
@@ -546,8 +582,12 @@ describe('pace and resilience', () => {
     await handler(createEvent(server.url, props([alice, bob])), context());
 
     const lines = output.lines();
-    expect(lines).toContainEqual(expect.objectContaining({ user: 'alice', action: 'create', outcome: 'created', ms: expect.any(Number) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ user: 'alice', action: 'create', outcome: 'created', ms: expect.any(Number) }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ user: 'bob', action: 'create', outcome: 'created' }));
-    expect(lines).toContainEqual(expect.objectContaining({ requestType: 'Create', outcome: 'SUCCESS', users: 2, created: 2 }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestType: 'Create', outcome: 'SUCCESS', users: 2, created: 2 }),
+    );
   });
 });

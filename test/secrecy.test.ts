@@ -10,7 +10,16 @@ import {
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { handler } from '../lambda';
-import { captureOutput, context, createEvent, deleteEvent, POOL_ID, props, ResponseServer, updateEvent } from './support/cfn';
+import {
+  captureOutput,
+  context,
+  createEvent,
+  deleteEvent,
+  POOL_ID,
+  props,
+  ResponseServer,
+  updateEvent,
+} from './support/cfn';
 import { awsError, cognito, secrets, ssm, strictMocks } from './support/mocks';
 
 const CANARIES = {
@@ -24,7 +33,11 @@ const URL_CANARIES = ['RESPONSE-URL-CANARY', 'SIG-CANARY-0123'];
 
 const users = [
   { Username: 'a', Mode: 'PERMANENT', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:a' } },
-  { Username: 'b', Mode: 'TEMPORARY', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:json', JsonField: 'pw' } },
+  {
+    Username: 'b',
+    Mode: 'TEMPORARY',
+    Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:json', JsonField: 'pw' },
+  },
   { Username: 'c', Mode: 'PERMANENT', Password: { Source: 'ssm', ParameterName: '/p/c' } },
   { Username: 'd', Mode: 'TEMPORARY', Password: { Source: 'plaintext', Value: CANARIES.plain } },
   { Username: 'e', Mode: 'RESET_REQUIRED', Attributes: { email: 'e@example.com', email_verified: 'true' } },
@@ -40,10 +53,18 @@ beforeEach(() => {
   server.reset();
   strictMocks();
   secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:a' }).resolves({ SecretString: CANARIES.secret });
-  secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:json' }).resolves({ SecretString: JSON.stringify({ pw: CANARIES.json }) });
+  secrets
+    .on(GetSecretValueCommand, { SecretId: 'arn:secret:json' })
+    .resolves({ SecretString: JSON.stringify({ pw: CANARIES.json }) });
   secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:notjson' }).resolves({ SecretString: CANARIES.notJson });
   ssm.on(GetParameterCommand).resolves({ Parameter: { Value: CANARIES.ssm } });
-  for (const cmd of [AdminCreateUserCommand, AdminSetUserPasswordCommand, AdminResetUserPasswordCommand, AdminAddUserToGroupCommand, AdminDeleteUserCommand]) {
+  for (const cmd of [
+    AdminCreateUserCommand,
+    AdminSetUserPasswordCommand,
+    AdminResetUserPasswordCommand,
+    AdminAddUserToGroupCommand,
+    AdminDeleteUserCommand,
+  ]) {
     cognito.on(cmd as never).resolves({} as never);
   }
   output = captureOutput();
@@ -85,7 +106,11 @@ test('a Cognito error that echoes the password is redacted in logs and the Reaso
 });
 
 test('a secret that is not JSON is reported without quoting it', async () => {
-  const user = { Username: 'x', Mode: 'PERMANENT', Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:notjson', JsonField: 'pw' } };
+  const user = {
+    Username: 'x',
+    Mode: 'PERMANENT',
+    Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:notjson', JsonField: 'pw' },
+  };
 
   await handler(createEvent(server.url, props([user])), context());
 

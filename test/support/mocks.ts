@@ -30,10 +30,12 @@ export const POLICY = {
 
 /** Resets every mock to strict: only the pool's description and its groups answer. */
 export function strictMocks(poolId: string = POOL_ID, groups: string[] = ['admins', 'testers']): void {
-  for (const m of [cognito, secrets, ssm]) {
-    m.reset();
-    m.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
-  }
+  cognito.reset();
+  secrets.reset();
+  ssm.reset();
+  cognito.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  secrets.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  ssm.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   describePool(poolId, groups);
 }
 
@@ -42,9 +44,15 @@ export function describePool(poolId: string, groups: string[] = ['admins', 'test
     UserPool: {
       Id: poolId,
       Policies: { PasswordPolicy: POLICY },
-      SchemaAttributes: ['sub', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'given_name', 'custom:team'].map(
-        (Name) => ({ Name }),
-      ),
+      SchemaAttributes: [
+        'sub',
+        'email',
+        'email_verified',
+        'phone_number',
+        'phone_number_verified',
+        'given_name',
+        'custom:team',
+      ].map((Name) => ({ Name })),
     },
   });
   cognito.on(GetGroupCommand).rejects(awsError('ResourceNotFoundException', 'Group not found.'));

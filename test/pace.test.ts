@@ -1,0 +1,84 @@
+import { backoffMs, isThrottle, paced, RateLimiter, runBounded, StopSignal } from '../lambda/pace';
+
+describe('RateLimiter', () => {
+  test('spaces calls evenly at the configured rate', async () => {
+    let now = 0;
+    const limiter = new RateLimiter(10, () => now);
+    const signal = new StopSignal();
+    const sleeps: number[] = [];
+    jest.spyOn(signal, 'sleep').mockImplementation(async (ms) => {
+      sleeps.push(ms);
+    });
+    for (let i = 0; i < 4; i++) await limiter.take(signal);
+    expect(sleeps).toEqual([0, 100, 200, 300]);
+    now = 1000;
+    await limiter.take(signal);
+    expect(sleeps[4]).toBe(0);
+  });
+
+  test('slows down on throttling, to no less than a tenth, and recovers on success', () => {
+    const limiter = new RateLimiter(50);
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(35);
+    for (let i = 0; i < 20; i++) limiter.onThrottle();
+    expect(limiter.rate).toBe(5);
+    for (let i = 0; i < 100; i++) limiter.onSuccess();
+    expect(limiter.rate).toBe(50);
+  });
+});
+
+describe('paced', () => {
+  test('retries throttles and counts them; other errors surface at once', async () => {
+    const stats = { calls: 0, throttles: 0 };
+    const throttle = Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' });
+    const fn = jest.fn().mockRejectedValueOnce(throttle).mockResolvedValueOnce('ok');
+    await expect(paced(new RateLimiter(1000), new StopSignal(), stats, fn)).resolves.toBe('ok');
+    expect(stats).toEqual({ calls: 2, throttles: 1 });
+
+    const boom = jest.fn().mockRejectedValue(new Error('boom'));
+    await expect(paced(new RateLimiter(1000), new StopSignal(), stats, boom)).rejects.toThrow('boom');
+    expect(boom).toHaveBeenCalledTimes(1);
+  });
+
+  test('stops retrying once the signal is raised', async () => {
+    const signal = new StopSignal();
+    const throttle = Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' });
+    const fn = jest.fn().mockImplementation(async () => {
+      signal.stop();
+      throw throttle;
+    });
+    await expect(paced(new RateLimiter(1000), signal, { calls: 0, throttles: 0 }, fn)).rejects.toThrow(
+      /about to time out/,
+    );
+  });
+});
+
+test('backoff grows with the attempt, with full jitter, capped at 5 s', () => {
+  expect(backoffMs(1, () => 0.999)).toBe(199);
+  expect(backoffMs(3, () => 0.5)).toBe(400);
+  expect(backoffMs(30, () => 0.999)).toBe(4995);
+  expect(backoffMs(30, () => 0)).toBe(0);
+});
+
+test('isThrottle knows the throttling errors only', () => {
+  expect(isThrottle({ name: 'TooManyRequestsException' })).toBe(true);
+  expect(isThrottle({ name: 'LimitExceededException' })).toBe(false);
+});
+
+describe('runBounded', () => {
+  test('starts nothing new after the first failure and returns it', async () => {
+    const seen: number[] = [];
+    const error = await runBounded([1, 2, 3, 4, 5], 1, new StopSignal(), async (n) => {
+      seen.push(n);
+      if (n === 2) throw new Error('two');
+    });
+    expect((error as Error).message).toBe('two');
+    expect(seen).toEqual([1, 2]);
+  });
+
+  test('returns an AbortedError when stopped with work left', async () => {
+    const signal = new StopSignal();
+    const error = await runBounded([1, 2, 3], 1, signal, async () => signal.stop());
+    expect((error as Error).message).toMatch(/about to time out/);
+  });
+});

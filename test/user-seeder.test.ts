@@ -1,0 +1,568 @@
+import { App, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
+
+const COGNITO_ACTIONS = [
+  'cognito-idp:AdminAddUserToGroup',
+  'cognito-idp:AdminCreateUser',
+  'cognito-idp:AdminDeleteUser',
+  'cognito-idp:AdminDeleteUserAttributes',
+  'cognito-idp:AdminGetUser',
+  'cognito-idp:AdminListGroupsForUser',
+  'cognito-idp:AdminRemoveUserFromGroup',
+  'cognito-idp:AdminResetUserPassword',
+  'cognito-idp:AdminSetUserPassword',
+  'cognito-idp:AdminUpdateUserAttributes',
+  'cognito-idp:DescribeUserPool',
+  'cognito-idp:GetGroup',
+];
+
+function importedPool(stack: Stack): cognito.IUserPool {
+  return cognito.UserPool.fromUserPoolId(stack, 'Imported', 'us-east-1_abc');
+}
+
+function seedResource(template: Template): { [key: string]: any } {
+  const resources = template.findResources('Custom::CognitoUserSeed');
+  expect(Object.keys(resources)).toHaveLength(1);
+  return Object.values(resources)[0] as { [key: string]: any };
+}
+
+describe('UserSeeder', () => {
+  test('renders one Custom::CognitoUserSeed with references only, scalars as strings', () => {
+    // GIVEN
+    const stack = new Stack();
+    const secret = new secretsmanager.Secret(stack, 'Secret');
+    const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Param', {
+      parameterName: '/seed/bob',
+    });
+
+    // WHEN
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [
+        {
+          username: 'alice',
+          mode: PasswordMode.PERMANENT,
+          password: SeedPassword.fromSecret(secret, 'password'),
+          groups: ['admins'],
+        },
+        {
+          username: 'bob',
+          mode: PasswordMode.TEMPORARY,
+          password: SeedPassword.fromSsmParameter(parameter),
+          passwordRevision: '3',
+        },
+        {
+          username: 'dave',
+          mode: PasswordMode.RESET_REQUIRED,
+          attributes: { email: 'd@example.com', email_verified: 'true' },
+        },
+      ],
+    });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
+      UserPoolId: 'us-east-1_abc',
+      RemovalPolicy: 'destroy',
+      AdoptExistingUsers: 'false',
+      MaxConcurrency: '16',
+      Rates: { Create: '50', Recovery: '30', Write: '25', Read: '120' },
+      Users: [
+        {
+          Username: 'alice',
+          Mode: 'PERMANENT',
+          Password: {
+            Source: 'secretsmanager',
+            SecretArn: { Ref: Match.stringLikeRegexp('Secret') },
+            JsonField: 'password',
+          },
+          Groups: ['admins'],
+        },
+        {
+          Username: 'bob',
+          Mode: 'TEMPORARY',
+          Password: { Source: 'ssm', ParameterName: '/seed/bob' },
+          PasswordRevision: '3',
+        },
+        {
+          Username: 'dave',
+          Mode: 'RESET_REQUIRED',
+          Attributes: { email: 'd@example.com', email_verified: 'true' },
+          Password: Match.absent(),
+        },
+      ],
+    });
+  });
+
+  test('grants exact Cognito actions on exactly the pool, and reads of exactly the referenced secret and parameter', () => {
+    const stack = new Stack();
+    const secret = new secretsmanager.Secret(stack, 'Secret');
+    const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Param', {
+      parameterName: '/seed/bob',
+    });
+    const pool = new cognito.UserPool(stack, 'Pool');
+
+    new UserSeeder(stack, 'Seeder', {
+      userPool: pool,
+      users: [
+        { username: 'alice', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) },
+        { username: 'amy', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) },
+        { username: 'bob', mode: PasswordMode.TEMPORARY, password: SeedPassword.fromSsmParameter(parameter) },
+      ],
+    });
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: COGNITO_ACTIONS,
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Pool'), 'Arn'] },
+          },
+          {
+            Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
+            Resource: { Ref: Match.stringLikeRegexp('Secret') },
+          },
+          {
+            Action: 'ssm:GetParameter',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':ssm:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':parameter/seed/bob',
+                ],
+              ],
+            },
+          },
+        ],
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('CognitoUserSeederFunctionServiceRole') }],
+    });
+  });
+
+  test('the role has no managed policy, logs only to its own log group with a retention, and no * resource anywhere', () => {
+    const stack = new Stack();
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() }],
+    });
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: Match.absent(),
+      Policies: [
+        {
+          PolicyName: 'Logs',
+          PolicyDocument: {
+            Statement: [
+              {
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('CognitoUserSeederFunctionLogGroup'), 'Arn'] },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Timeout: 900,
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('CognitoUserSeederFunctionLogGroup') } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of (policy as any).Properties.PolicyDocument.Statement) {
+        expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|:\*"/);
+        expect(JSON.stringify(statement.Action)).not.toContain('*');
+      }
+    }
+  });
+
+  test('a secret with a customer managed key is decrypted only through Secrets Manager', () => {
+    const stack = new Stack();
+    const key = new kms.Key(stack, 'Key');
+    const secret = new secretsmanager.Secret(stack, 'Secret', { encryptionKey: key });
+
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [{ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) }],
+    });
+
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'kms:Decrypt',
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Key'), 'Arn'] },
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  test('a secret imported by name is granted by its partial ARN and suffix', () => {
+    const stack = new Stack();
+    const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'seed/alice');
+
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [{ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) }],
+    });
+
+    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0] as any;
+    expect(JSON.stringify(policy.Properties.PolicyDocument.Statement[1].Resource)).toContain(
+      ':secret:seed/alice-??????',
+    );
+  });
+
+  test('one seeding function per stack, shared by every seeder, each with its own policy', () => {
+    const stack = new Stack();
+    const pool1 = new cognito.UserPool(stack, 'Pool1');
+    const pool2 = new cognito.UserPool(stack, 'Pool2');
+    new UserSeeder(stack, 'Seeder1', { userPool: pool1 });
+    new UserSeeder(stack, 'Seeder2', { userPool: pool2 });
+
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    template.resourceCountIs('AWS::IAM::Policy', 2);
+    template.resourceCountIs('Custom::CognitoUserSeed', 2);
+  });
+
+  test('the seed resource depends on its policy and on the groups of its pool in the same stack', () => {
+    const stack = new Stack();
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const other = new cognito.UserPool(stack, 'Other');
+    const seeder = new UserSeeder(stack, 'Seeder', { userPool: pool });
+    // Groups defined after the seeder count too.
+    new cognito.UserPoolGroup(stack, 'Admins', { userPool: pool, groupName: 'admins' });
+    new cognito.CfnUserPoolGroup(stack, 'Testers', { userPoolId: pool.userPoolId, groupName: 'testers' });
+    new cognito.UserPoolGroup(stack, 'Unrelated', { userPool: other, groupName: 'x' });
+    seeder.addUser({
+      username: 'a',
+      mode: PasswordMode.TEMPORARY,
+      password: SeedPassword.generate(),
+      groups: ['admins'],
+    });
+
+    const dependsOn: string[] = seedResource(Template.fromStack(stack)).DependsOn;
+    expect(dependsOn.sort()).toEqual([
+      expect.stringMatching(/^Admins/),
+      expect.stringMatching(/^SeederPolicy/),
+      expect.stringMatching(/^Testers/),
+    ]);
+  });
+
+  test('removalPolicy RETAIN, adoption, concurrency and rates reach the resource as strings', () => {
+    const stack = new Stack();
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      removalPolicy: RemovalPolicy.RETAIN,
+      adoptExistingUsers: true,
+      maxConcurrency: 4,
+      rateLimits: { userCreation: 100, accountRecovery: 60, userWrites: 40, userReads: 200 },
+    });
+
+    Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
+      RemovalPolicy: 'retain',
+      AdoptExistingUsers: 'true',
+      MaxConcurrency: '4',
+      Rates: { Create: '100', Recovery: '60', Write: '40', Read: '200' },
+      Users: [],
+    });
+  });
+
+  test('generate() is one CloudFormation-generated secret per call, shared by the users given it', () => {
+    const stack = new Stack();
+    const shared = SeedPassword.generate({ length: 40 });
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [
+        ...Array.from({ length: 5 }, (_, i) => ({
+          username: `load-${i}`,
+          mode: PasswordMode.PERMANENT,
+          password: shared,
+        })),
+        { username: 'solo', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() },
+      ],
+    });
+
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 40, IncludeSpace: false, RequireEachIncludedType: true },
+    });
+    expect(seeder.passwordSecret('load-0')).toBe(seeder.passwordSecret('load-4'));
+    expect(seeder.passwordSecret('solo')).not.toBe(seeder.passwordSecret('load-0'));
+  });
+
+  test('grantReadPasswords lets a test runner read every stored password', () => {
+    const stack = new Stack();
+    const runner = new iam.Role(stack, 'Runner', { assumedBy: new iam.AccountRootPrincipal() });
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [{ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() }],
+    });
+
+    const grant = seeder.grantReadPasswords(runner);
+
+    expect(grant.success).toBe(true);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Runner') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { Ref: Match.stringLikeRegexp('SeederaGeneratedPassword') },
+          },
+        ],
+      },
+    });
+  });
+
+  test('unsafePlainText warns at synth that the password is in the template', () => {
+    const stack = new Stack();
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [
+        { username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.unsafePlainText('Plain-Passw0rd!') },
+      ],
+    });
+
+    Annotations.fromStack(stack).hasWarning(
+      '/Default/Seeder',
+      Match.stringLikeRegexp("user 'a' is written into the CloudFormation template in plain text"),
+    );
+  });
+
+  test('no other password source puts a password in the template', () => {
+    const stack = new Stack();
+    const secret = new secretsmanager.Secret(stack, 'Secret');
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [
+        { username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) },
+        { username: 'b', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() },
+      ],
+    });
+
+    const resource = seedResource(Template.fromStack(stack));
+    expect(JSON.stringify(resource.Properties.Users)).not.toContain('plaintext');
+    expect(JSON.stringify(resource.Properties.Users)).not.toContain('Value');
+  });
+});
+
+describe('SeededUserPool', () => {
+  test('is a UserPool whose seeder seeds into it', () => {
+    const stack = new Stack();
+    const pool = new SeededUserPool(stack, 'Pool', {
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() }],
+    });
+    pool.addUser({ username: 'b', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() });
+
+    expect(pool).toBeInstanceOf(cognito.UserPool);
+    expect(pool.seeder.userPool).toBe(pool);
+    Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
+      UserPoolId: { Ref: Match.stringLikeRegexp('Pool') },
+      Users: [Match.objectLike({ Username: 'a' }), Match.objectLike({ Username: 'b' })],
+    });
+  });
+
+  test('sizes generated passwords to the pool minimum', () => {
+    const stack = new Stack();
+    new SeededUserPool(stack, 'Pool', {
+      passwordPolicy: { minLength: 64 },
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() }],
+    });
+
+    Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64 },
+    });
+  });
+
+  test('seeding options reach the seeder; the pool keeps its own removal policy', () => {
+    const stack = new Stack();
+    new SeededUserPool(stack, 'Pool', {
+      removalPolicy: RemovalPolicy.DESTROY,
+      seeding: { removalPolicy: RemovalPolicy.RETAIN },
+    });
+
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('Custom::CognitoUserSeed', { RemovalPolicy: 'retain' });
+  });
+});
+
+describe('synth-time validation', () => {
+  const valid = { username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.unsafePlainText('Aa1!aaaaaaaa') };
+
+  function seed(users: any[], props: object = {}): Stack {
+    const stack = new Stack(new App(), 'S');
+    new UserSeeder(stack, 'Seeder', { userPool: importedPool(stack), users, ...props });
+    return stack;
+  }
+
+  test.each([
+    ['a username is listed twice', [valid, valid], /S\/Seeder: user 'a' is listed twice: list each username once/],
+    [
+      'a username is empty',
+      [{ ...valid, username: '' }],
+      /empty username: give every user a username of 1 to 128 characters/,
+    ],
+    [
+      'a username is over 128 characters',
+      [{ ...valid, username: 'x'.repeat(129) }],
+      /129 characters, Cognito allows at most 128: shorten it/,
+    ],
+    [
+      'a username has whitespace',
+      [{ ...valid, username: 'a b' }],
+      /user 'a b': the username contains whitespace.*remove it/,
+    ],
+    [
+      'PERMANENT has no password',
+      [{ username: 'p', mode: PasswordMode.PERMANENT }],
+      /user 'p': mode PERMANENT needs a password: set password to SeedPassword/,
+    ],
+    [
+      'TEMPORARY has no password',
+      [{ username: 't', mode: PasswordMode.TEMPORARY }],
+      /user 't': mode TEMPORARY needs a password/,
+    ],
+    [
+      'RESET_REQUIRED has no verified contact',
+      [{ username: 'r', mode: PasswordMode.RESET_REQUIRED, attributes: { email: 'r@x.com' } }],
+      /user 'r': mode RESET_REQUIRED .* needs a verified email or phone: set attributes email and email_verified/,
+    ],
+    [
+      'an attribute name is not standard',
+      [{ ...valid, attributes: { favourite_colour: 'blue' } }],
+      /attribute 'favourite_colour' is not a standard Cognito attribute.*prefix a custom one with 'custom:'/,
+    ],
+    [
+      'a custom attribute name is too long',
+      [{ ...valid, attributes: { 'custom:abcdefghijklmnopqrstu': 'x' } }],
+      /not a valid custom attribute name/,
+    ],
+    [
+      'a verified flag is not true or false',
+      [{ ...valid, attributes: { email: 'a@x', email_verified: 'yes' } }],
+      /email_verified is 'yes', it must be 'true' or 'false'/,
+    ],
+    [
+      'a plain-text password breaks the known policy',
+      [{ ...valid, password: SeedPassword.unsafePlainText('short') }],
+      /user 'a': the plain-text password breaks the pool's password policy, which needs at least 10 characters/,
+    ],
+  ])('fails when %s', (_name, users, message) => {
+    expect(() => seed(users, { passwordPolicy: { minLength: 10 } })).toThrow(message);
+  });
+
+  test('fails when a custom attribute is not defined by a SeededUserPool', () => {
+    const stack = new Stack();
+    expect(
+      () =>
+        new SeededUserPool(stack, 'Pool', {
+          customAttributes: { team: new cognito.StringAttribute() },
+          users: [{ ...valid, attributes: { 'custom:tier': 'gold' } }],
+        }),
+    ).toThrow(/Pool: user 'a': attribute 'custom:tier' is not defined by the pool \(its custom attributes: team\)/);
+  });
+
+  test('fails before any child is created', () => {
+    const stack = new Stack();
+    expect(() => new SeededUserPool(stack, 'Pool', { users: [valid, valid] })).toThrow(/listed twice/);
+    expect(stack.node.tryFindChild('Pool')).toBeUndefined();
+    expect(stack.node.tryFindChild('CognitoUserSeederFunction')).toBeUndefined();
+  });
+
+  test('fails when addUser repeats a username, and the seeder is left as it was', () => {
+    const stack = new Stack();
+    const seeder = new UserSeeder(stack, 'Seeder', { userPool: importedPool(stack), users: [valid] });
+    expect(() => seeder.addUser(valid)).toThrow(/user 'a' is listed twice/);
+    expect(seedResource(Template.fromStack(stack)).Properties.Users).toHaveLength(1);
+  });
+
+  test('fails when a generated password is shorter than the pool minimum', () => {
+    const stack = new Stack();
+    expect(
+      () =>
+        new SeededUserPool(stack, 'Pool', {
+          passwordPolicy: { minLength: 16 },
+          users: [{ username: 'g', mode: PasswordMode.PERMANENT, password: SeedPassword.generate({ length: 12 }) }],
+        }),
+    ).toThrow(/user 'g': SeedPassword.generate\(\{ length: 12 \}\) must be a whole number from 16/);
+  });
+
+  test.each([
+    [
+      'removalPolicy is SNAPSHOT',
+      { removalPolicy: RemovalPolicy.SNAPSHOT },
+      /removalPolicy 'snapshot' is not supported.*DESTROY or RemovalPolicy.RETAIN/,
+    ],
+    ['maxConcurrency is 0', { maxConcurrency: 0 }, /maxConcurrency is 0, it must be a positive number/],
+    ['a rate is negative', { rateLimits: { userCreation: -1 } }, /rateLimits.userCreation is -1/],
+  ])('fails when %s', (_name, props, message) => {
+    expect(() => seed([], props)).toThrow(message);
+  });
+
+  test('unresolved tokens are not validated', () => {
+    const stack = new Stack();
+    const token = Lazy.string({ produce: () => 'from-a-token' });
+    expect(
+      () =>
+        new UserSeeder(stack, 'Seeder', {
+          userPool: importedPool(stack),
+          users: [
+            { username: token, mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() },
+            {
+              username: 'r',
+              mode: PasswordMode.RESET_REQUIRED,
+              attributes: { email: token, email_verified: Lazy.string({ produce: () => 'true' }) },
+            },
+          ],
+        }),
+    ).not.toThrow();
+    Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
+      Users: [Match.objectLike({ Username: 'from-a-token' }), Match.objectLike({ Username: 'r' })],
+    });
+  });
+
+  test('passwordSecret fails for an unknown user or a user without a secret', () => {
+    const stack = new Stack();
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [
+        {
+          username: 'r',
+          mode: PasswordMode.RESET_REQUIRED,
+          attributes: { phone_number: '+15555550100', phone_number_verified: 'true' },
+        },
+      ],
+    });
+    expect(() => seeder.passwordSecret('zed')).toThrow(/no seeded user 'zed' \(users: r\)/);
+    expect(() => seeder.passwordSecret('r')).toThrow(/user 'r' is not stored in a secret/);
+  });
+});
