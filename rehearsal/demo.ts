@@ -1,0 +1,208 @@
+/**
+ * `npm run demo`: rehearses the example app's seeding step against the embedded Cognito,
+ * then signs in as each seeded user. Needs no AWS account and reaches no AWS endpoint.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  AdminGetUserCommand,
+  InitiateAuthCommand,
+  ListUsersCommand,
+  RespondToAuthChallengeCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { App } from 'aws-cdk-lib';
+import { ExampleStack } from '../examples/example-stack';
+import { generateSecretString, Rehearsal, SeedResource, synthesize } from './harness';
+
+const TESTER_PARAMETER = '/cognito-seeder-example/tester-password';
+const EXPECTED_STATUS: Record<string, string> = { PERMANENT: 'CONFIRMED', TEMPORARY: 'FORCE_CHANGE_PASSWORD' };
+const UNSUPPORTED =
+  'not runnable here: cognito-local does not implement AdminResetUserPassword (HTTP 500, "unsupported feature")';
+
+interface Row {
+  user: string;
+  mode: string;
+  source: string;
+  status: string;
+  signIn: string;
+  ms: string;
+  ok: boolean;
+}
+
+const say = (message: string) => process.stdout.write(`  ${message}\n`);
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  console.log('Rehearsing the example app (examples/app.ts) against an embedded Cognito (cognito-local)\n');
+
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'seeder-demo-'));
+  const app = new App({ outdir });
+  new ExampleStack(app, 'CognitoSeederExample');
+  const synthesized = synthesize(app);
+  say(`synthesized CognitoSeederExample (${Object.keys(synthesized.template.Resources).length} resources)`);
+
+  // The example reads one SSM SecureString that CloudFormation cannot create: fill it here.
+  const rehearsal = await Rehearsal.start({
+    parameters: { [TESTER_PARAMETER]: generateSecretString({ PasswordLength: 20, ExcludeCharacters: ' ' }) },
+  });
+  try {
+    say(`cognito-local listening on ${rehearsal.emulator.endpoint} (store: a fresh temporary directory)`);
+    say(
+      `Secrets Manager and SSM: a loopback stand-in on ${rehearsal.standIn.endpoint}, filled by the rehearsal ` +
+        `(generated secrets get values that meet their GenerateSecretString; ${TESTER_PARAMETER} gets a random value)`,
+    );
+    const [resource] = await rehearsal.deploy(synthesized);
+    say(`stood up the pool, its groups and client in the emulator; pool id ${resource.properties.UserPoolId}`);
+
+    const users = resource.properties.Users as { Username: string; Mode: string; Password?: { Source: string } }[];
+    const skipped = users.filter((u) => u.Mode === 'RESET_REQUIRED');
+    const runnable: SeedResource = {
+      ...resource,
+      properties: { ...resource.properties, Users: users.filter((u) => u.Mode !== 'RESET_REQUIRED') },
+    };
+    for (const u of skipped) say(`${u.Username} (RESET_REQUIRED) is left out of the rehearsal: ${UNSUPPORTED}`);
+
+    say(`running the handler asset (${path.basename(resource.asset)}) with a Create event...`);
+    const create = await rehearsal.invoke({ requestType: 'Create', resource: runnable });
+    for (const line of create.output.split('\n').filter((l) => l.startsWith('{'))) {
+      const entry = JSON.parse(line);
+      if (entry.user) say(`  handler: ${entry.user} ${entry.action} -> ${entry.outcome} (${entry.ms} ms)`);
+    }
+    say(
+      `CloudFormation response: ${create.response?.Status ?? 'none'} in ${create.ms} ms, physical id ${create.response?.PhysicalResourceId}`,
+    );
+    if (create.response?.Status !== 'SUCCESS') {
+      console.error(`\nThe Create failed: ${create.response?.Reason ?? `no response (exit ${create.exitCode})`}`);
+      return 1;
+    }
+
+    const [clientLogicalId] = Object.entries(synthesized.template.Resources).find(
+      ([, r]) => r.Type === 'AWS::Cognito::UserPoolClient',
+    ) ?? [''];
+    const client = rehearsal.ref(clientLogicalId);
+    const rows: Row[] = [];
+    for (const u of users) {
+      rows.push(
+        u.Mode === 'RESET_REQUIRED'
+          ? {
+              user: u.Username,
+              mode: u.Mode,
+              source: '-',
+              status: '(not seeded)',
+              signIn: 'not runnable on cognito-local',
+              ms: '-',
+              ok: true,
+            }
+          : await signIn(rehearsal, runnable, client, u),
+      );
+    }
+
+    // Tear down as CloudFormation would on stack deletion.
+    const del = await rehearsal.invoke({
+      requestType: 'Delete',
+      resource: runnable,
+      physicalResourceId: create.response.PhysicalResourceId,
+    });
+    const left = await rehearsal.cognito.send(new ListUsersCommand({ UserPoolId: resource.properties.UserPoolId }));
+    say(`Delete: ${del.response?.Status}, users left in the pool: ${left.Users?.length ?? 0}`);
+
+    console.log('');
+    printTable(rows);
+    const leaks = [create, del].some(
+      (r) => r.output.includes('RESPONSE-URL-CANARY') || r.rawResponses.join('').includes('RESPONSE-URL-CANARY'),
+    );
+    const wrong =
+      rows.filter((r) => !r.ok).length +
+      (leaks ? 1 : 0) +
+      (del.response?.Status === 'SUCCESS' && !left.Users?.length ? 0 : 1);
+    console.log(
+      `\n${rows.filter((r) => r.signIn.endsWith('tokens')).length} users signed in, ${skipped.length} not runnable here, ${wrong} wrong; ${Date.now() - started} ms in all.`,
+    );
+    if (skipped.length > 0) console.log(`RESET_REQUIRED: ${UNSUPPORTED}.`);
+    return wrong === 0 ? 0 : 1;
+  } finally {
+    await rehearsal.stop();
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+async function signIn(
+  rehearsal: Rehearsal,
+  resource: SeedResource,
+  clientId: string,
+  user: { Username: string; Mode: string; Password?: { Source: string } },
+): Promise<Row> {
+  const started = Date.now();
+  const password = rehearsal.passwordOf(resource, user.Username) ?? '';
+  const { UserStatus } = await rehearsal.cognito.send(
+    new AdminGetUserCommand({ UserPoolId: resource.properties.UserPoolId, Username: user.Username }),
+  );
+  let signIn: string;
+  let ok = UserStatus === EXPECTED_STATUS[user.Mode];
+  try {
+    const first = await rehearsal.cognito.send(
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: user.Username, PASSWORD: password },
+      }),
+    );
+    if (user.Mode === 'PERMANENT') {
+      ok &&= !!first.AuthenticationResult?.IdToken;
+      signIn = first.AuthenticationResult ? 'tokens' : `unexpected ${first.ChallengeName}`;
+    } else {
+      ok &&= first.ChallengeName === 'NEW_PASSWORD_REQUIRED';
+      const second = await rehearsal.cognito.send(
+        new RespondToAuthChallengeCommand({
+          ClientId: clientId,
+          ChallengeName: 'NEW_PASSWORD_REQUIRED',
+          Session: first.Session,
+          ChallengeResponses: { USERNAME: user.Username, NEW_PASSWORD: generateSecretString({ PasswordLength: 24 }) },
+        }),
+      );
+      ok &&= !!second.AuthenticationResult?.IdToken;
+      signIn = `${first.ChallengeName} -> ${second.AuthenticationResult ? 'tokens' : 'no tokens'}`;
+    }
+  } catch (error) {
+    ok = false;
+    signIn = `failed: ${(error as Error).name}`;
+  }
+  return {
+    user: user.Username,
+    mode: user.Mode,
+    source: user.Password?.Source ?? '-',
+    status: UserStatus ?? '?',
+    signIn,
+    ms: String(Date.now() - started),
+    ok,
+  };
+}
+
+function printTable(rows: Row[]): void {
+  const header = {
+    user: 'user',
+    mode: 'mode',
+    source: 'password source',
+    status: 'status in pool',
+    signIn: 'sign-in',
+    ms: 'ms',
+    ok: true,
+  };
+  const cols = ['user', 'mode', 'source', 'status', 'signIn', 'ms'] as const;
+  const width = Object.fromEntries(
+    cols.map((c) => [c, Math.max(...[header, ...rows].map((r) => String(r[c]).length))]),
+  );
+  const line = (r: Row, mark: string) => `${cols.map((c) => String(r[c]).padEnd(width[c])).join('  ')}  ${mark}`;
+  console.log(line(header, ''));
+  console.log(cols.map((c) => '-'.repeat(width[c])).join('  '));
+  for (const r of rows) console.log(line(r, r.ok ? 'ok' : 'WRONG'));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`demo failed: ${(error as Error).stack}`);
+    process.exit(1);
+  },
+);

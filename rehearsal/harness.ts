@@ -1,0 +1,346 @@
+/**
+ * A local rehearsal of a deploy's seeding step: synthesize an app, stand up its user
+ * pools, groups and clients in the embedded Cognito, fill a loopback stand-in with its
+ * secrets and parameters, resolve each seed resource's properties to those ids, and run
+ * the synthesized handler asset as Lambda would, answering to a loopback ResponseURL.
+ * It sets fake credentials and explicit loopback endpoints, so it never reaches AWS.
+ */
+import { spawn } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CognitoIdentityProviderClient,
+  CreateGroupCommand,
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import type { App } from 'aws-cdk-lib';
+import { AwsStandIn } from './aws-stand-in';
+import { Emulator, startEmulator } from './emulator';
+import { CfnResponseBody, ResponseServer } from './response-server';
+import { PSEUDO, resolve } from './template';
+import { ThrottleProxy } from './throttle-proxy';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Template = { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: unknown }> };
+
+/** A synthesized stack: its template and the directory its assets were staged in. */
+export interface Synthesized {
+  readonly template: Template;
+  readonly assemblyDir: string;
+}
+
+/** Synthesizes `app` and returns the template of `stackName` (or its only stack). */
+export function synthesize(app: App, stackName?: string): Synthesized {
+  const assembly = app.synth();
+  const stacks = assembly.stacks.filter((s) => !stackName || s.stackName === stackName);
+  if (stacks.length !== 1)
+    throw new Error(`rehearsal: expected one stack${stackName ? ` named ${stackName}` : ''}, found ${stacks.length}`);
+  return { template: stacks[0].template, assemblyDir: assembly.directory };
+}
+
+export interface RehearsalOptions {
+  /** Values of SSM parameters the template only references, by name. */
+  readonly parameters?: Record<string, string>;
+  /** Values of secrets the template only references, by ARN. */
+  readonly secrets?: Record<string, string>;
+  /** Put a proxy in front of the emulator that throttles this share of calls (0 to 1). */
+  readonly throttle?: number;
+}
+
+/** One seed resource of a template, its properties resolved to the rehearsal's ids. */
+export interface SeedResource {
+  readonly logicalId: string;
+  readonly properties: Record<string, any>;
+  /** The directory of the handler asset, and the function's settings. */
+  readonly asset: string;
+  readonly environment: Record<string, string>;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+}
+
+export interface InvokeRequest {
+  readonly requestType: 'Create' | 'Update' | 'Delete';
+  readonly resource: SeedResource;
+  readonly oldProperties?: Record<string, any>;
+  readonly physicalResourceId?: string;
+  /** Reuse a request id to deliver the same event again. */
+  readonly requestId?: string;
+  /** Override the function's timeout (for timeout tests). */
+  readonly timeoutMs?: number;
+  /** Called once the handler process has started, e.g. to stop the emulator mid-run. */
+  readonly onStart?: () => void;
+}
+
+export interface InvokeResult {
+  readonly response?: CfnResponseBody;
+  /** Every response PUT this invocation made, raw. */
+  readonly rawResponses: string[];
+  /** Everything the handler printed (stdout and stderr). */
+  readonly output: string;
+  readonly exitCode: number | null;
+  readonly ms: number;
+  readonly event: Record<string, unknown>;
+}
+
+export class Rehearsal {
+  /** Starts the emulator, the stand-in, the ResponseURL server and, if asked, the throttling proxy. */
+  static async start(options: RehearsalOptions = {}): Promise<Rehearsal> {
+    const emulator = await startEmulator();
+    const standIn = new AwsStandIn();
+    await standIn.start();
+    const responses = new ResponseServer();
+    await responses.start();
+    let proxy: ThrottleProxy | undefined;
+    if (options.throttle) {
+      proxy = new ThrottleProxy(emulator.endpoint, options.throttle);
+      await proxy.start();
+    }
+    for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
+    for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);
+    return new Rehearsal(emulator, standIn, responses, proxy);
+  }
+
+  /** A client of the emulator itself, for setting up and checking the pool's state. */
+  readonly cognito: CognitoIdentityProviderClient;
+  private readonly refs = new Map<string, string>();
+  private readonly attributes = new Map<string, string>();
+  private requests = 0;
+
+  private constructor(
+    readonly emulator: Emulator,
+    readonly standIn: AwsStandIn,
+    readonly responses: ResponseServer,
+    readonly proxy?: ThrottleProxy,
+  ) {
+    this.cognito = new CognitoIdentityProviderClient({
+      endpoint: emulator.endpoint,
+      region: PSEUDO['AWS::Region'],
+      credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' },
+    });
+  }
+
+  /** The endpoint the handler's Cognito client is pointed at (the proxy, if any). */
+  get cognitoEndpoint(): string {
+    return this.proxy?.endpoint ?? this.emulator.endpoint;
+  }
+
+  /**
+   * Stands up what the template's seed resources need: user pools (password policy and
+   * custom attributes included), groups, clients and secrets (generated ones get a value
+   * that meets their GenerateSecretString). Resources already stood up by an earlier
+   * template of the same app keep their ids, as in a CloudFormation update.
+   */
+  async deploy(synthesized: Synthesized): Promise<SeedResource[]> {
+    const { template } = synthesized;
+    const ctx = { refs: this.refs, attributes: this.attributes };
+    const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+    for (const [id, r] of ofType('AWS::Cognito::UserPool')) {
+      if (this.refs.has(id)) continue;
+      const p = r.Properties ?? {};
+      const out = await this.cognito.send(
+        new CreateUserPoolCommand({
+          PoolName: p.UserPoolName ?? id,
+          Policies: p.Policies,
+          Schema: p.Schema,
+          UsernameAttributes: p.UsernameAttributes,
+        }),
+      );
+      const poolId = out.UserPool!.Id!;
+      this.refs.set(id, poolId);
+      this.attributes.set(
+        `${id}.Arn`,
+        `arn:aws:cognito-idp:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:userpool/${poolId}`,
+      );
+      this.attributes.set(`${id}.ProviderName`, `cognito-idp.${PSEUDO['AWS::Region']}.amazonaws.com/${poolId}`);
+    }
+    for (const [id, r] of ofType('AWS::Cognito::UserPoolGroup')) {
+      if (this.refs.has(id)) continue;
+      const p = resolve(r.Properties ?? {}, ctx) as any;
+      const name = p.GroupName ?? `${id}-rehearsal`;
+      await this.cognito.send(
+        new CreateGroupCommand({ UserPoolId: p.UserPoolId, GroupName: name, Description: p.Description }),
+      );
+      this.refs.set(id, name);
+    }
+    for (const [id, r] of ofType('AWS::Cognito::UserPoolClient')) {
+      if (this.refs.has(id)) continue;
+      const p = resolve(r.Properties ?? {}, ctx) as any;
+      const out = await this.cognito.send(
+        new CreateUserPoolClientCommand({
+          UserPoolId: p.UserPoolId,
+          ClientName: p.ClientName ?? id,
+          ExplicitAuthFlows: p.ExplicitAuthFlows,
+        }),
+      );
+      this.refs.set(id, out.UserPoolClient!.ClientId!);
+    }
+    for (const [id, r] of ofType('AWS::SecretsManager::Secret')) {
+      if (this.refs.has(id)) continue;
+      const arn = `arn:aws:secretsmanager:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:secret:${id}-Rhrsl1`;
+      this.refs.set(id, arn);
+      const p = r.Properties ?? {};
+      this.standIn.secrets.set(arn, p.SecretString ?? generateSecretString(p.GenerateSecretString ?? {}));
+    }
+    for (const [id, r] of ofType('AWS::Lambda::Function')) {
+      const name = r.Properties?.FunctionName ?? `rehearsal-${id}`;
+      this.refs.set(id, name);
+      this.attributes.set(
+        `${id}.Arn`,
+        `arn:aws:lambda:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:function:${name}`,
+      );
+    }
+
+    return ofType('Custom::CognitoUserSeed').map(([logicalId, r]) => {
+      const functionId = (r.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const fn = template.Resources[functionId].Properties;
+      const hash = String(fn.Code.S3Key).replace(/\.zip$/, '');
+      const asset = path.join(synthesized.assemblyDir, `asset.${hash}`);
+      if (!fs.existsSync(path.join(asset, 'index.js'))) throw new Error(`rehearsal: no handler asset at ${asset}`);
+      return {
+        logicalId,
+        properties: resolve(r.Properties, ctx) as Record<string, any>,
+        asset,
+        environment: (resolve(fn.Environment?.Variables ?? {}, ctx) as Record<string, string>) ?? {},
+        timeoutMs: Number(fn.Timeout ?? 3) * 1000,
+        memoryMb: Number(fn.MemorySize ?? 128),
+      };
+    });
+  }
+
+  /** The id the rehearsal gave a resource of the template (what `Ref` resolves to). */
+  ref(logicalId: string): string {
+    const value = this.refs.get(logicalId);
+    if (value === undefined) throw new Error(`rehearsal: ${logicalId} was not stood up`);
+    return value;
+  }
+
+  /** The value the handler will read for a user's password source (for sign-in checks). */
+  passwordOf(resource: SeedResource, username: string): string | undefined {
+    const user = (resource.properties.Users as any[]).find((u) => u.Username === username);
+    const source = user?.Password;
+    if (!source) return undefined;
+    if (source.Source === 'plaintext') return source.Value;
+    if (source.Source === 'ssm') return this.standIn.parameters.get(source.ParameterName);
+    const text = this.standIn.secrets.get(source.SecretArn);
+    return source.JsonField && text !== undefined ? JSON.parse(text)[source.JsonField] : text;
+  }
+
+  /** Sends one CloudFormation event to the resource's handler, in a fresh process. */
+  async invoke(request: InvokeRequest): Promise<InvokeResult> {
+    const { resource } = request;
+    const before = this.responses.raw.length;
+    const event: Record<string, unknown> = {
+      RequestType: request.requestType,
+      ServiceToken: resource.properties.ServiceToken,
+      ResponseURL: this.responses.url,
+      StackId: PSEUDO['AWS::StackId'],
+      RequestId: request.requestId ?? `rehearsal-${++this.requests}`,
+      LogicalResourceId: resource.logicalId,
+      ResourceType: 'Custom::CognitoUserSeed',
+      ResourceProperties: stringifyScalars(resource.properties),
+      ...(request.oldProperties ? { OldResourceProperties: stringifyScalars(request.oldProperties) } : {}),
+      ...(request.physicalResourceId ? { PhysicalResourceId: request.physicalResourceId } : {}),
+    };
+    const started = Date.now();
+    const { output, exitCode } = await this.runHandler(
+      resource,
+      event,
+      request.timeoutMs ?? resource.timeoutMs,
+      request.onStart,
+    );
+    const rawResponses = this.responses.raw.slice(before);
+    const last = rawResponses[rawResponses.length - 1];
+    return {
+      response: last ? (JSON.parse(last) as CfnResponseBody) : undefined,
+      rawResponses,
+      output,
+      exitCode,
+      ms: Date.now() - started,
+      event,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.emulator.stop(), this.standIn.stop(), this.responses.stop(), this.proxy?.stop()]);
+    this.cognito.destroy();
+  }
+
+  private runHandler(
+    resource: SeedResource,
+    event: Record<string, unknown>,
+    timeoutMs: number,
+    onStart?: () => void,
+  ): Promise<{ output: string; exitCode: number | null }> {
+    // Only the function's environment and loopback endpoints: no AWS variable of this shell
+    // reaches the handler, and any service without an endpoint here goes to a closed port.
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      ...resource.environment,
+      AWS_REGION: PSEUDO['AWS::Region'],
+      AWS_DEFAULT_REGION: PSEUDO['AWS::Region'],
+      AWS_ACCESS_KEY_ID: 'rehearsal',
+      AWS_SECRET_ACCESS_KEY: 'rehearsal',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: this.cognitoEndpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
+      // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(
+        process.execPath,
+        [`--max-old-space-size=${Math.floor(resource.memoryMb * 0.9)}`, path.join(__dirname, 'invoke-runner.js')],
+        { env, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      child.stderr.on('data', (c) => (output += c));
+      child.on('error', reject);
+      child.on('close', (exitCode) => resolvePromise({ output, exitCode }));
+      child.stdin.end(JSON.stringify({ asset: resource.asset, event, timeoutMs }));
+      onStart?.();
+    });
+  }
+}
+
+/** CloudFormation hands a custom resource every scalar property as a string. */
+export function stringifyScalars(value: unknown): any {
+  if (Array.isArray(value)) return value.map(stringifyScalars);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stringifyScalars(v)]));
+  }
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
+/** A value that meets a GenerateSecretString, as Secrets Manager would make one. */
+export function generateSecretString(spec: Record<string, any>): string {
+  const exclude = new Set<string>(String(spec.ExcludeCharacters ?? ''));
+  const classes = [
+    spec.ExcludeUppercase ? '' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    spec.ExcludeLowercase ? '' : 'abcdefghijklmnopqrstuvwxyz',
+    spec.ExcludeNumbers ? '' : '0123456789',
+    spec.ExcludePunctuation ? '' : '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
+  ]
+    .map((set) => [...set].filter((c) => !exclude.has(c)).join(''))
+    .filter((set) => set.length > 0);
+  const length = Number(spec.PasswordLength ?? 32);
+  const all = classes.join('');
+  const chars = spec.RequireEachIncludedType === false ? [] : classes.map((set) => set[crypto.randomInt(set.length)]);
+  while (chars.length < length) chars.push(all[crypto.randomInt(all.length)]);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = crypto.randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j], chars[i]];
+  }
+  const value = chars.join('');
+  if (spec.SecretStringTemplate && spec.GenerateStringKey) {
+    return JSON.stringify({ ...JSON.parse(spec.SecretStringTemplate), [spec.GenerateStringKey]: value });
+  }
+  return value;
+}

@@ -1,0 +1,34 @@
+// Runs a synthesized handler asset the way Lambda does: a fresh process with only the
+// function's environment, its `handler` export called with the event and a context whose
+// getRemainingTimeInMillis counts down the timeout, and the process killed at the timeout.
+// The event arrives on stdin (it holds the ResponseURL, which is never printed).
+'use strict';
+const path = require('path');
+
+let input = '';
+process.stdin.on('data', (c) => (input += c));
+process.stdin.on('end', () => {
+  const { asset, event, timeoutMs } = JSON.parse(input);
+  const deadline = Date.now() + timeoutMs;
+  const killer = setTimeout(() => {
+    process.stdout.write(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds\n`);
+    process.exit(124);
+  }, timeoutMs);
+  const context = {
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    awsRequestId: 'rehearsal-invocation',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  const { handler } = require(path.join(asset, 'index.js'));
+  Promise.resolve(handler(event, context)).then(
+    () => {
+      clearTimeout(killer);
+      process.exit(0);
+    },
+    () => {
+      // The handler must never throw back to Lambda: say so, without the error's text.
+      process.stdout.write('handler threw back to Lambda\n');
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,75 @@
+/**
+ * A loopback proxy in front of the emulator that answers a share of calls with
+ * TooManyRequestsException, as Cognito does past its quotas, and forwards the rest.
+ * Which calls are throttled follows a fixed seed, so runs repeat.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+
+export class ThrottleProxy {
+  /** Calls answered with TooManyRequestsException, and forwarded, by target. */
+  readonly throttled: Record<string, number> = {};
+  readonly forwarded: Record<string, number> = {};
+  private server?: http.Server;
+  private seed = 0x2f6b1d;
+
+  constructor(
+    private readonly upstream: string,
+    private readonly share: number,
+  ) {}
+
+  async start(): Promise<void> {
+    const upstream = new URL(this.upstream);
+    this.server = http.createServer((req, res) => {
+      const target =
+        String(req.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '';
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (this.next() < this.share) {
+          this.throttled[target] = (this.throttled[target] ?? 0) + 1;
+          res
+            .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
+            .end(JSON.stringify({ __type: 'TooManyRequestsException', message: 'Too many requests' }));
+          return;
+        }
+        this.forwarded[target] = (this.forwarded[target] ?? 0) + 1;
+        const forward = http.request(
+          { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        forward.on('error', () => res.writeHead(502).end());
+        forward.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  get throttledTotal(): number {
+    return Object.values(this.throttled).reduce((a, b) => a + b, 0);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server?.close(() => resolve());
+      this.server?.closeAllConnections();
+    });
+  }
+
+  /** A small seeded PRNG (mulberry32): a repeatable sequence in [0, 1). */
+  private next(): number {
+    let t = (this.seed += 0x6d2b79f5);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
