@@ -194,7 +194,7 @@ export class CognitoPool {
     }
   }
 
-  /** A user's attributes, groups and creation date; undefined when it does not exist. */
+  /** A user's attributes, groups, status and creation date; undefined when it does not exist. */
   async getUser(username: string): Promise<ExistingUser | undefined> {
     let out;
     try {
@@ -223,7 +223,7 @@ export class CognitoPool {
       for (const g of page?.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
       nextToken = page?.NextToken;
     } while (nextToken);
-    return { attributes, groups, createdAt: out.UserCreateDate };
+    return { attributes, groups, status: out.UserStatus, createdAt: out.UserCreateDate };
   }
 
   private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {

@@ -2,7 +2,7 @@
  * The handler's decisions, as pure functions with no SDK import: what each request
  * must do to each user, and whether a password meets a pool's policy.
  */
-import type { PasswordSource, SeedSpec, UserSpec } from './properties';
+import type { Mode, PasswordSource, SeedSpec, UserSpec } from './properties';
 
 /** Create a user that is not in the pool yet. */
 export interface CreateAction {
@@ -163,17 +163,28 @@ export function passwordPolicyViolations(password: string, policy: PasswordPolic
 export interface ExistingUser {
   readonly attributes: { readonly [name: string]: string };
   readonly groups: readonly string[];
+  readonly status?: string;
   readonly createdAt?: Date;
 }
 
+/** The status a user has right after the seeder creates it in `mode`. */
+export const STATUS_AFTER_CREATE: Record<Mode, string> = {
+  PERMANENT: 'CONFIRMED',
+  TEMPORARY: 'FORCE_CHANGE_PASSWORD',
+  RESET_REQUIRED: 'RESET_REQUIRED',
+};
+
 /**
- * True when an existing user already looks exactly as `spec` would make it (every listed
- * attribute equal, in every listed group). The handler only trusts that for users it can
- * have made itself: see `lambda/seed.ts`.
+ * True when an existing user is exactly what the seeder makes of `spec`: the same
+ * attributes (Cognito's own `sub` aside) and the same groups, no more and no fewer.
+ * The handler only trusts that for users it can have made itself: see `lambda/seed.ts`.
  */
 export function matchesSpec(existing: ExistingUser, spec: UserSpec): boolean {
+  const attributes = Object.entries(existing.attributes).filter(([name]) => name !== 'sub');
   return (
-    Object.entries(spec.attributes).every(([name, value]) => existing.attributes[name] === value) &&
+    attributes.length === Object.keys(spec.attributes).length &&
+    attributes.every(([name, value]) => spec.attributes[name] === value) &&
+    existing.groups.length === spec.groups.length &&
     spec.groups.every((g) => existing.groups.includes(g))
   );
 }

@@ -7,6 +7,7 @@ import { describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import {
+  ExistingUser,
   matchesSpec,
   ModifyAction,
   passwordPolicyViolations,
@@ -14,6 +15,7 @@ import {
   planCreate,
   planDelete,
   planUpdate,
+  STATUS_AFTER_CREATE,
   UserAction,
   usersNeedingPassword,
 } from './plan';
@@ -169,7 +171,7 @@ class Run {
         ? ''
         : compensated
           ? ` Removed the ${this.created.length} user(s) this request had created.`
-          : ` Time ran out before the ${this.created.length} user(s) this request created were all removed; CloudFormation's rollback removes the rest.`;
+          : ` Could not remove all ${this.created.length} user(s) this request created; CloudFormation's rollback Delete removes the rest.`;
     throw new SeedFailure(`${what}.${undo}`, compensated ? failedId : partialId);
   }
 
@@ -306,10 +308,11 @@ class Run {
   }
 
   /**
-   * A user to create is already there. Adopt it if told to. Otherwise it is only ours
-   * if it looks exactly as we would have made it: on Create, made within the last
-   * minutes (a repeat delivery of this request); on Update, at any time (a rollback
-   * re-adding a user the failed update had not removed). Anything else fails.
+   * A user to create is already there. Adopt it if told to. Otherwise it is only ours if
+   * it is exactly what we would have made of it (see matchesSpec): on Create, also made in
+   * the last minutes and still in its first status (a repeat delivery of this request);
+   * on Update, at any time (a rollback re-adding a user the failed update never removed).
+   * Anything else fails the request, naming the user.
    */
   private async existingUser(user: UserSpec): Promise<string> {
     if (this.spec.adoptExistingUsers) {
@@ -319,9 +322,7 @@ class Run {
       return 'adopted';
     }
     const existing = await this.pool.getUser(user.username);
-    const recent =
-      existing?.createdAt !== undefined && Date.now() - new Date(existing.createdAt).getTime() < REPEAT_WINDOW_MS;
-    if (existing && matchesSpec(existing, user) && (this.phase === 'update' || recent)) {
+    if (existing && matchesSpec(existing, user) && (this.phase === 'update' || isRepeat(existing, user))) {
       return 'already-present';
     }
     throw new UserError(
@@ -404,6 +405,12 @@ class Run {
   private count(outcome: string): void {
     this.counts[outcome] = (this.counts[outcome] ?? 0) + 1;
   }
+}
+
+/** Made by this Create's earlier delivery: moments ago, and untouched since. */
+function isRepeat(existing: ExistingUser, user: UserSpec): boolean {
+  const created = existing.createdAt === undefined ? NaN : new Date(existing.createdAt).getTime();
+  return Date.now() - created < REPEAT_WINDOW_MS && existing.status === STATUS_AFTER_CREATE[user.mode];
 }
 
 function hasVerifiedContact(user: UserSpec): boolean {

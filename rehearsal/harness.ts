@@ -45,7 +45,7 @@ export interface RehearsalOptions {
   readonly parameters?: Record<string, string>;
   /** Values of secrets the template only references, by ARN. */
   readonly secrets?: Record<string, string>;
-  /** Put a proxy in front of the emulator that throttles this share of calls (0 to 1). */
+  /** The share of Cognito calls (0 to 1) the proxy in front of the emulator throttles. @default 0 */
   readonly throttle?: number;
 }
 
@@ -92,11 +92,9 @@ export class Rehearsal {
     await standIn.start();
     const responses = new ResponseServer();
     await responses.start();
-    let proxy: ThrottleProxy | undefined;
-    if (options.throttle) {
-      proxy = new ThrottleProxy(emulator.endpoint, options.throttle);
-      await proxy.start();
-    }
+    // The handler always reaches Cognito through the proxy, so tests can throttle or fail calls.
+    const proxy = new ThrottleProxy(emulator.endpoint, options.throttle ?? 0);
+    await proxy.start();
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
     for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);
     return new Rehearsal(emulator, standIn, responses, proxy);
@@ -112,7 +110,7 @@ export class Rehearsal {
     readonly emulator: Emulator,
     readonly standIn: AwsStandIn,
     readonly responses: ResponseServer,
-    readonly proxy?: ThrottleProxy,
+    readonly proxy: ThrottleProxy,
   ) {
     this.cognito = new CognitoIdentityProviderClient({
       endpoint: emulator.endpoint,
@@ -121,9 +119,9 @@ export class Rehearsal {
     });
   }
 
-  /** The endpoint the handler's Cognito client is pointed at (the proxy, if any). */
+  /** The endpoint the handler's Cognito client is pointed at: the proxy. */
   get cognitoEndpoint(): string {
-    return this.proxy?.endpoint ?? this.emulator.endpoint;
+    return this.proxy.endpoint;
   }
 
   /**
@@ -264,7 +262,7 @@ export class Rehearsal {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.emulator.stop(), this.standIn.stop(), this.responses.stop(), this.proxy?.stop()]);
+    await Promise.allSettled([this.emulator.stop(), this.standIn.stop(), this.responses.stop(), this.proxy.stop()]);
     this.cognito.destroy();
   }
 

@@ -1,7 +1,8 @@
 /**
  * A loopback proxy in front of the emulator that answers a share of calls with
- * TooManyRequestsException, as Cognito does past its quotas, and forwards the rest.
- * Which calls are throttled follows a fixed seed, so runs repeat.
+ * TooManyRequestsException, as Cognito does past its quotas, can fail chosen calls as a
+ * Cognito-side fault, and forwards the rest. Which calls are throttled follows a fixed
+ * seed, so runs repeat.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -12,11 +13,17 @@ export class ThrottleProxy {
   readonly forwarded: Record<string, number> = {};
   private server?: http.Server;
   private seed = 0x2f6b1d;
+  private readonly faults: { target: string; username: string; error: string }[] = [];
 
   constructor(
     private readonly upstream: string,
     private readonly share: number,
   ) {}
+
+  /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
+  failOn(target: string, username: string, error = 'InternalErrorException'): void {
+    this.faults.push({ target, username, error });
+  }
 
   async start(): Promise<void> {
     const upstream = new URL(this.upstream);
@@ -28,6 +35,15 @@ export class ThrottleProxy {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        const username = body ? (JSON.parse(body) as { Username?: string }).Username : undefined;
+        const fault = this.faults.find((f) => f.target === target && f.username === username);
+        if (fault) {
+          res
+            .writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
+            .end(JSON.stringify({ __type: fault.error, message: `injected by the rehearsal proxy` }));
+          return;
+        }
         if (this.next() < this.share) {
           this.throttled[target] = (this.throttled[target] ?? 0) + 1;
           res

@@ -338,9 +338,12 @@ describe('repeat delivery', () => {
         { Name: 'email', Value: 'alice@example.com' },
         { Name: 'email_verified', Value: 'true' },
       ],
+      UserStatus: 'CONFIRMED',
       UserCreateDate: new Date(),
     });
-    cognito.on(AdminGetUserCommand, { Username: 'bob' }).resolves({ UserAttributes: [], UserCreateDate: new Date() });
+    cognito
+      .on(AdminGetUserCommand, { Username: 'bob' })
+      .resolves({ UserAttributes: [], UserStatus: 'FORCE_CHANGE_PASSWORD', UserCreateDate: new Date() });
     cognito.on(AdminListGroupsForUserCommand, { Username: 'alice' }).resolves({ Groups: [{ GroupName: 'admins' }] });
     cognito.on(AdminListGroupsForUserCommand, { Username: 'bob' }).resolves({ Groups: [] });
     cognito.resetHistory();

@@ -138,12 +138,14 @@ describe('passwordPolicyViolations', () => {
 describe('matchesSpec', () => {
   const user = parseProperties(raw([temp('a', { Attributes: { email: 'a@x' }, Groups: ['g'] })])).users[0];
 
-  test('true when every listed attribute and group is there', () => {
-    expect(matchesSpec({ attributes: { sub: '1', email: 'a@x' }, groups: ['g', 'h'] }, user)).toBe(true);
+  test('true when the attributes (sub aside) and groups are exactly the spec', () => {
+    expect(matchesSpec({ attributes: { sub: '1', email: 'a@x' }, groups: ['g'] }, user)).toBe(true);
   });
 
-  test('false when an attribute differs or a group is missing', () => {
+  test('false when an attribute differs, is extra, or a group is missing or extra', () => {
     expect(matchesSpec({ attributes: { email: 'b@x' }, groups: ['g'] }, user)).toBe(false);
+    expect(matchesSpec({ attributes: { email: 'a@x', given_name: 'Someone' }, groups: ['g'] }, user)).toBe(false);
     expect(matchesSpec({ attributes: { email: 'a@x' }, groups: [] }, user)).toBe(false);
+    expect(matchesSpec({ attributes: { email: 'a@x' }, groups: ['g', 'h'] }, user)).toBe(false);
   });
 });
