@@ -4,6 +4,7 @@
  * shortly before its own timeout. It never throws back to Lambda.
  */
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
@@ -13,12 +14,15 @@ import { StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import { parseProperties, SeedSpec } from './properties';
 import { renderResponse, sendResponse } from './response';
+import { UsersFileReader } from './users-file';
 import { failedCreateId, onCreate, onDelete, onUpdate, physicalId, SeedDeps, SeedFailure, SeedResult } from './seed';
 
 // SDK defaults throughout, so AWS_ENDPOINT_URL_* can point the clients at loopback.
 const cognito = new CognitoIdentityProviderClient({});
 const secretsManager = new SecretsManagerClient({});
 const ssm = new SSMClient({});
+// Path-style only when an endpoint override (a local rehearsal) cannot take bucket subdomains.
+const usersFiles = new UsersFileReader(new S3Client({ forcePathStyle: !!process.env.AWS_ENDPOINT_URL_S3 }));
 
 /** Time kept back from the function's timeout: stop new work, then answer. */
 export function guardTimes(remainingMs: number): { stopAt: number; answerAt: number } {
@@ -66,6 +70,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const remaining = context?.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
   const { stopAt, answerAt } = guardTimes(remaining);
   const stopTimer = setTimeout(() => signal.stop(), stopAt);
+  const stopDeadline = Date.now() + stopAt;
   let answerTimer: NodeJS.Timeout | undefined;
   // Resolves once the guard has answered, so a call that never returns cannot hold the
   // invocation open until Lambda kills it.
@@ -92,17 +97,18 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         signal,
         cleanupSignal,
         created,
+        remainingMs: () => stopDeadline - Date.now(),
       };
       let result: SeedResult;
       switch (event.RequestType) {
         case 'Create':
-          spec = parseProperties(event.ResourceProperties);
+          spec = parseProperties(await usersFiles.inline(event.ResourceProperties));
           result = await onCreate(spec, event.LogicalResourceId, event.RequestId, deps);
           break;
         case 'Update':
-          spec = parseProperties(event.ResourceProperties);
+          spec = parseProperties(await usersFiles.inline(event.ResourceProperties));
           result = await onUpdate(
-            parseProperties(event.OldResourceProperties),
+            parseProperties(await usersFiles.inline(event.OldResourceProperties)),
             spec,
             event.LogicalResourceId,
             event.PhysicalResourceId,
@@ -115,16 +121,20 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         default:
           throw new Error(`unknown request type '${(event as { RequestType?: string })?.RequestType}'`);
       }
+      const ms = Date.now() - started;
       logger.info({
         requestType: event.RequestType,
         outcome: 'SUCCESS',
         users: spec?.users.length,
         ...result.counts,
-        ms: Date.now() - started,
+        ms,
+        usersPerSecond: Math.round(((spec?.users.length ?? 0) / Math.max(ms, 1)) * 100_000) / 100,
       });
+      const usersFile = (event.ResourceProperties as { UsersFile?: { ObjectArn?: string } }).UsersFile;
       await answer('SUCCESS', result.physicalResourceId, undefined, {
         UserPoolId: spec?.userPoolId ?? '',
         UserCount: String(spec?.users.length ?? 0),
+        ...(usersFile?.ObjectArn ? { UsersObjectArn: usersFile.ObjectArn } : {}),
       });
     } catch (error) {
       const reason = describeError(error, redactor);
@@ -159,7 +169,7 @@ async function deleteRequest(
 ): Promise<SeedResult> {
   let spec: SeedSpec;
   try {
-    spec = parseProperties(raw);
+    spec = parseProperties(await usersFiles.inline(raw));
   } catch (error) {
     logger.error({ requestType: 'Delete', outcome: 'skipped', error: describeError(error, redactor) });
     return { physicalResourceId: currentId, counts: {} };

@@ -128,6 +128,40 @@ export function usersNeedingPassword(plan: Plan): UserSpec[] {
   });
 }
 
+/** Cognito calls a plan makes, per quota category. */
+export interface CallCounts {
+  create: number;
+  recovery: number;
+  write: number;
+}
+
+export function countCalls(plan: Plan): CallCounts {
+  const counts: CallCounts = { create: 0, recovery: 0, write: 0 };
+  const password = (mode: string) => (mode === 'RESET_REQUIRED' ? 2 : mode === 'PERMANENT' ? 1 : 0);
+  for (const a of plan.actions) {
+    if (a.kind === 'create') {
+      counts.create++;
+      counts.recovery += password(a.user.mode);
+      counts.write += a.user.groups.length;
+    } else if (a.kind === 'modify') {
+      if (a.applyPassword) counts.recovery += a.user.mode === 'RESET_REQUIRED' ? 2 : 1;
+      counts.write += (Object.keys(a.setAttributes).length > 0 ? 1 : 0) + (a.deleteAttributes.length > 0 ? 1 : 0);
+      counts.write += a.addGroups.length + a.removeGroups.length;
+    } else {
+      counts.write++;
+    }
+  }
+  return counts;
+}
+
+/** Seconds the calls take at `rates`: each category is paced on its own, the slowest sets the time. */
+export function estimateSeconds(
+  counts: CallCounts,
+  rates: { create: number; recovery: number; write: number },
+): number {
+  return Math.max(counts.create / rates.create, counts.recovery / rates.recovery, counts.write / rates.write);
+}
+
 /** The password policy of a pool, as DescribeUserPool reports it. */
 export interface PasswordPolicy {
   readonly minimumLength?: number;

@@ -7,6 +7,8 @@ import { describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import {
+  countCalls,
+  estimateSeconds,
   ExistingUser,
   matchesSpec,
   ModifyAction,
@@ -72,6 +74,8 @@ export interface SeedDeps {
   readonly cleanupSignal: StopSignal;
   /** Users this request created and has not removed again, for the timeout guard. */
   readonly created: Set<string>;
+  /** Milliseconds left before the guard stops new work. */
+  readonly remainingMs: () => number;
 }
 
 export interface SeedResult {
@@ -157,12 +161,25 @@ class Run {
         throw new SeedFailure(describeError(error, this.deps.redactor), failedId);
       }
     }
+    const counts = countCalls(plan);
+    const needed = estimateSeconds(counts, this.spec.rates);
+    const left = this.deps.remainingMs() / 1000;
+    if (needed > left) {
+      // Fail before the first write rather than time out half-way.
+      throw new SeedFailure(
+        `the users need about ${Math.ceil(needed)} s at the configured rates (${counts.create} AdminCreateUser at ${this.spec.rates.create}/s, ${counts.recovery} password calls at ${this.spec.rates.recovery}/s, ${counts.write} other writes at ${this.spec.rates.write}/s), and the function has ${Math.floor(left)} s left; nothing was written. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys`,
+        failedId,
+      );
+    }
     const writes = plan.actions.filter((a) => a.kind !== 'delete');
     const deletes = plan.actions.filter((a) => a.kind === 'delete');
     let error = await this.runActions(writes);
     if (error === undefined) error = await this.runActions(deletes);
     if (error === undefined) {
-      return { physicalResourceId: successId, counts: { ...this.counts, calls: this.pool.stats.calls } };
+      return {
+        physicalResourceId: successId,
+        counts: { ...this.counts, calls: this.pool.stats.calls, throttles: this.pool.stats.throttles },
+      };
     }
     const compensated = await this.compensate();
     const what = describeError(error, this.deps.redactor);

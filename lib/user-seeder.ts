@@ -1,14 +1,25 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Aspects, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { SEED_RESOURCE_TYPE, SeedResourceProperties, SeedUserProperties } from './private/contract';
+import {
+  SEED_RESOURCE_TYPE,
+  SeedResourceProperties,
+  SeedUserProperties,
+  UsersFileProperties,
+} from './private/contract';
 import { knownPool } from './private/known-pools';
 import { SEED_FUNCTION_TIMEOUT, SeedFunction } from './private/seed-function';
+import { TimeBudget } from './private/time-budget';
 import { minimumPasswordLength, validatePositive, validateRemovalPolicy, validateUsers } from './private/validation';
-import { SeedPasswordBinding } from './seed-password';
+import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
 
 /**
@@ -106,6 +117,16 @@ export interface UserSeederProps extends SeedingOptions {
   readonly passwordPolicy?: cognito.PasswordPolicy;
 }
 
+/**
+ * Past this many bytes of rendered users, the users travel as a file asset in S3 instead
+ * of inline: CloudFormation's template (1 MB) and Lambda's asynchronous event (1 MB, old
+ * and new properties together) would not hold them. About 500 to 1,000 users.
+ */
+export const INLINE_USERS_MAX_BYTES = 100_000;
+
+/** The time a request keeps back from the function's timeout (its guard stops new work). */
+const GUARD_SECONDS = 60;
+
 interface BoundUser {
   readonly user: SeedUser;
   readonly binding?: SeedPasswordBinding;
@@ -124,10 +145,17 @@ export class UserSeeder extends Construct {
   public readonly userPool: cognito.IUserPool;
 
   private readonly users: BoundUser[] = [];
+  private readonly usernames = new Set<string>();
+  private readonly bindings = new Map<SeedPassword, SeedPasswordBinding>();
   private readonly policy: iam.Policy;
   private readonly resource: CustomResource;
+  private readonly role: iam.IRole;
   private readonly statementKeys = new Set<string>();
   private readonly known;
+  private readonly budget: TimeBudget;
+  private inlineUsers?: SeedUserProperties[];
+  private usersFile?: UsersFileProperties;
+  private tokens?: unknown[];
 
   constructor(scope: Construct, id: string, props: UserSeederProps) {
     super(scope, id);
@@ -141,7 +169,14 @@ export class UserSeeder extends Construct {
     validateUsers(this.node.path, props.users ?? [], this.known);
 
     this.userPool = props.userPool;
+    const rates = props.rateLimits ?? {};
+    this.budget = new TimeBudget(
+      { create: rates.userCreation ?? 50, recovery: rates.accountRecovery ?? 30, write: rates.userWrites ?? 25 },
+      SEED_FUNCTION_TIMEOUT.toSeconds() - GUARD_SECONDS,
+    );
+    for (const user of props.users ?? []) this.checkBudget(user);
     const seedFunction = SeedFunction.of(this);
+    this.role = seedFunction.role;
     this.policy = new iam.Policy(this, 'Policy', {
       roles: [seedFunction.role],
       statements: [
@@ -165,8 +200,7 @@ export class UserSeeder extends Construct {
       ],
     });
 
-    const rates = props.rateLimits ?? {};
-    const properties: Omit<SeedResourceProperties, 'Users'> & { Users: unknown } = {
+    const properties: Record<keyof SeedResourceProperties, unknown> = {
       UserPoolId: props.userPool.userPoolId,
       RemovalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
       AdoptExistingUsers: String(props.adoptExistingUsers ?? false),
@@ -177,7 +211,9 @@ export class UserSeeder extends Construct {
         Write: String(rates.userWrites ?? 25),
         Read: String(rates.userReads ?? 120),
       },
-      Users: Lazy.any({ produce: () => this.users.map((u) => renderUser(u)) }, { omitEmptyArray: false }),
+      Users: Lazy.any({ produce: () => this.inlineUsers }, { omitEmptyArray: false }),
+      UsersFile: Lazy.any({ produce: () => this.usersFile }),
+      Tokens: Lazy.any({ produce: () => this.tokens }),
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: seedFunction.function.functionArn,
@@ -189,6 +225,7 @@ export class UserSeeder extends Construct {
     // On delete, the users go before the permissions to delete them.
     this.resource.node.addDependency(this.policy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
+    Aspects.of(this).add({ visit: (node) => node === this.resource && this.placeUsers() });
 
     for (const user of props.users ?? []) this.bind(user);
   }
@@ -197,12 +234,8 @@ export class UserSeeder extends Construct {
    * Adds a user to seed. Throws if the user is invalid or its username is taken.
    */
   public addUser(user: SeedUser): void {
-    validateUsers(
-      this.node.path,
-      [user],
-      this.known,
-      this.users.map((u) => u.user.username),
-    );
+    validateUsers(this.node.path, [user], this.known, this.usernames);
+    this.checkBudget(user);
     this.bind(user);
   }
 
@@ -249,12 +282,81 @@ export class UserSeeder extends Construct {
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
-  private bind(user: SeedUser): void {
-    const binding = user.password?._bind(this, {
-      username: user.username,
-      minimumLength: minimumPasswordLength(this.known),
-      path: this.node.path,
+  /** Fails synth, naming the user, when a Create could not finish in the function's time. */
+  private checkBudget(user: SeedUser): void {
+    this.budget.add(user);
+    const seconds = this.budget.seconds;
+    if (seconds !== undefined && seconds > this.budget.budgetSeconds) {
+      throw new Error(
+        `${this.node.path}: user '${user.username}' takes the population past what one deploy can seed: ${this.budget.describe()} need about ${Math.ceil(seconds)} s, and the seeding function has ${this.budget.budgetSeconds} s. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys.`,
+      );
+    }
+  }
+
+  /**
+   * Decides, at synth, how the users travel: inline when small; otherwise as a JSON file
+   * asset whose location and hash the properties carry, with every token of the users
+   * (a generated secret's ARN, a group's name) kept in `Tokens` for CloudFormation to
+   * resolve. The function may read exactly this object, and, through a second policy
+   * that follows the resource's `UsersObjectArn`, the object of the previous deploy, so
+   * an update can diff against it.
+   */
+  private placeUsers(): void {
+    const stack = Stack.of(this);
+    const rendered = this.users.map((u) => renderUser(u));
+    const resolved = stack.resolve(rendered);
+    if (Buffer.byteLength(JSON.stringify(resolved)) <= INLINE_USERS_MAX_BYTES) {
+      this.inlineUsers = rendered;
+      return;
+    }
+    const tokens: unknown[] = [];
+    const indexes = new Map<string, number>();
+    const text = JSON.stringify(
+      replaceIntrinsics(resolved, (intrinsic) => {
+        const key = JSON.stringify(intrinsic);
+        let index = indexes.get(key);
+        if (index === undefined) {
+          index = tokens.push(intrinsic) - 1;
+          indexes.set(key, index);
+        }
+        return { $token: index };
+      }),
+    );
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cognito-seed-users-')), 'users.json');
+    fs.writeFileSync(file, text);
+    const asset = new s3assets.Asset(this, 'UsersFile', { path: file });
+    const objectArn = asset.bucket.arnForObjects(asset.s3ObjectKey);
+    this.usersFile = {
+      Bucket: asset.s3BucketName,
+      Key: asset.s3ObjectKey,
+      ObjectArn: objectArn,
+      Sha256: createHash('sha256').update(text).digest('hex'),
+    };
+    this.tokens = tokens;
+    this.policy.addStatements(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objectArn] }));
+    const previous = new iam.Policy(this, 'PreviousUsersFilePolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [this.resource.getAttString('UsersObjectArn')],
+        }),
+      ],
     });
+    previous.node.addDependency(this.resource);
+  }
+
+  private bind(user: SeedUser): void {
+    let binding = user.password ? this.bindings.get(user.password) : undefined;
+    if (user.password && !binding) {
+      binding = user.password._bind(this, {
+        username: user.username,
+        minimumLength: minimumPasswordLength(this.known),
+        path: this.node.path,
+      });
+      this.bindings.set(user.password, binding);
+    }
+    this.usernames.add(user.username);
     for (const statement of binding?.statements ?? []) {
       // A password shared by many users is one grant, not one per user.
       const key = JSON.stringify(Stack.of(this).resolve(statement.toStatementJson()));
@@ -264,6 +366,15 @@ export class UserSeeder extends Construct {
     }
     this.users.push({ user, binding });
   }
+}
+
+/** Replaces every CloudFormation intrinsic (`Ref`, `Fn::*`) in a resolved value. */
+function replaceIntrinsics(value: unknown, replace: (intrinsic: unknown) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => replaceIntrinsics(v, replace));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return replace(value);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceIntrinsics(v, replace)]));
 }
 
 function renderUser({ user, binding }: BoundUser): SeedUserProperties {

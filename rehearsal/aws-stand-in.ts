@@ -1,7 +1,7 @@
 /**
- * A minimal loopback stand-in for the two read calls the handler makes outside Cognito:
- * Secrets Manager GetSecretValue and SSM GetParameter (AWS JSON 1.1). The harness fills
- * it; nothing here ever reaches AWS.
+ * A minimal loopback stand-in for the read calls the handler makes outside Cognito:
+ * Secrets Manager GetSecretValue and SSM GetParameter (AWS JSON 1.1), and S3 GetObject
+ * (path-style, for users files). The harness fills it; nothing here ever reaches AWS.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -11,6 +11,8 @@ export class AwsStandIn {
   readonly secrets = new Map<string, string>();
   /** Parameter values by name. */
   readonly parameters = new Map<string, string>();
+  /** S3 objects by `bucket/key`. */
+  readonly objects = new Map<string, Buffer>();
   /** Calls served, by target, for reports. */
   readonly calls: Record<string, number> = {};
   private server?: http.Server;
@@ -19,7 +21,11 @@ export class AwsStandIn {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
-      req.on('end', () => this.answer(String(req.headers['x-amz-target'] ?? ''), body, res));
+      req.on('end', () =>
+        req.method === 'GET'
+          ? this.getObject(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)), res)
+          : this.answer(String(req.headers['x-amz-target'] ?? ''), body, res),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
@@ -33,6 +39,16 @@ export class AwsStandIn {
       this.server?.close(() => resolve());
       this.server?.closeAllConnections();
     });
+  }
+
+  private getObject(path: string, res: http.ServerResponse): void {
+    this.calls['s3.GetObject'] = (this.calls['s3.GetObject'] ?? 0) + 1;
+    const object = this.objects.get(path);
+    if (!object) {
+      res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': object.length }).end(object);
   }
 
   private answer(target: string, body: string, res: http.ServerResponse): void {

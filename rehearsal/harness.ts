@@ -192,6 +192,15 @@ export class Rehearsal {
     }
 
     return ofType('Custom::CognitoUserSeed').map(([logicalId, r]) => {
+      const properties = resolve(r.Properties, ctx) as Record<string, any>;
+      if (properties.UsersFile) {
+        // A file asset, staged beside the template as asset.<hash>.json: put it where the handler reads it.
+        const { Bucket, Key } = properties.UsersFile;
+        this.standIn.objects.set(
+          `${Bucket}/${Key}`,
+          fs.readFileSync(path.join(synthesized.assemblyDir, `asset.${Key}`)),
+        );
+      }
       const functionId = (r.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
       const fn = template.Resources[functionId].Properties;
       const hash = String(fn.Code.S3Key).replace(/\.zip$/, '');
@@ -199,7 +208,7 @@ export class Rehearsal {
       if (!fs.existsSync(path.join(asset, 'index.js'))) throw new Error(`rehearsal: no handler asset at ${asset}`);
       return {
         logicalId,
-        properties: resolve(r.Properties, ctx) as Record<string, any>,
+        properties,
         asset,
         environment: (resolve(fn.Environment?.Variables ?? {}, ctx) as Record<string, string>) ?? {},
         timeoutMs: Number(fn.Timeout ?? 3) * 1000,
@@ -217,13 +226,21 @@ export class Rehearsal {
 
   /** The value the handler will read for a user's password source (for sign-in checks). */
   passwordOf(resource: SeedResource, username: string): string | undefined {
-    const user = (resource.properties.Users as any[]).find((u) => u.Username === username);
+    const user = this.usersOf(resource).find((u) => u.Username === username);
     const source = user?.Password;
     if (!source) return undefined;
     if (source.Source === 'plaintext') return source.Value;
     if (source.Source === 'ssm') return this.standIn.parameters.get(source.ParameterName);
     const text = this.standIn.secrets.get(source.SecretArn);
     return source.JsonField && text !== undefined ? JSON.parse(text)[source.JsonField] : text;
+  }
+
+  /** The users of a seed resource, inline or from its users file (tokens resolved). */
+  usersOf(resource: SeedResource): any[] {
+    const { Users, UsersFile, Tokens } = resource.properties;
+    if (!UsersFile) return Users ?? [];
+    const text = this.standIn.objects.get(`${UsersFile.Bucket}/${UsersFile.Key}`)!.toString();
+    return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && '$token' in v ? Tokens[v.$token] : v));
   }
 
   /** Sends one CloudFormation event to the resource's handler, in a fresh process. */
@@ -286,6 +303,7 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: this.cognitoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.standIn.endpoint,
       AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_S3: this.standIn.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
       // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.

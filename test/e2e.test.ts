@@ -439,3 +439,41 @@ test('throttling: a proxy answers a share of calls with TooManyRequestsException
   );
   expectNoLeak(created);
 });
+
+test('a population past the inline threshold travels as a users file in S3, and an update diffs two files', async () => {
+  const r = await start();
+  const names = Array.from({ length: 1000 }, (_, i) => `pop-${String(i).padStart(4, '0')}`);
+  // Paced far above Cognito's quotas: this test is about the file, not the pace.
+  const fast = { rateLimits: { userCreation: 2000, accountRecovery: 2000, userWrites: 2000 } };
+  const [before] = await r.deploy(synth(users(...names.map((n) => temp(n, { groups: ['testers'] }))), fast));
+  expect(before.properties.Users).toBeUndefined();
+  expect(before.properties.UsersFile.Key).toMatch(/\.json$/);
+
+  const created = await r.invoke({ requestType: 'Create', resource: before });
+  expect(created.response).toMatchObject({
+    Status: 'SUCCESS',
+    Data: { UserCount: '1000', UsersObjectArn: before.properties.UsersFile.ObjectArn },
+  });
+
+  const [after] = await r.deploy(
+    synth(users(...names.slice(1).map((n) => temp(n, { groups: ['testers'] })), perm('pop-new')), fast),
+  );
+  const updated = await r.invoke({
+    requestType: 'Update',
+    resource: after,
+    oldProperties: before.properties,
+    physicalResourceId: created.response!.PhysicalResourceId,
+  });
+
+  expect(updated.response?.Status).toBe('SUCCESS');
+  const state = await poolState(r, before.properties.UserPoolId);
+  expect(Object.keys(state)).toHaveLength(1000);
+  expect(state['pop-0000']).toBeUndefined();
+  expect(state['pop-new']).toMatchObject({ status: 'CONFIRMED' });
+  expect(state['pop-0999']).toMatchObject({ status: 'FORCE_CHANGE_PASSWORD', groups: ['testers'] });
+  // Only the two changed users cost calls: the 999 unchanged ones cost none.
+  const userLines = updated.output.split('\n').filter((l) => l.includes('"user":'));
+  expect(userLines).toHaveLength(2);
+  expect(r.standIn.calls['s3.GetObject']).toBe(3);
+  expectNoLeak(created, updated);
+}, 120_000);

@@ -11,7 +11,10 @@ import {
   AdminUpdateUserAttributesCommand,
   DescribeUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import * as crypto from 'crypto';
+import { mockClient } from 'aws-sdk-client-mock';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../lambda';
@@ -592,5 +595,121 @@ describe('pace and resilience', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ requestType: 'Create', outcome: 'SUCCESS', users: 2, created: 2 }),
     );
+  });
+});
+
+describe('users file (large populations)', () => {
+  const s3 = mockClient(S3Client);
+  // The handler reads the body with transformToString, as the SDK's stream mixin offers.
+  const object = (text: string) => ({ Body: { transformToString: async () => text } }) as never;
+  const fileProps = (key: string, text: string, tokens: string[]) =>
+    props([], {
+      Users: undefined,
+      UsersFile: {
+        Bucket: 'assets',
+        Key: key,
+        ObjectArn: `arn:aws:s3:::assets/${key}`,
+        Sha256: crypto.createHash('sha256').update(text).digest('hex'),
+      },
+      Tokens: tokens,
+    });
+  const v1 = JSON.stringify([
+    { Username: 'f1', Mode: 'TEMPORARY', Password: { Source: 'ssm', ParameterName: PARAM } },
+    {
+      Username: 'f2',
+      Mode: 'PERMANENT',
+      Password: { Source: 'secretsmanager', SecretArn: { $token: 0 } },
+      Groups: [{ $token: 1 }],
+    },
+  ]);
+
+  beforeEach(() => s3.reset());
+
+  test('reads the users from S3, puts the resolved tokens back, and returns the object ARN', async () => {
+    s3.on(GetObjectCommand, { Bucket: 'assets', Key: 'v1.json' }).resolves(object(v1));
+    allowWrites();
+
+    await handler(createEvent(server.url, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])), context());
+
+    expect(server.last).toMatchObject({
+      Status: 'SUCCESS',
+      Data: { UserCount: '2', UsersObjectArn: 'arn:aws:s3:::assets/v1.json' },
+    });
+    expect(cognito).toHaveReceivedCommandWith(AdminSetUserPasswordCommand, { Username: 'f2', Password: ALICE_PW });
+    expect(cognito).toHaveReceivedCommandWith(AdminAddUserToGroupCommand, { Username: 'f2', GroupName: 'admins' });
+  });
+
+  test('an update reads the old file and the new one and diffs them', async () => {
+    const v2 = JSON.stringify([
+      JSON.parse(v1)[0],
+      { Username: 'f3', Mode: 'TEMPORARY', Password: { Source: 'ssm', ParameterName: PARAM } },
+    ]);
+    s3.on(GetObjectCommand, { Key: 'v1.json' })
+      .resolves(object(v1))
+      .on(GetObjectCommand, { Key: 'v2.json' })
+      .resolves(object(v2));
+    allowWrites();
+
+    await handler(
+      updateEvent(
+        server.url,
+        PHYSICAL_ID,
+        fileProps('v1.json', v1, [SECRET_ARN, 'admins']),
+        fileProps('v2.json', v2, []),
+      ),
+      context(),
+    );
+
+    expect(server.last.Status).toBe('SUCCESS');
+    expect(cognito).toHaveReceivedCommandWith(AdminCreateUserCommand, { Username: 'f3' });
+    expect(cognito).toHaveReceivedCommandWith(AdminDeleteUserCommand, { Username: 'f2' });
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 1);
+  });
+
+  test('fails when the file does not match its hash, with nothing written', async () => {
+    s3.on(GetObjectCommand).resolves(object(v1.replace('f1', 'zz')));
+    allowWrites();
+
+    await handler(createEvent(server.url, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])), context());
+
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toMatch(/users file s3:\/\/assets\/v1.json does not match its SHA-256/);
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 0);
+  });
+});
+
+describe('pace at the floor', () => {
+  test('calls per user: TEMPORARY one, PERMANENT two, plus one per group', async () => {
+    allowWrites();
+    const users = [
+      { ...bob, Username: 't1' },
+      { ...alice, Username: 'p1', Attributes: undefined, Groups: undefined },
+      { ...alice, Username: 'p2', Attributes: undefined, Groups: ['admins', 'testers'] },
+    ];
+
+    await handler(createEvent(server.url, props(users)), context());
+
+    const writes = cognito
+      .calls()
+      .filter((c) => !['DescribeUserPoolCommand', 'GetGroupCommand'].includes(c.args[0].constructor.name));
+    const perUser = (u: string) =>
+      writes.filter((c) => (c.args[0].input as { Username?: string }).Username === u).length;
+    expect([perUser('t1'), perUser('p1'), perUser('p2')]).toEqual([1, 2, 4]);
+  });
+
+  test('fails early, before any write, when the users cannot be seeded in the time left', async () => {
+    allowWrites();
+    const users = Array.from({ length: 30 }, (_, i) => ({ ...bob, Username: `u${i}` }));
+
+    await handler(
+      createEvent(server.url, props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } })),
+      context(20_000),
+    );
+
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toMatch(
+      /the users need about 30 s at the configured rates \(30 AdminCreateUser at 1\/s.*and the function has 1[0-9] s left; nothing was written/,
+    );
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 0);
   });
 });

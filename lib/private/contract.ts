@@ -18,8 +18,25 @@ export interface SeedResourceProperties {
   readonly MaxConcurrency: string;
   /** Calls per second per quota category. */
   readonly Rates: RateProperties;
-  /** The users to seed. */
-  readonly Users: SeedUserProperties[];
+  /** The users to seed, when they travel inline (small populations). */
+  readonly Users?: SeedUserProperties[];
+  /** Where the users are, when they travel as a file asset (large populations). */
+  readonly UsersFile?: UsersFileProperties;
+  /**
+   * Values CloudFormation resolves for the users file: the file refers to entry `n` as
+   * `{"$token": n}` wherever a token (a generated secret's ARN, a group's name) stood.
+   */
+  readonly Tokens?: string[];
+}
+
+/** A users file: a JSON array of `SeedUserProperties` in an S3 object. */
+export interface UsersFileProperties {
+  readonly Bucket: string;
+  readonly Key: string;
+  /** The object's ARN, returned in the response Data as `UsersObjectArn`. */
+  readonly ObjectArn: string;
+  /** Hex SHA-256 of the file, checked before use. */
+  readonly Sha256: string;
 }
 
 /** Calls per second for each Cognito quota category. */

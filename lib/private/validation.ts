@@ -116,18 +116,21 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
   }
 }
 
-/** Checks a list of users, duplicates included (compared exactly, as Cognito stores them). */
+/**
+ * Checks a list of users, duplicates included (compared exactly, as Cognito stores them),
+ * against each other and against the usernames already `taken`.
+ */
 export function validateUsers(
   path: string,
   users: readonly SeedUser[],
   pool?: KnownPool,
-  existing: Iterable<string> = [],
+  taken: ReadonlySet<string> = new Set(),
 ): void {
-  const seen = new Set(existing);
+  const seen = new Set<string>();
   for (const user of users) {
     validateUser(path, user, pool);
     if (Token.isUnresolved(user.username)) continue;
-    if (seen.has(user.username)) {
+    if (seen.has(user.username) || taken.has(user.username)) {
       throw new Error(`${path}: user '${user.username}' is listed twice: list each username once.`);
     }
     seen.add(user.username);

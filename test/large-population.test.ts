@@ -1,0 +1,124 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { INLINE_USERS_MAX_BYTES, PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
+
+function population(n: number, stack: Stack, pool: SeededUserPool): void {
+  const shared = SeedPassword.generate();
+  const group = new cognito.UserPoolGroup(stack, 'Load', { userPool: pool, groupName: 'load' });
+  for (let i = 0; i < n; i++) {
+    pool.addUser({
+      username: `load-${String(i).padStart(5, '0')}`,
+      mode: i % 2 ? PasswordMode.PERMANENT : PasswordMode.TEMPORARY,
+      password: shared,
+      groups: [group.groupName],
+    });
+  }
+}
+
+describe('large populations travel as a file asset', () => {
+  test('a small population stays inline', () => {
+    const stack = new Stack();
+    const pool = new SeededUserPool(stack, 'Pool');
+    population(10, stack, pool);
+
+    Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
+      Users: Match.arrayWith([Match.objectLike({ Username: 'load-00000' })]),
+      UsersFile: Match.absent(),
+      Tokens: Match.absent(),
+    });
+  });
+
+  test('past the threshold the properties carry only the location, hash and tokens; the file holds placeholders', () => {
+    // GIVEN
+    const app = new App();
+    const stack = new Stack(app, 'Big');
+    const pool = new SeededUserPool(stack, 'Pool');
+    population(2000, stack, pool);
+
+    // WHEN
+    const assembly = app.synth();
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const seed = Object.values(template.findResources('Custom::CognitoUserSeed'))[0] as any;
+    const props = seed.Properties;
+    expect(props.Users).toBeUndefined();
+    expect(props.UsersFile).toEqual({
+      Bucket: { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
+      Key: expect.stringMatching(/^[0-9a-f]{64}\.json$/),
+      ObjectArn: expect.anything(),
+      Sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    // The generated secret's ARN and the group's name are resolved by CloudFormation.
+    expect(props.Tokens).toEqual([
+      { Ref: expect.stringMatching(/GeneratedPassword/) },
+      { Ref: expect.stringMatching(/^Load/) },
+    ]);
+    const file = path.join(assembly.directory, `asset.${props.UsersFile.Key}`);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(crypto.createHash('sha256').update(text).digest('hex')).toBe(props.UsersFile.Sha256);
+    const users = JSON.parse(text);
+    expect(users).toHaveLength(2000);
+    expect(users[1]).toEqual({
+      Username: 'load-00001',
+      Mode: 'PERMANENT',
+      Password: { Source: 'secretsmanager', SecretArn: { $token: 0 } },
+      Groups: [{ $token: 1 }],
+    });
+    expect(text).not.toContain('${Token');
+    expect(JSON.stringify(template.toJSON()).length).toBeLessThan(INLINE_USERS_MAX_BYTES);
+  });
+
+  test("the function may read exactly the users object, and the previous deploy's through the resource attribute", () => {
+    const stack = new Stack();
+    const pool = new SeededUserPool(stack, 'Pool');
+    population(2000, stack, pool);
+
+    const template = Template.fromStack(stack);
+    const seedId = Object.keys(template.findResources('Custom::CognitoUserSeed'))[0];
+    const objectArn = (Object.values(template.findResources('Custom::CognitoUserSeed'))[0] as any).Properties.UsersFile
+      .ObjectArn;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('PoolSeederPolicy'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objectArn }]),
+      },
+    });
+    template.hasResource('AWS::IAM::Policy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: [
+            { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::GetAtt': [seedId, 'UsersObjectArn'] } },
+          ],
+        },
+      },
+      DependsOn: [seedId],
+    });
+  });
+});
+
+describe('time budget', () => {
+  test('fails at synth, naming the user that tips the population past the function time', () => {
+    const stack = new Stack();
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_x'),
+      rateLimits: { accountRecovery: 1 },
+    });
+    const password = SeedPassword.generate();
+    const add = (i: number) => seeder.addUser({ username: `u${i}`, mode: PasswordMode.PERMANENT, password });
+    for (let i = 0; i < 840; i++) add(i);
+
+    expect(() => add(840)).toThrow(
+      /Seeder: user 'u840' takes the population past what one deploy can seed: 841 AdminCreateUser at 50\/s, 841 password calls at 1\/s, 0 group writes at 25\/s need about 841 s, and the seeding function has 840 s\. Raise rateLimits/,
+    );
+  });
+
+  test('10,000 users fit at default quotas', () => {
+    const stack = new Stack();
+    expect(() => population(10_000, stack, new SeededUserPool(stack, 'Pool'))).not.toThrow();
+  });
+});
