@@ -18,6 +18,7 @@ import {
 import type { App } from 'aws-cdk-lib';
 import { AwsStandIn } from './aws-stand-in';
 import { Emulator, startEmulator } from './emulator';
+import { startFakeCognito } from './fake-cognito';
 import { CfnResponseBody, ResponseServer } from './response-server';
 import { PSEUDO, resolve } from './template';
 import { ThrottleProxy } from './throttle-proxy';
@@ -47,6 +48,10 @@ export interface RehearsalOptions {
   readonly secrets?: Record<string, string>;
   /** The share of Cognito calls (0 to 1) the proxy in front of the emulator throttles. @default 0 */
   readonly throttle?: number;
+  /** Have the proxy enforce Cognito's default per-category quotas. @default false */
+  readonly quotas?: boolean;
+  /** `cognito-local`, or `fake`: an in-memory stand-in for scales cognito-local is slow at. @default 'cognito-local' */
+  readonly backend?: 'cognito-local' | 'fake';
 }
 
 /** One seed resource of a template, its properties resolved to the rehearsal's ids. */
@@ -81,19 +86,22 @@ export interface InvokeResult {
   readonly output: string;
   readonly exitCode: number | null;
   readonly ms: number;
+  /** The handler process's peak resident memory, in MB. */
+  readonly maxRssMb?: number;
   readonly event: Record<string, unknown>;
 }
 
 export class Rehearsal {
   /** Starts the emulator, the stand-in, the ResponseURL server and, if asked, the throttling proxy. */
   static async start(options: RehearsalOptions = {}): Promise<Rehearsal> {
-    const emulator = await startEmulator();
+    const emulator = options.backend === 'fake' ? await startFakeCognito() : await startEmulator();
     const standIn = new AwsStandIn();
     await standIn.start();
     const responses = new ResponseServer();
     await responses.start();
     // The handler always reaches Cognito through the proxy, so tests can throttle or fail calls.
     const proxy = new ThrottleProxy(emulator.endpoint, options.throttle ?? 0);
+    if (options.quotas) proxy.enforceQuotas();
     await proxy.start();
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
     for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);
@@ -268,9 +276,11 @@ export class Rehearsal {
     );
     const rawResponses = this.responses.raw.slice(before);
     const last = rawResponses[rawResponses.length - 1];
+    const rss = /^\{"maxRssKb":(\d+)\}$/m.exec(output);
     return {
       response: last ? (JSON.parse(last) as CfnResponseBody) : undefined,
       rawResponses,
+      maxRssMb: rss ? Math.round(Number(rss[1]) / 1024) : undefined,
       output,
       exitCode,
       ms: Date.now() - started,

@@ -23,7 +23,7 @@ process.stdin.on('end', () => {
   Promise.resolve(handler(event, context)).then(
     () => {
       clearTimeout(killer);
-      process.exit(0);
+      process.stdout.write(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS }) + '\n', () => process.exit(0));
     },
     () => {
       // The handler must never throw back to Lambda: say so, without the error's text.

@@ -7,6 +7,40 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 
+/** Cognito's default quotas (calls per second) and the operations that share each. */
+export const DEFAULT_QUOTAS: Record<string, { rate: number; targets: string[] }> = {
+  UserCreation: { rate: 50, targets: ['AdminCreateUser'] },
+  UserAccountRecovery: { rate: 30, targets: ['AdminSetUserPassword', 'AdminResetUserPassword'] },
+  UserUpdate: {
+    rate: 25,
+    targets: [
+      'AdminAddUserToGroup',
+      'AdminRemoveUserFromGroup',
+      'AdminUpdateUserAttributes',
+      'AdminDeleteUserAttributes',
+      'AdminDeleteUser',
+    ],
+  },
+  UserRead: { rate: 120, targets: ['AdminGetUser', 'AdminListGroupsForUser'] },
+};
+
+/** A token bucket: `rate` a second, holding up to one second's worth. */
+class Bucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
 export class ThrottleProxy {
   /** Calls answered with TooManyRequestsException, and forwarded, by target. */
   readonly throttled: Record<string, number> = {};
@@ -14,11 +48,20 @@ export class ThrottleProxy {
   private server?: http.Server;
   private seed = 0x2f6b1d;
   private readonly faults: { target: string; username: string; error: string }[] = [];
+  private readonly buckets = new Map<string, Bucket>();
 
   constructor(
     private readonly upstream: string,
     private readonly share: number,
   ) {}
+
+  /** Enforces per-category quotas as Cognito does: a call past its category's rate is throttled. */
+  enforceQuotas(quotas: Record<string, { rate: number; targets: string[] }> = DEFAULT_QUOTAS): void {
+    for (const { rate, targets } of Object.values(quotas)) {
+      const bucket = new Bucket(rate);
+      for (const target of targets) this.buckets.set(target, bucket);
+    }
+  }
 
   /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
   failOn(target: string, username: string, error = 'InternalErrorException'): void {
@@ -44,7 +87,8 @@ export class ThrottleProxy {
             .end(JSON.stringify({ __type: fault.error, message: `injected by the rehearsal proxy` }));
           return;
         }
-        if (this.next() < this.share) {
+        const bucket = this.buckets.get(target);
+        if ((bucket && !bucket.take()) || this.next() < this.share) {
           this.throttled[target] = (this.throttled[target] ?? 0) + 1;
           res
             .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
