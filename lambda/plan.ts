@@ -4,6 +4,9 @@
  */
 import type { Mode, PasswordSource, SeedSpec, UserSpec } from './properties';
 
+export { COGNITO_SYMBOLS, passwordPolicyViolations } from '../lib/private/password-policy';
+export type { PasswordPolicy } from '../lib/private/password-policy';
+
 /** Create a user that is not in the pool yet. */
 export interface CreateAction {
   readonly kind: 'create';
@@ -160,37 +163,6 @@ export function estimateSeconds(
   rates: { create: number; recovery: number; write: number },
 ): number {
   return Math.max(counts.create / rates.create, counts.recovery / rates.recovery, counts.write / rates.write);
-}
-
-/** The password policy of a pool, as DescribeUserPool reports it. */
-export interface PasswordPolicy {
-  readonly minimumLength?: number;
-  readonly requireUppercase?: boolean;
-  readonly requireLowercase?: boolean;
-  readonly requireNumbers?: boolean;
-  readonly requireSymbols?: boolean;
-}
-
-/** The special characters Cognito counts as symbols. */
-export const COGNITO_SYMBOLS = '^$*.[]{}()?"!@#%&/\\,><\':;|_~`=+- ';
-
-/**
- * The rules of `policy` that `password` breaks, described without the password itself.
- * An empty list means it conforms.
- */
-export function passwordPolicyViolations(password: string, policy: PasswordPolicy): string[] {
-  const broken: string[] = [];
-  const min = policy.minimumLength ?? 8;
-  if ([...password].length < min) broken.push(`at least ${min} characters`);
-  if ([...password].length > 256) broken.push('at most 256 characters');
-  if (policy.requireUppercase && !/[A-Z]/.test(password)) broken.push('an uppercase letter');
-  if (policy.requireLowercase && !/[a-z]/.test(password)) broken.push('a lowercase letter');
-  if (policy.requireNumbers && !/[0-9]/.test(password)) broken.push('a number');
-  if (policy.requireSymbols && ![...password].some((c) => COGNITO_SYMBOLS.includes(c))) {
-    broken.push('a symbol');
-  }
-  if (/^\s|\s$/.test(password)) broken.push('no leading or trailing space');
-  return broken;
 }
 
 /** A user as the pool reports it, for deciding what an existing user is. */

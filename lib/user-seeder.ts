@@ -18,6 +18,8 @@ import {
 import { knownPool } from './private/known-pools';
 import { SEED_FUNCTION_TIMEOUT, SeedFunction } from './private/seed-function';
 import { TimeBudget } from './private/time-budget';
+import { readUsersFile } from './private/users-file';
+import { PasswordMode } from './password-mode';
 import { minimumPasswordLength, validatePositive, validateRemovalPolicy, validateUsers } from './private/validation';
 import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
@@ -93,6 +95,34 @@ export interface SeedingOptions {
 }
 
 /**
+ * What every user read by `UserSeeder.usersFromFile` shares.
+ */
+export interface UsersFromFileOptions {
+  /**
+   * The password of every PERMANENT and TEMPORARY user in the file (a file never holds
+   * passwords). Pass one `SeedPassword.generate()` to have the whole population share one
+   * generated secret.
+   *
+   * @default - none: the file's users must all be RESET_REQUIRED
+   */
+  readonly password?: SeedPassword;
+
+  /**
+   * The mode of users whose row gives none.
+   *
+   * @default - every row must give its mode
+   */
+  readonly mode?: PasswordMode;
+
+  /**
+   * Groups every user of the file joins, besides its own.
+   *
+   * @default - none
+   */
+  readonly groups?: string[];
+}
+
+/**
  * Properties of a `UserSeeder`.
  */
 export interface UserSeederProps extends SeedingOptions {
@@ -141,6 +171,21 @@ interface BoundUser {
  * role may call exactly the Cognito operations it needs, on exactly this pool.
  */
 export class UserSeeder extends Construct {
+  /**
+   * Reads a population kept in a file beside the app: a JSON array of
+   * `{ username, mode?, attributes?, groups?, passwordRevision? }`, or a CSV file with a
+   * header row (`username`, optional `mode`, `groups` separated by `;`,
+   * `passwordRevision`; every other column an attribute). Files never hold passwords:
+   * a `password` column is an error; the password comes from `options.password`.
+   * Pass the result as `users`, or to `addUser` one by one.
+   *
+   * @param file path of a `.json` or `.csv` file
+   * @param options what every user of the file shares
+   */
+  public static usersFromFile(file: string, options: UsersFromFileOptions = {}): SeedUser[] {
+    return readUsersFile(file, options);
+  }
+
   /** The pool the users are seeded into. */
   public readonly userPool: cognito.IUserPool;
 

@@ -18,6 +18,8 @@ interface Scenario {
   users: number;
   mode: PasswordMode;
   backend: 'cognito-local' | 'fake';
+  /** A memory probe: quotas off (memory does not depend on pace) and the heap capped here. */
+  heapMb?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -25,9 +27,14 @@ const SCENARIOS: Scenario[] = [
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'cognito-local' },
   { users: 1_000, mode: PasswordMode.TEMPORARY, backend: 'cognito-local' },
   { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake' },
+  { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake', heapMb: 64 },
 ];
 const root = path.join(__dirname, '..');
-const only = process.argv[2] ? Number(process.argv[2]) : undefined;
+// `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only;
+// either leaves BENCHMARKS.md as it was.
+const only = process.argv[2];
+const selected = (s: Scenario) =>
+  only === undefined || (only === 'probe' ? s.heapMb !== undefined : s.users === Number(only) && !s.heapMb);
 
 /** Users a second the default quotas allow for one mode: the slowest category decides. */
 function quotaBound(mode: PasswordMode): number {
@@ -46,13 +53,19 @@ async function seed(s: Scenario) {
   const pool = new SeededUserPool(stack, 'Pool');
   const password = SeedPassword.generate();
   for (let i = 0; i < s.users; i++) pool.addUser({ username: `load-${i}`, mode: s.mode, password });
-  const rehearsal = await Rehearsal.start({ backend: s.backend, quotas: true });
+  const rehearsal = await Rehearsal.start({ backend: s.backend, quotas: !s.heapMb });
   try {
     const [resource] = await rehearsal.deploy(synthesize(app));
     process.stdout.write(
-      `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})...\n`,
+      `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})${s.heapMb ? `, heap capped at ${s.heapMb} MB, quotas off` : ''}...\n`,
     );
-    const result = await rehearsal.invoke({ requestType: 'Create', resource });
+    // The probe lifts the handler's own pacing too: memory, not pace, is what it measures.
+    const fast = { Create: '5000', Recovery: '5000', Write: '5000', Read: '5000' };
+    const result = await rehearsal.invoke({
+      requestType: 'Create',
+      resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: fast } } : resource,
+      heapMb: s.heapMb,
+    });
     const summary = result.output
       .split('\n')
       .filter((l) => l.startsWith('{') && l.includes('"requestType"'))
@@ -75,6 +88,7 @@ async function seed(s: Scenario) {
     const rate = s.users / seconds;
     return {
       ...s,
+      usersFile: resource.properties.UsersFile ? 'S3' : 'inline',
       status: result.response?.Status ?? 'none',
       seconds,
       rate,
@@ -148,7 +162,7 @@ async function main(): Promise<void> {
   console.log('cdk-cognito-seeder benchmark (loopback, default Cognito quotas enforced by a proxy)\n');
   const bundle = bundleFigures();
   console.log(`  bundle ${(bundle.bytes / 1024).toFixed(1)} KiB, require ${bundle.requireMs.toFixed(0)} ms`);
-  const synth = [0, 1_000, 10_000].map((n) => {
+  const synth = (only === undefined ? [0, 1_000, 10_000] : []).map((n) => {
     const f = synthFigures(n);
     console.log(
       `  synth ${n} users: ${f.wallMs} ms (process), ${f.synthMs} ms (in-process), template ${f.templateBytes} bytes`,
@@ -156,7 +170,7 @@ async function main(): Promise<void> {
     return f;
   });
   const rows = [];
-  for (const s of SCENARIOS.filter((x) => only === undefined || x.users === only)) {
+  for (const s of SCENARIOS.filter(selected)) {
     const row = await seed(s);
     console.log(
       `    ${row.status}: ${row.rate.toFixed(1)} users/s (${(row.ratio * 100).toFixed(0)}% of the quota bound), ${row.callsPerUser.toFixed(2)} calls/user, ${row.throttles} throttles, ${row.failed} failed, ${row.maxRssMb} MB peak`,
@@ -164,6 +178,10 @@ async function main(): Promise<void> {
     rows.push(row);
   }
 
+  if (only !== undefined) {
+    console.log('\n(selected rows only: BENCHMARKS.md left as it was)');
+    return;
+  }
   const md = [
     '# Benchmarks',
     '',
@@ -180,10 +198,27 @@ async function main(): Promise<void> {
     '',
     '| users | mode | backend | users file | result | seconds | users/s | of quota bound | calls/user | throttles | failed users | peak memory |',
     '|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.users >= 1000 ? 'S3' : 'inline'} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
-    ),
+    ...rows
+      .filter((r) => !r.heapMb)
+      .map(
+        (r) =>
+          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
+      ),
+    '',
+    '## Memory probe',
+    '',
+    'Node collects lazily, so peak RSS above grows toward the heap cap whatever the handler',
+    'needs. This row caps the heap far lower and lifts the quotas (memory does not depend on',
+    'pace): if it succeeds, the handler needs less than that.',
+    '',
+    '| users | mode | heap cap | result | seconds | failed users | peak memory |',
+    '|---:|---|---:|---|---:|---:|---:|',
+    ...rows
+      .filter((r) => r.heapMb)
+      .map(
+        (r) =>
+          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.heapMb} MB | ${r.status} | ${r.seconds.toFixed(1)} | ${r.failed} | ${r.maxRssMb} MB |`,
+      ),
     '',
     '- Quota bound: PERMANENT needs one AdminCreateUser (50/s) and one AdminSetUserPassword',
     '  (30/s) per user, so 30 users/s; TEMPORARY needs only the AdminCreateUser, so 50/s.',

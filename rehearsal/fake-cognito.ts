@@ -56,6 +56,8 @@ export async function startFakeCognito(): Promise<Emulator> {
     return u;
   };
   const toAttributes = (u: User) => [...u.attributes].map(([Name, Value]) => ({ Name, Value }));
+  // Requests are untyped JSON, as the wire carries them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const targets: Record<string, (i: any) => unknown> = {
     CreateUserPool: (i) => {
       const id = `us-east-1_fake${++counter}`;

@@ -76,6 +76,8 @@ export interface InvokeRequest {
   readonly timeoutMs?: number;
   /** Called once the handler process has started, e.g. to stop the emulator mid-run. */
   readonly onStart?: () => void;
+  /** Cap the handler's V8 heap at this many MB. @default 90% of the function's memory */
+  readonly heapMb?: number;
 }
 
 export interface InvokeResult {
@@ -272,6 +274,7 @@ export class Rehearsal {
       resource,
       event,
       request.timeoutMs ?? resource.timeoutMs,
+      request.heapMb ?? Math.floor(resource.memoryMb * 0.9),
       request.onStart,
     );
     const rawResponses = this.responses.raw.slice(before);
@@ -297,6 +300,7 @@ export class Rehearsal {
     resource: SeedResource,
     event: Record<string, unknown>,
     timeoutMs: number,
+    heapMb: number,
     onStart?: () => void,
   ): Promise<{ output: string; exitCode: number | null }> {
     // Only the function's environment and loopback endpoints: no AWS variable of this shell
@@ -322,7 +326,7 @@ export class Rehearsal {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(
         process.execPath,
-        [`--max-old-space-size=${Math.floor(resource.memoryMb * 0.9)}`, path.join(__dirname, 'invoke-runner.js')],
+        [`--max-old-space-size=${heapMb}`, path.join(__dirname, 'invoke-runner.js')],
         { env, stdio: ['pipe', 'pipe', 'pipe'] },
       );
       let output = '';

@@ -2,6 +2,7 @@ import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import { PasswordMode } from '../password-mode';
 import type { SeedUser } from '../seed-user';
+import { passwordPolicyViolations } from './password-policy';
 
 /** What synth knows about the pool a user is seeded into. */
 export interface KnownPool {
@@ -44,9 +45,6 @@ const DEFAULT_POLICY = {
   requireDigits: true,
   requireSymbols: true,
 };
-
-/** The special characters Cognito counts as symbols (the handler uses the same set). */
-const SYMBOLS = '^$*.[]{}()?"!@#%&/\\,><\':;|_~`=+- ';
 
 /** The pool's minimum password length, when synth knows it. */
 export function minimumPasswordLength(pool: KnownPool | undefined): number | undefined {
@@ -188,14 +186,13 @@ function hasVerifiedContact(attributes: { [name: string]: string }): boolean {
 
 function policyViolations(password: string, policy?: cognito.PasswordPolicy): string[] {
   const p = { ...DEFAULT_POLICY, ...stripUndefined(policy ?? {}) };
-  const broken: string[] = [];
-  if (!Token.isUnresolved(p.minLength) && [...password].length < p.minLength)
-    broken.push(`at least ${p.minLength} characters`);
-  if (p.requireUppercase && !/[A-Z]/.test(password)) broken.push('an uppercase letter');
-  if (p.requireLowercase && !/[a-z]/.test(password)) broken.push('a lowercase letter');
-  if (p.requireDigits && !/[0-9]/.test(password)) broken.push('a digit');
-  if (p.requireSymbols && ![...password].some((c) => SYMBOLS.includes(c))) broken.push('a symbol');
-  return broken;
+  return passwordPolicyViolations(password, {
+    minimumLength: Token.isUnresolved(p.minLength) ? 0 : p.minLength,
+    requireUppercase: p.requireUppercase,
+    requireLowercase: p.requireLowercase,
+    requireNumbers: p.requireDigits,
+    requireSymbols: p.requireSymbols,
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,0 +1,121 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { PasswordMode } from '../password-mode';
+import type { SeedPassword } from '../seed-password';
+import type { SeedUser } from '../seed-user';
+
+/** What every user read from a file shares. */
+export interface FileDefaults {
+  readonly password?: SeedPassword;
+  readonly mode?: PasswordMode;
+  readonly groups?: string[];
+}
+
+const RESERVED = new Set(['username', 'mode', 'groups', 'passwordrevision']);
+
+/**
+ * Reads users from a JSON array (of `{ username, mode?, attributes?, groups?,
+ * passwordRevision? }`) or a CSV file (a header row; columns `username`, optional `mode`,
+ * `groups` separated by `;`, `passwordRevision`; every other column an attribute).
+ * A file never carries passwords: they come from `defaults.password`.
+ */
+export function readUsersFile(file: string, defaults: FileDefaults): SeedUser[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const rows = path.extname(file).toLowerCase() === '.csv' ? csvRows(text, file) : jsonRows(text, file);
+  return rows.map(({ line, fields }) => {
+    const where = `${file}:${line}`;
+    if (Object.keys(fields).some((k) => k.toLowerCase().includes('password') && k !== 'passwordRevision')) {
+      throw new Error(
+        `${where}: a users file must not hold passwords: remove the column and pass a SeedPassword in the options.`,
+      );
+    }
+    const username = String(fields.username ?? '');
+    if (!username) throw new Error(`${where}: the row has no username: every row needs one.`);
+    const mode = String(fields.mode || defaults.mode || '').toUpperCase() as PasswordMode;
+    if (!Object.values(PasswordMode).includes(mode)) {
+      throw new Error(
+        `${where}: user '${username}' has mode '${mode}': give a mode column or options.mode (PERMANENT, TEMPORARY or RESET_REQUIRED).`,
+      );
+    }
+    const groups = Array.isArray(fields.groups)
+      ? fields.groups.map(String)
+      : String(fields.groups ?? '')
+          .split(';')
+          .map((g) => g.trim())
+          .filter(Boolean);
+    const attributes: Record<string, string> =
+      fields.attributes && typeof fields.attributes === 'object'
+        ? Object.fromEntries(Object.entries(fields.attributes as object).map(([k, v]) => [k, String(v)]))
+        : Object.fromEntries(
+            Object.entries(fields)
+              .filter(([k, v]) => !RESERVED.has(k.toLowerCase()) && v !== '')
+              .map(([k, v]) => [k, String(v)]),
+          );
+    return {
+      username,
+      mode,
+      password: mode === PasswordMode.RESET_REQUIRED ? undefined : defaults.password,
+      ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+      groups: [...(defaults.groups ?? []), ...groups],
+      ...(fields.passwordRevision ? { passwordRevision: String(fields.passwordRevision) } : {}),
+    };
+  });
+}
+
+interface Row {
+  line: number;
+  fields: Record<string, unknown>;
+}
+
+function jsonRows(text: string, file: string): Row[] {
+  const parsed = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new Error(`${file}: a JSON users file holds an array of users.`);
+  return parsed.map((fields, i) => ({ line: i + 1, fields }));
+}
+
+/** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. */
+function csvRows(text: string, file: string): Row[] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  const endField = () => {
+    record.push(field);
+    field = '';
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      endField();
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      endField();
+      records.push(record);
+      record = [];
+    } else {
+      field += c;
+    }
+  }
+  if (field !== '' || record.length > 0) {
+    endField();
+    records.push(record);
+  }
+  const [header, ...rest] = records.filter((r) => r.some((f) => f.trim() !== ''));
+  if (!header?.includes('username'))
+    throw new Error(`${file}: a CSV users file needs a header row with a username column.`);
+  return rest.map((r, i) => ({
+    line: i + 2,
+    fields: Object.fromEntries(header.map((h, j) => [h.trim(), (r[j] ?? '').trim()])),
+  }));
+}
