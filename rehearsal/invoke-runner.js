@@ -5,6 +5,20 @@
 'use strict';
 const path = require('path');
 
+/**
+ * This process's peak resident memory. getrusage's maxRSS survives execve on Linux, so it
+ * would report the parent's peak at fork time; VmHWM belongs to this address space alone.
+ */
+function peakRssKb() {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]);
+  } catch {
+    // Not Linux: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 let input = '';
 process.stdin.on('data', (c) => (input += c));
 process.stdin.on('end', () => {
@@ -23,7 +37,7 @@ process.stdin.on('end', () => {
   Promise.resolve(handler(event, context)).then(
     () => {
       clearTimeout(killer);
-      process.stdout.write(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS }) + '\n', () => process.exit(0));
+      process.stdout.write(JSON.stringify({ maxRssKb: peakRssKb() }) + '\n', () => process.exit(0));
     },
     () => {
       // The handler must never throw back to Lambda: say so, without the error's text.
