@@ -6,6 +6,8 @@ import type { Mode, PasswordSource, SeedSpec, UserSpec } from './properties';
 
 export { COGNITO_SYMBOLS, passwordPolicyViolations } from '../lib/private/password-policy';
 export type { PasswordPolicy } from '../lib/private/password-policy';
+export { estimateSeconds } from '../lib/private/time-budget';
+import { addCreateCalls, CallCounts, passwordCalls } from '../lib/private/time-budget';
 
 /** Create a user that is not in the pool yet. */
 export interface CreateAction {
@@ -131,23 +133,13 @@ export function usersNeedingPassword(plan: Plan): UserSpec[] {
   });
 }
 
-/** Cognito calls a plan makes, per quota category. */
-export interface CallCounts {
-  create: number;
-  recovery: number;
-  write: number;
-}
-
 export function countCalls(plan: Plan): CallCounts {
   const counts: CallCounts = { create: 0, recovery: 0, write: 0 };
-  const password = (mode: string) => (mode === 'RESET_REQUIRED' ? 2 : mode === 'PERMANENT' ? 1 : 0);
   for (const a of plan.actions) {
     if (a.kind === 'create') {
-      counts.create++;
-      counts.recovery += password(a.user.mode);
-      counts.write += a.user.groups.length;
+      addCreateCalls(counts, a.user.mode, a.user.groups.length);
     } else if (a.kind === 'modify') {
-      if (a.applyPassword) counts.recovery += a.user.mode === 'RESET_REQUIRED' ? 2 : 1;
+      if (a.applyPassword) counts.recovery += passwordCalls(a.user.mode, false);
       counts.write += (Object.keys(a.setAttributes).length > 0 ? 1 : 0) + (a.deleteAttributes.length > 0 ? 1 : 0);
       counts.write += a.addGroups.length + a.removeGroups.length;
     } else {
@@ -155,14 +147,6 @@ export function countCalls(plan: Plan): CallCounts {
     }
   }
   return counts;
-}
-
-/** Seconds the calls take at `rates`: each category is paced on its own, the slowest sets the time. */
-export function estimateSeconds(
-  counts: CallCounts,
-  rates: { create: number; recovery: number; write: number },
-): number {
-  return Math.max(counts.create / rates.create, counts.recovery / rates.recovery, counts.write / rates.write);
 }
 
 /** A user as the pool reports it, for deciding what an existing user is. */

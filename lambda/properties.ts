@@ -1,4 +1,8 @@
 import type { PasswordSourceProperties, SeedResourceProperties, SeedUserProperties } from '../lib/private/contract';
+import { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES, Rates } from '../lib/private/time-budget';
+
+export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES };
+export type { Rates };
 
 /** A password mode, as the handler uses it. */
 export type Mode = 'PERMANENT' | 'TEMPORARY' | 'RESET_REQUIRED';
@@ -19,14 +23,6 @@ export interface UserSpec {
   readonly passwordRevision?: string;
 }
 
-/** Calls per second for each quota category. */
-export interface Rates {
-  readonly create: number;
-  readonly recovery: number;
-  readonly write: number;
-  readonly read: number;
-}
-
 /** The resource's properties, parsed. */
 export interface SeedSpec {
   readonly userPoolId: string;
@@ -36,10 +32,6 @@ export interface SeedSpec {
   readonly rates: Rates;
   readonly users: readonly UserSpec[];
 }
-
-/** Cognito's default quotas (calls per second), used when a rate is absent. */
-export const DEFAULT_RATES: Rates = { create: 50, recovery: 30, write: 25, read: 120 };
-export const DEFAULT_MAX_CONCURRENCY = 16;
 
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
 

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Aspects, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aspects, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
@@ -17,7 +17,14 @@ import {
 } from './private/contract';
 import { knownPool } from './private/known-pools';
 import { SEED_FUNCTION_TIMEOUT, SeedFunction } from './private/seed-function';
-import { TimeBudget } from './private/time-budget';
+import {
+  addCreateCalls,
+  CallCounts,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_RATES,
+  estimateSeconds,
+  Rates,
+} from './private/time-budget';
 import { readUsersFile } from './private/users-file';
 import { PasswordMode } from './password-mode';
 import { minimumPasswordLength, validatePositive, validateRemovalPolicy, validateUsers } from './private/validation';
@@ -197,7 +204,9 @@ export class UserSeeder extends Construct {
   private readonly role: iam.IRole;
   private readonly statementKeys = new Set<string>();
   private readonly known;
-  private readonly budget: TimeBudget;
+  private readonly rates: Rates;
+  /** Calls a Create of the users makes, per quota category, for the time budget. */
+  private readonly createCalls: CallCounts = { create: 0, recovery: 0, write: 0 };
   private inlineUsers?: SeedUserProperties[];
   private usersFile?: UsersFileProperties;
   private tokens?: unknown[];
@@ -214,11 +223,13 @@ export class UserSeeder extends Construct {
     validateUsers(this.node.path, props.users ?? [], this.known);
 
     this.userPool = props.userPool;
-    const rates = props.rateLimits ?? {};
-    this.budget = new TimeBudget(
-      { create: rates.userCreation ?? 50, recovery: rates.accountRecovery ?? 30, write: rates.userWrites ?? 25 },
-      SEED_FUNCTION_TIMEOUT.toSeconds() - GUARD_SECONDS,
-    );
+    const limits = props.rateLimits ?? {};
+    this.rates = {
+      create: limits.userCreation ?? DEFAULT_RATES.create,
+      recovery: limits.accountRecovery ?? DEFAULT_RATES.recovery,
+      write: limits.userWrites ?? DEFAULT_RATES.write,
+      read: limits.userReads ?? DEFAULT_RATES.read,
+    };
     for (const user of props.users ?? []) this.checkBudget(user);
     const seedFunction = SeedFunction.of(this);
     this.role = seedFunction.role;
@@ -249,12 +260,12 @@ export class UserSeeder extends Construct {
       UserPoolId: props.userPool.userPoolId,
       RemovalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
       AdoptExistingUsers: String(props.adoptExistingUsers ?? false),
-      MaxConcurrency: String(props.maxConcurrency ?? 16),
+      MaxConcurrency: String(props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY),
       Rates: {
-        Create: String(rates.userCreation ?? 50),
-        Recovery: String(rates.accountRecovery ?? 30),
-        Write: String(rates.userWrites ?? 25),
-        Read: String(rates.userReads ?? 120),
+        Create: String(this.rates.create),
+        Recovery: String(this.rates.recovery),
+        Write: String(this.rates.write),
+        Read: String(this.rates.read),
       },
       Users: Lazy.any({ produce: () => this.inlineUsers }, { omitEmptyArray: false }),
       UsersFile: Lazy.any({ produce: () => this.usersFile }),
@@ -329,11 +340,15 @@ export class UserSeeder extends Construct {
 
   /** Fails synth, naming the user, when a Create could not finish in the function's time. */
   private checkBudget(user: SeedUser): void {
-    this.budget.add(user);
-    const seconds = this.budget.seconds;
-    if (seconds !== undefined && seconds > this.budget.budgetSeconds) {
+    addCreateCalls(this.createCalls, user.mode, user.groups?.length ?? 0);
+    const { create, recovery, write } = this.rates;
+    if ([create, recovery, write].some((r) => Token.isUnresolved(r))) return;
+    const seconds = estimateSeconds(this.createCalls, this.rates);
+    const budget = SEED_FUNCTION_TIMEOUT.toSeconds() - GUARD_SECONDS;
+    if (seconds > budget) {
+      const calls = this.createCalls;
       throw new Error(
-        `${this.node.path}: user '${user.username}' takes the population past what one deploy can seed: ${this.budget.describe()} need about ${Math.ceil(seconds)} s, and the seeding function has ${this.budget.budgetSeconds} s. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys.`,
+        `${this.node.path}: user '${user.username}' takes the population past what one deploy can seed: ${calls.create} AdminCreateUser at ${create}/s, ${calls.recovery} password calls at ${recovery}/s, ${calls.write} group writes at ${write}/s need about ${Math.ceil(seconds)} s, and the seeding function has ${budget} s. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys.`,
       );
     }
   }

@@ -1,46 +1,43 @@
-import { Token } from 'aws-cdk-lib';
-import { PasswordMode } from '../password-mode';
-import type { SeedUser } from '../seed-user';
+/**
+ * How long seeding takes at Cognito's quotas: one pure module, shared by synth-time
+ * checks and the handler's deploy-time estimate (bundled into the handler by esbuild).
+ */
 
-/** Calls per second per quota category, as the seeder is configured. */
+/** Calls per second per quota category. */
 export interface Rates {
   readonly create: number;
   readonly recovery: number;
   readonly write: number;
+  readonly read: number;
 }
 
-/**
- * Counts the Cognito calls a Create of the seeder's users makes, per quota category, and
- * how long they take at the configured rates. The categories are paced independently,
- * so the slowest one sets the time.
- */
-export class TimeBudget {
-  private create = 0;
-  private recovery = 0;
-  private write = 0;
+/** Cognito's default quotas, calls per second: the seeder's default pace. */
+export const DEFAULT_RATES: Rates = { create: 50, recovery: 30, write: 25, read: 120 };
+export const DEFAULT_MAX_CONCURRENCY = 16;
 
-  constructor(
-    private readonly rates: Rates,
-    /** Seconds a request may spend on users: the function's timeout less its guard. */
-    readonly budgetSeconds: number,
-  ) {}
+/** Cognito calls per quota category. */
+export interface CallCounts {
+  create: number;
+  recovery: number;
+  write: number;
+}
 
-  add(user: SeedUser): void {
-    this.create += 1;
-    if (user.mode === PasswordMode.PERMANENT) this.recovery += 1;
-    if (user.mode === PasswordMode.RESET_REQUIRED) this.recovery += 2;
-    this.write += user.groups?.length ?? 0;
-  }
+/** Password calls (AdminSetUserPassword, AdminResetUserPassword) to apply a password in `mode`. */
+export function passwordCalls(mode: string, creating: boolean): number {
+  if (mode === 'RESET_REQUIRED') return 2;
+  if (mode === 'PERMANENT') return 1;
+  // TEMPORARY: AdminCreateUser sets it; an existing user needs AdminSetUserPassword.
+  return creating ? 0 : 1;
+}
 
-  /** Seconds a Create needs, or undefined when a rate is a token. */
-  get seconds(): number | undefined {
-    const { create, recovery, write } = this.rates;
-    if ([create, recovery, write].some((r) => Token.isUnresolved(r))) return undefined;
-    return Math.max(this.create / create, this.recovery / recovery, this.write / write);
-  }
+/** Adds the calls that creating one user in `mode` with `groups` groups makes. */
+export function addCreateCalls(counts: CallCounts, mode: string, groups: number): void {
+  counts.create += 1;
+  counts.recovery += passwordCalls(mode, true);
+  counts.write += groups;
+}
 
-  describe(): string {
-    const { create, recovery, write } = this.rates;
-    return `${this.create} AdminCreateUser at ${create}/s, ${this.recovery} password calls at ${recovery}/s, ${this.write} group writes at ${write}/s`;
-  }
+/** Seconds the calls take at `rates`: each category is paced on its own, the slowest sets the time. */
+export function estimateSeconds(counts: CallCounts, rates: Omit<Rates, 'read'>): number {
+  return Math.max(counts.create / rates.create, counts.recovery / rates.recovery, counts.write / rates.write);
 }
