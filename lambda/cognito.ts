@@ -8,7 +8,6 @@ import {
   AdminDeleteUserAttributesCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
-  AdminListGroupsForUserCommand,
   AdminRemoveUserFromGroupCommand,
   AdminResetUserPasswordCommand,
   AdminSetUserPasswordCommand,
@@ -18,12 +17,14 @@ import {
   GetGroupCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
-import type { ExistingUser, PasswordPolicy } from './plan';
+import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
 import { DEFAULT_RATES, Rates } from './properties';
 
 /** What pre-flight needs to know about a pool. */
 export interface PoolDescription {
   readonly passwordPolicy: PasswordPolicy;
+  /** How the pool compares usernames. */
+  readonly usernameRule: UsernameRule;
   /** Attribute names the pool's schema has (`custom:` prefixed); empty when not reported. */
   readonly attributeNames: ReadonlySet<string>;
 }
@@ -76,6 +77,11 @@ export class CognitoPool {
           requireNumbers: policy?.RequireNumbers,
           requireSymbols: policy?.RequireSymbols,
         },
+        usernameRule: {
+          // A pool created without UsernameConfiguration compares usernames with case.
+          caseSensitive: out?.UserPool?.UsernameConfiguration?.CaseSensitive !== false,
+          usernameAttributes: out?.UserPool?.UsernameAttributes ?? [],
+        },
         attributeNames: new Set((out?.UserPool?.SchemaAttributes ?? []).flatMap((a) => (a.Name ? [a.Name] : []))),
       };
     } catch (error) {
@@ -96,14 +102,14 @@ export class CognitoPool {
     }
   }
 
-  /** AdminCreateUser, welcome message suppressed. */
+  /** AdminCreateUser, welcome message suppressed; the pool's username and `sub` of the new user. */
   async createUser(
     username: string,
     attributes: { readonly [name: string]: string },
     temporaryPassword?: string,
-  ): Promise<void> {
+  ): Promise<LiveUser> {
     const userAttributes = Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
-    await this.call('create', () =>
+    const out = await this.call('create', () =>
       this.client.send(
         new AdminCreateUserCommand({
           UserPoolId: this.userPoolId,
@@ -114,6 +120,11 @@ export class CognitoPool {
         }),
       ),
     );
+    return {
+      username: out?.User?.Username ?? username,
+      sub: out?.User?.Attributes?.find((a) => a.Name === 'sub')?.Value,
+      createdAt: out?.User?.UserCreateDate,
+    };
   }
 
   async setPassword(username: string, password: string, permanent: boolean): Promise<void> {
@@ -194,8 +205,8 @@ export class CognitoPool {
     }
   }
 
-  /** A user's attributes, groups, status and creation date; undefined when it does not exist. */
-  async getUser(username: string): Promise<ExistingUser | undefined> {
+  /** A user's pool username, `sub` and creation date; undefined when it does not exist. */
+  async getUser(username: string): Promise<LiveUser | undefined> {
     let out;
     try {
       out = await this.call('read', () =>
@@ -206,24 +217,11 @@ export class CognitoPool {
       throw error;
     }
     if (!out) return undefined;
-    const attributes: Record<string, string> = {};
-    for (const a of out.UserAttributes ?? []) if (a.Name) attributes[a.Name] = a.Value ?? '';
-    const groups: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call('read', () =>
-        this.client.send(
-          new AdminListGroupsForUserCommand({
-            UserPoolId: this.userPoolId,
-            Username: username,
-            NextToken: nextToken,
-          }),
-        ),
-      );
-      for (const g of page?.Groups ?? []) if (g.GroupName) groups.push(g.GroupName);
-      nextToken = page?.NextToken;
-    } while (nextToken);
-    return { attributes, groups, status: out.UserStatus, createdAt: out.UserCreateDate };
+    return {
+      username: out.Username ?? username,
+      sub: out.UserAttributes?.find((a) => a.Name === 'sub')?.Value,
+      createdAt: out.UserCreateDate,
+    };
   }
 
   private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {

@@ -7,15 +7,29 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { CognitoPool } from './cognito';
 import { describeError, Logger, Redactor } from './log';
 import { StopSignal } from './pace';
 import { PasswordReader } from './passwords';
-import { parseProperties, SeedSpec } from './properties';
+import { LEDGER_TABLE_ENV } from '../lib/private/contract';
+import { Ledger, RequestRecord } from './ledger';
+import { parseProperties, parseRemoval, RemovalSpec, SeedSpec } from './properties';
 import { renderResponse, sendResponse } from './response';
 import { UsersFileReader } from './users-file';
-import { failedCreateId, onCreate, onDelete, onUpdate, physicalId, SeedDeps, SeedFailure, SeedResult } from './seed';
+import {
+  deleteRequest,
+  finishPending,
+  physicalId,
+  poolOfPhysicalId,
+  reconcileRequest,
+  RequestIdentity,
+  SeedDeps,
+  SeedFailure,
+  SeedResult,
+} from './seed';
 
 // SDK defaults throughout, so AWS_ENDPOINT_URL_* can point the clients at loopback.
 const cognito = new CognitoIdentityProviderClient({});
@@ -23,6 +37,26 @@ const secretsManager = new SecretsManagerClient({});
 const ssm = new SSMClient({});
 // Path-style only when an endpoint override (a local rehearsal) cannot take bucket subdomains.
 const usersFiles = new UsersFileReader(new S3Client({ forcePathStyle: !!process.env.AWS_ENDPOINT_URL_S3 }));
+let dynamodb: DynamoDBClient | undefined;
+
+function openLedger(): Ledger {
+  const table = process.env[LEDGER_TABLE_ENV];
+  if (!table) {
+    throw new Error(
+      `the seeding function has no ${LEDGER_TABLE_ENV}: it finds its ownership ledger through it; redeploy the stack with this library's construct`,
+    );
+  }
+  dynamodb ??= new DynamoDBClient({});
+  return new Ledger(dynamodb, table);
+}
+
+/** The id a Create answers when its properties name no pool: its Delete has nothing to do. */
+export function failedCreateId(requestId: string): string {
+  return `failed-create/${requestId}`;
+}
+
+/** How often a delivery looks again at a lock another request holds. */
+const LOCK_POLL_MS = 1_000;
 
 /** Time kept back from the function's timeout: stop new work, then answer. */
 export function guardTimes(remainingMs: number): { stopAt: number; answerAt: number } {
@@ -39,32 +73,62 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const logger = new Logger(redactor);
   const signal = new StopSignal();
   const cleanupSignal = new StopSignal();
-  const created = new Set<string>();
+  const who: RequestIdentity = { owner: event?.LogicalResourceId ?? '', requestId: event?.RequestId ?? '' };
+  const token = randomUUID();
+  const inFlight: Promise<void>[] = [];
+  let ledger: Ledger | undefined;
+  let locked = false;
   let answered = false;
 
-  const answer = async (status: 'SUCCESS' | 'FAILED', id: string, reason?: string, data?: Record<string, string>) => {
-    if (answered) return;
+  /**
+   * Answers once per invocation: records the answer in the ledger first (so no later
+   * delivery applies this request again), then PUTs it. Every answer is awaited before
+   * the handler returns, whoever sent it.
+   */
+  const answer = (status: 'SUCCESS' | 'FAILED', id: string, reason?: string, data?: Record<string, string>) => {
+    if (answered) return Promise.resolve();
     answered = true;
-    const body = renderResponse({
-      Status: status,
-      Reason: reason === undefined ? undefined : redactor.redact(reason),
-      PhysicalResourceId: id,
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-      Data: data,
-    });
-    const delivered = await sendResponse(event.ResponseURL, body);
-    logger.info({ response: status, delivered, physicalResourceId: id });
+    const record: RequestRecord = {
+      status,
+      physicalResourceId: id,
+      reason: reason === undefined ? undefined : redactor.redact(reason),
+      data,
+      answered: false,
+    };
+    const sending = (async () => {
+      await ledger?.putRequest(who.owner, who.requestId, record).catch((e) => ledgerError(e, 'record'));
+      const body = renderResponse({
+        Status: status,
+        Reason: record.reason,
+        PhysicalResourceId: id,
+        StackId: event.StackId,
+        RequestId: event.RequestId,
+        LogicalResourceId: event.LogicalResourceId,
+        Data: data,
+      });
+      const delivered = await sendResponse(event.ResponseURL, body);
+      logger.info({ response: status, delivered, physicalResourceId: id });
+      if (delivered) {
+        await ledger
+          ?.putRequest(who.owner, who.requestId, { ...record, answered: true })
+          .catch((e) => ledgerError(e, 'record'));
+      }
+    })();
+    inFlight.push(sending);
+    return sending;
   };
+  const ledgerError = (error: unknown, what: string) =>
+    logger.error({ ledger: what, outcome: 'failed', error: describeError(error, redactor) });
 
   let spec: SeedSpec | undefined;
+  const poolOf = (): string | undefined =>
+    spec?.userPoolId ??
+    (event?.RequestType === 'Create' ? undefined : poolOfPhysicalId(physicalIdOf(event), who.owner));
   const fallbackId = (): string => {
-    if (event?.RequestType !== 'Create') return (event as { PhysicalResourceId?: string }).PhysicalResourceId ?? '';
-    // Users left behind by an interrupted Create: keep an id whose Delete removes them.
-    return spec && created.size > 0
-      ? physicalId(spec.userPoolId, event.LogicalResourceId)
-      : failedCreateId(event.RequestId);
+    if (event?.RequestType !== 'Create') return physicalIdOf(event) ?? '';
+    // The ledger decides what a Delete may remove, so a Create answers its real id even when it failed.
+    const pool = poolOf();
+    return pool ? physicalId(pool, who.owner) : failedCreateId(who.requestId);
   };
 
   const remaining = context?.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
@@ -78,45 +142,91 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     answerTimer = setTimeout(() => {
       cleanupSignal.stop();
       signal.stop();
+      if (answered) return resolve();
       logger.error({ requestType: event?.RequestType, outcome: 'timeout', ms: Date.now() - started });
-      answer(
-        'FAILED',
-        fallbackId(),
-        `${event?.RequestType} did not finish before the function's timeout (${created.size} user(s) created by it not yet removed): raise the seeding rates or split the users across seeders`,
-      ).finally(resolve);
+      const pool = poolOf();
+      const pending =
+        event?.RequestType !== 'Delete' && pool
+          ? ledger?.notePending(who.owner, pool, who.requestId).catch((e) => ledgerError(e, 'pending'))
+          : undefined;
+      Promise.resolve(pending)
+        .then(() =>
+          answer(
+            'FAILED',
+            fallbackId(),
+            `${event?.RequestType} did not finish before the function's timeout; what it created is recorded in the ledger and the next request on this resource removes it: raise the seeding rates or split the users across seeders`,
+          ),
+        )
+        .finally(resolve);
     }, answerAt);
   });
 
+  /** Takes this resource's lock: 'acquired', 'twin' (this request is acting elsewhere), or 'busy'. */
+  const acquire = async (l: Ledger): Promise<'acquired' | 'twin' | 'busy'> => {
+    for (;;) {
+      const outcome = await l.lock(who.owner, who.requestId, token, Date.now() + remaining + 60_000);
+      if (outcome.acquired) return 'acquired';
+      if (outcome.heldByRequest === who.requestId) return 'twin';
+      if (Date.now() + LOCK_POLL_MS >= stopDeadline) return 'busy';
+      await signal.sleep(LOCK_POLL_MS);
+    }
+  };
+
+  /** A request already applied: answer its recorded answer only if nobody delivered it. */
+  const replay = (prior: RequestRecord): Promise<void> | undefined => {
+    if (prior.answered) {
+      logger.info({ requestType: event.RequestType, outcome: 'duplicate-delivery', note: 'already applied and answered' });
+      answered = true;
+      return undefined;
+    }
+    return answer(prior.status, prior.physicalResourceId, prior.reason, prior.data);
+  };
+
   const work = async (): Promise<void> => {
     try {
+      ledger = openLedger();
+      const prior = await ledger.getRequest(who.owner, who.requestId);
+      if (prior?.answered) return void replay(prior);
+      const lock = await acquire(ledger);
+      if (lock === 'twin') {
+        // The same request is being acted on by another delivery, which answers it.
+        answered = true;
+        logger.info({ requestType: event.RequestType, outcome: 'duplicate-delivery', note: 'another delivery is acting' });
+        return;
+      }
+      if (lock === 'busy') {
+        throw new Error(
+          `another request on resource ${who.owner} held its ledger lock for the whole invocation: retry the deployment once it has finished`,
+        );
+      }
+      locked = true;
+      // A twin may have finished between the first look and the lock.
+      const settled = await ledger.getRequest(who.owner, who.requestId);
+      if (settled) return void (await replay(settled));
+
       const deps: SeedDeps = {
         pool: (userPoolId, rates) => new CognitoPool(cognito, userPoolId, rates, signal),
         passwords: new PasswordReader(redactor, secretsManager, ssm),
+        ledger,
         logger,
         redactor,
         signal,
         cleanupSignal,
-        created,
         remainingMs: () => stopDeadline - Date.now(),
       };
       let result: SeedResult;
       switch (event.RequestType) {
         case 'Create':
+        case 'Update': {
           spec = parseProperties(await usersFiles.inline(event.ResourceProperties));
-          result = await onCreate(spec, event.LogicalResourceId, event.RequestId, deps);
+          await finishPending(who, spec, deps);
+          const id = physicalId(spec.userPoolId, who.owner);
+          const failedId = event.RequestType === 'Create' ? id : event.PhysicalResourceId;
+          result = await reconcileRequest(spec, who, id, failedId, deps);
           break;
-        case 'Update':
-          spec = parseProperties(await usersFiles.inline(event.ResourceProperties));
-          result = await onUpdate(
-            parseProperties(await usersFiles.inline(event.OldResourceProperties)),
-            spec,
-            event.LogicalResourceId,
-            event.PhysicalResourceId,
-            deps,
-          );
-          break;
+        }
         case 'Delete':
-          result = await deleteRequest(event.ResourceProperties, event.PhysicalResourceId, deps, logger, redactor);
+          result = await deleteResource(event.ResourceProperties, event.PhysicalResourceId, who, deps, logger, redactor);
           break;
         default:
           throw new Error(`unknown request type '${(event as { RequestType?: string })?.RequestType}'`);
@@ -142,7 +252,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
       const id = error instanceof SeedFailure ? error.physicalResourceId : fallbackId();
       await answer(
         'FAILED',
-        id || failedCreateId(event?.RequestId ?? 'unknown'),
+        id || failedCreateId(who.requestId || 'unknown'),
         `${event?.RequestType} failed: ${reason}`,
       ).catch(() => undefined);
     }
@@ -153,26 +263,40 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   } finally {
     clearTimeout(stopTimer);
     clearTimeout(answerTimer);
+    // The guard's answer, or the work's, may still be on its way: Lambda freezes the
+    // process once the handler returns, so wait for every one of them.
+    await Promise.allSettled(inFlight);
+    if (locked) await ledger?.unlock(who.owner, token).catch((e) => ledgerError(e, 'unlock'));
   }
 }
 
+function physicalIdOf(event: CloudFormationCustomResourceEvent): string | undefined {
+  return (event as { PhysicalResourceId?: string })?.PhysicalResourceId;
+}
+
 /**
- * A Delete must not leave the stack stuck on properties it cannot read, or on a Create
- * that failed and was compensated: both are done with nothing to delete.
+ * Delete removes what the ledger holds for this resource in the pool its physical id
+ * names (the old pool, on the cleanup after a move). It needs no users file.
  */
-async function deleteRequest(
+async function deleteResource(
   raw: unknown,
   currentId: string,
+  who: RequestIdentity,
   deps: SeedDeps,
   logger: Logger,
   redactor: Redactor,
 ): Promise<SeedResult> {
-  let spec: SeedSpec;
+  let removal: RemovalSpec | undefined;
   try {
-    spec = parseProperties(await usersFiles.inline(raw));
+    removal = parseRemoval(raw);
   } catch (error) {
-    logger.error({ requestType: 'Delete', outcome: 'skipped', error: describeError(error, redactor) });
+    logger.error({ requestType: 'Delete', outcome: 'unreadable-properties', error: describeError(error, redactor) });
+  }
+  const pool = poolOfPhysicalId(currentId, who.owner) ?? removal?.userPoolId;
+  if (!pool || !removal) {
+    // No pool of ours named, or no way to know whether users are retained: keep everything.
     return { physicalResourceId: currentId, counts: {} };
   }
-  return onDelete(spec, currentId, deps);
+  await finishPending(who, removal, deps);
+  return deleteRequest(removal, pool, who, currentId, deps);
 }

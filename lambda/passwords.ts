@@ -2,6 +2,7 @@
  * Reads passwords from where the template points (Secrets Manager, SSM), once per
  * source, and registers every value with the redactor before anyone can print it.
  */
+import { createHash } from 'crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describeError, Redactor } from './log';
@@ -10,8 +11,15 @@ import type { PasswordSource } from './properties';
 /** A password could not be read; the message names the source, never a value. */
 export class PasswordReadError extends Error {}
 
+/** A password and the version of its store it was read from. */
+export interface VersionedPassword {
+  readonly value: string;
+  /** The secret's VersionId or the parameter's Version; a digest for plain text. */
+  readonly version?: string;
+}
+
 export class PasswordReader {
-  private readonly cache = new Map<string, Promise<string>>();
+  private readonly cache = new Map<string, Promise<VersionedPassword>>();
 
   constructor(
     private readonly redactor: Redactor,
@@ -19,8 +27,13 @@ export class PasswordReader {
     private readonly ssm: SSMClient,
   ) {}
 
-  /** The password of `source`; concurrent and repeated reads of one source share one call. */
-  read(source: PasswordSource): Promise<string> {
+  /** The password of `source`. */
+  async read(source: PasswordSource): Promise<string> {
+    return (await this.readVersioned(source)).value;
+  }
+
+  /** The password of `source` and its version; concurrent and repeated reads of one source share one call. */
+  readVersioned(source: PasswordSource): Promise<VersionedPassword> {
     const key = JSON.stringify(source);
     let value = this.cache.get(key);
     if (!value) {
@@ -30,11 +43,12 @@ export class PasswordReader {
     return value;
   }
 
-  private async fetch(source: PasswordSource): Promise<string> {
+  private async fetch(source: PasswordSource): Promise<VersionedPassword> {
     switch (source.kind) {
       case 'plaintext':
         this.redactor.add(source.value);
-        return source.value;
+        // Already in the template (unsafePlainText): a digest tells a changed value apart.
+        return { value: source.value, version: createHash('sha256').update(source.value).digest('hex') };
       case 'secretsmanager':
         return this.fromSecret(source.secretArn, source.jsonField);
       case 'ssm':
@@ -42,11 +56,13 @@ export class PasswordReader {
     }
   }
 
-  private async fromSecret(secretArn: string, jsonField?: string): Promise<string> {
+  private async fromSecret(secretArn: string, jsonField?: string): Promise<VersionedPassword> {
     let text: string | undefined;
+    let version: string | undefined;
     try {
       const out = await this.secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       text = out?.SecretString;
+      version = out?.VersionId;
     } catch (error) {
       throw new PasswordReadError(`secret ${secretArn} could not be read (${describeError(error, this.redactor)})`);
     }
@@ -54,7 +70,7 @@ export class PasswordReader {
       throw new PasswordReadError(`secret ${secretArn} has no SecretString: store the password as text`);
     }
     this.redactor.add(text);
-    if (jsonField === undefined) return text;
+    if (jsonField === undefined) return { value: text, version };
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -67,14 +83,16 @@ export class PasswordReader {
       throw new PasswordReadError(`secret ${secretArn} has no string field '${jsonField}'`);
     }
     this.redactor.add(field);
-    return field;
+    return { value: field, version };
   }
 
-  private async fromParameter(name: string): Promise<string> {
+  private async fromParameter(name: string): Promise<VersionedPassword> {
     let value: string | undefined;
+    let version: string | undefined;
     try {
       const out = await this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       value = out?.Parameter?.Value;
+      version = out?.Parameter?.Version === undefined ? undefined : String(out.Parameter.Version);
     } catch (error) {
       throw new PasswordReadError(`SSM parameter ${name} could not be read (${describeError(error, this.redactor)})`);
     }
@@ -82,6 +100,6 @@ export class PasswordReader {
       throw new PasswordReadError(`SSM parameter ${name} has no value`);
     }
     this.redactor.add(value);
-    return value;
+    return { value, version };
   }
 }

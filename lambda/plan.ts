@@ -1,24 +1,105 @@
 /**
- * The handler's decisions, as pure functions with no SDK import: what each request
- * must do to each user, and whether a password meets a pool's policy.
+ * The handler's decisions, as pure functions with no SDK import: the reconcile plan
+ * (desired users, ledger records, pool view) -> actions, and whether a password meets
+ * a pool's policy.
  */
-import type { Mode, PasswordSource, SeedSpec, UserSpec } from './properties';
+import type { AppliedSpec, UserRecord } from './ledger';
+import type { PasswordSource, UserSpec } from './properties';
 
 export { COGNITO_SYMBOLS, passwordPolicyViolations } from '../lib/private/password-policy';
 export type { PasswordPolicy } from '../lib/private/password-policy';
 export { estimateSeconds } from '../lib/private/time-budget';
 import { addCreateCalls, CallCounts, passwordCalls } from '../lib/private/time-budget';
 
-/** Create a user that is not in the pool yet. */
-export interface CreateAction {
-  readonly kind: 'create';
-  readonly user: UserSpec;
+/** How a pool compares usernames. */
+export interface UsernameRule {
+  /** False for pools created case-insensitive (the console's default). */
+  readonly caseSensitive: boolean;
+  /** `email` and/or `phone_number` when the username is one of them (an alias). */
+  readonly usernameAttributes: readonly string[];
 }
 
-/** Bring an existing user in line with a changed spec. */
+/** The username as the pool compares it: the ledger's key. */
+export function usernameKey(username: string, rule: UsernameRule): string {
+  // Email aliases are always compared without case; phone numbers have none.
+  if (!rule.caseSensitive || rule.usernameAttributes.includes('email')) return username.toLowerCase();
+  return username;
+}
+
+/** A user as the pool reports it now. */
+export interface LiveUser {
+  /** The pool's own username (a UUID in alias pools). */
+  readonly username: string;
+  readonly sub?: string;
+  readonly createdAt?: Date;
+}
+
+/** A desired user, keyed as the pool compares it, with the spec it would be seeded to. */
+export interface DesiredUser {
+  readonly key: string;
+  readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+}
+
+export interface ReconcileInput {
+  /** The seed resource: its logical id. */
+  readonly owner: string;
+  readonly desired: readonly DesiredUser[];
+  /** Every ledger record of the pool, whoever holds it. */
+  readonly records: readonly UserRecord[];
+  /** Live state of the users looked up (see `lookupsFor`); null when not in the pool. */
+  readonly live: ReadonlyMap<string, LiveUser | null>;
+  /** Other seed resources of this stack on this pool, and the usernames each now lists (keyed). */
+  readonly siblings: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly adoptExistingUsers: boolean;
+  readonly retain: boolean;
+}
+
+/** Create a user not in the pool (also: one whose earlier create never happened). */
+export interface CreateAction {
+  readonly kind: 'create';
+  readonly key: string;
+  readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+}
+
+/** A `creating` record whose user is in the pool: the create's answer was lost. Finish it. */
+export interface CompleteAction {
+  readonly kind: 'complete';
+  readonly key: string;
+  readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+  readonly record: UserRecord;
+  readonly live: LiveUser;
+}
+
+/** Take over a user that exists in the pool and nobody holds (adoptExistingUsers). */
+export interface AdoptAction {
+  readonly kind: 'adopt';
+  readonly key: string;
+  readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+  readonly live: LiveUser;
+}
+
+/** Take over a user a sibling seed resource of this stack holds and no longer lists. */
+export interface TakeOverAction {
+  readonly kind: 'takeover';
+  readonly key: string;
+  readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+  readonly record: UserRecord;
+  /** What to change once taken over, from what the sibling applied. */
+  readonly modify?: ModifyAction;
+}
+
+/** Bring a held user from what was applied to what is desired. */
 export interface ModifyAction {
   readonly kind: 'modify';
+  readonly key: string;
   readonly user: UserSpec;
+  readonly applied: AppliedSpec;
+  readonly record: UserRecord;
   readonly setAttributes: { readonly [name: string]: string };
   readonly deleteAttributes: readonly string[];
   readonly addGroups: readonly string[];
@@ -26,83 +107,170 @@ export interface ModifyAction {
   readonly applyPassword: boolean;
 }
 
-/** Delete a user. */
+/** Delete a user this owner created (after the live `sub` check). */
 export interface DeleteAction {
   readonly kind: 'delete';
-  readonly username: string;
+  readonly record: UserRecord;
 }
 
-export type UserAction = CreateAction | ModifyAction | DeleteAction;
+/** Stop holding a user, leave it in the pool (adopted, or RETAIN). */
+export interface ReleaseAction {
+  readonly kind: 'release';
+  readonly record: UserRecord;
+}
 
-/** Everything a request does, in order: writes first, deletes last. */
+/** Hand a user over to the sibling that now lists it. */
+export interface HandOverAction {
+  readonly kind: 'handover';
+  readonly record: UserRecord;
+  readonly to: string;
+}
+
+export type WriteAction = CreateAction | CompleteAction | AdoptAction | TakeOverAction | ModifyAction;
+export type RemoveAction = DeleteAction | ReleaseAction | HandOverAction;
+
 export interface Plan {
-  /** True when the update moves the seed to another pool (a new physical id). */
-  readonly poolChanged: boolean;
-  readonly actions: readonly UserAction[];
-}
-
-export function planCreate(spec: SeedSpec): Plan {
-  return { poolChanged: false, actions: spec.users.map((user) => ({ kind: 'create', user })) };
-}
-
-export function planDelete(spec: SeedSpec): Plan {
-  if (spec.retain) return { poolChanged: false, actions: [] };
-  return {
-    poolChanged: false,
-    actions: spec.users.map((u) => ({ kind: 'delete', username: u.username })),
-  };
+  /** Writes first; a failure among them removes nothing. */
+  readonly writes: readonly WriteAction[];
+  /** Then removals. */
+  readonly removals: readonly RemoveAction[];
+  readonly unchanged: number;
+  /** Users that cannot be seeded: the request fails before any write. */
+  readonly conflicts: readonly string[];
 }
 
 /**
- * Diffs the old properties against the new ones, user by user. An unchanged user gets
- * no action at all, so a user who already answered a temporary-password challenge keeps
- * the password they chose. Deletes come last, so a failure earlier deletes nobody.
+ * The keys whose live state the plan needs: every desired user this owner does not hold
+ * as `present` (is it free in the pool?).
  */
-export function planUpdate(oldSpec: SeedSpec, newSpec: SeedSpec): Plan {
-  if (oldSpec.userPoolId !== newSpec.userPoolId) {
-    // The old pool is cleaned by CloudFormation's Delete of the old physical id.
-    return { poolChanged: true, actions: planCreate(newSpec).actions };
-  }
-  const oldUsers = new Map(oldSpec.users.map((u) => [u.username, u]));
-  const writes: UserAction[] = [];
-  for (const user of newSpec.users) {
-    const before = oldUsers.get(user.username);
-    if (!before) {
-      writes.push({ kind: 'create', user });
-      continue;
-    }
-    const modify = diffUser(before, user);
-    if (modify) writes.push(modify);
-  }
-  const newNames = new Set(newSpec.users.map((u) => u.username));
-  const deletes: UserAction[] = newSpec.retain
-    ? []
-    : oldSpec.users.filter((u) => !newNames.has(u.username)).map((u) => ({ kind: 'delete', username: u.username }));
-  return { poolChanged: false, actions: [...writes, ...deletes] };
+export function lookupsFor(owner: string, desired: readonly DesiredUser[], records: readonly UserRecord[]): string[] {
+  const held = new Map(records.map((r) => [r.key, r]));
+  return desired.filter((d) => {
+    const r = held.get(d.key);
+    return !r || r.owner !== owner || r.state === 'creating';
+  }).map((d) => d.key);
 }
 
-function diffUser(before: UserSpec, after: UserSpec): ModifyAction | undefined {
+/**
+ * Reconciles the desired users against what the ledger says this owner holds. Users are
+ * deleted only when this owner created them; a user someone else holds, or that is in the
+ * pool and held by nobody, is a conflict unless adopting (or a sibling hands it over).
+ */
+export function reconcile(input: ReconcileInput): Plan {
+  const byKey = new Map(input.records.map((r) => [r.key, r]));
+  const writes: WriteAction[] = [];
+  const conflicts: string[] = [];
+  let unchanged = 0;
+
+  for (const d of input.desired) {
+    const record = byKey.get(d.key);
+    const live = input.live.get(d.key);
+    if (record && record.owner === input.owner) {
+      if (record.state === 'creating') {
+        writes.push(
+          live
+            ? { kind: 'complete', key: d.key, user: d.user, applied: d.applied, record, live }
+            : { kind: 'create', key: d.key, user: d.user, applied: d.applied },
+        );
+        continue;
+      }
+      const modify = diff(d, record);
+      if (modify) writes.push(modify);
+      else unchanged++;
+      continue;
+    }
+    if (record) {
+      const sibling = input.siblings.get(record.owner);
+      if (sibling && !sibling.has(d.key) && record.state === 'present') {
+        writes.push({ kind: 'takeover', key: d.key, user: d.user, applied: d.applied, record, modify: diff(d, record) });
+      } else {
+        conflicts.push(
+          `user '${d.user.username}' is held by seed resource ${record.owner} of this stack${sibling ? ', which still lists it' : ''}: a user belongs to one seeder; remove it from ${record.owner} first, or keep that seeder's construct id unchanged`,
+        );
+      }
+      continue;
+    }
+    if (live === undefined) {
+      conflicts.push(`user '${d.user.username}' was not looked up in the pool`);
+    } else if (live === null) {
+      writes.push({ kind: 'create', key: d.key, user: d.user, applied: d.applied });
+    } else if (input.adoptExistingUsers) {
+      writes.push({ kind: 'adopt', key: d.key, user: d.user, applied: d.applied, live });
+    } else {
+      conflicts.push(
+        `user '${d.user.username}' already exists in the pool and was not created by this seeder: remove it from the pool, drop it from the seeder, or set adoptExistingUsers: true to take it over (adopted users are released, never deleted)`,
+      );
+    }
+  }
+
+  const wanted = new Set(input.desired.map((d) => d.key));
+  const removals: RemoveAction[] = [];
+  for (const record of input.records) {
+    if (record.owner !== input.owner || wanted.has(record.key)) continue;
+    const to = [...input.siblings].find(([, keys]) => keys.has(record.key))?.[0];
+    if (to && record.state === 'present') removals.push({ kind: 'handover', record, to });
+    else if (record.origin === 'adopted' || input.retain) removals.push({ kind: 'release', record });
+    else removals.push({ kind: 'delete', record });
+  }
+  return { writes, removals, unchanged, conflicts };
+}
+
+/** The users this owner holds in a pool, all to go (a Delete, a cleanup of an old pool). */
+export function planRemoveAll(owner: string, records: readonly UserRecord[], retain: boolean): RemoveAction[] {
+  return records
+    .filter((r) => r.owner === owner)
+    .map((record) =>
+      record.origin === 'adopted' || retain ? { kind: 'release', record } : { kind: 'delete', record },
+    );
+}
+
+/**
+ * What a failed request undoes: the users it created (deleted) or adopted (released),
+ * and the users it took over (handed back).
+ */
+export function planCompensation(owner: string, requestId: string, records: readonly UserRecord[]): RemoveAction[] {
+  return records
+    .filter((r) => r.owner === owner && r.requestId === requestId)
+    .map((record): RemoveAction => {
+      if (record.previousOwner) return { kind: 'handover', record, to: record.previousOwner };
+      return record.origin === 'adopted' ? { kind: 'release', record } : { kind: 'delete', record };
+    });
+}
+
+/** Attribute pairs Cognito resets when the first changes unless the second is set with it. */
+const VERIFIED_FLAGS: Record<string, string> = { email: 'email_verified', phone_number: 'phone_number_verified' };
+
+function diff(d: DesiredUser, record: UserRecord): ModifyAction | undefined {
+  const before = record.applied;
+  const after = d.applied;
+  if (before && fingerprint(before) === fingerprint(after)) return undefined;
+  const oldAttributes = before?.attributes ?? {};
   const setAttributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(after.attributes)) {
-    if (before.attributes[name] !== value) setAttributes[name] = value;
+    if (oldAttributes[name] !== value) setAttributes[name] = value;
   }
-  const deleteAttributes = Object.keys(before.attributes).filter((name) => !(name in after.attributes));
-  const addGroups = after.groups.filter((g) => !before.groups.includes(g));
-  const removeGroups = before.groups.filter((g) => !after.groups.includes(g));
+  // Changing email (or phone) resets its verified flag unless the same call sets it.
+  for (const [attribute, flag] of Object.entries(VERIFIED_FLAGS)) {
+    if (attribute in setAttributes && after.attributes[flag] !== undefined) {
+      setAttributes[flag] = after.attributes[flag];
+    }
+  }
+  const deleteAttributes = Object.keys(oldAttributes).filter((name) => !(name in after.attributes));
+  const oldGroups = before?.groups ?? [];
+  const addGroups = after.groups.filter((g) => !oldGroups.includes(g));
+  const removeGroups = oldGroups.filter((g) => !after.groups.includes(g));
   const applyPassword =
+    !before ||
     before.mode !== after.mode ||
-    before.passwordRevision !== after.passwordRevision ||
-    !sameSource(before.password, after.password);
-  const changed =
-    Object.keys(setAttributes).length > 0 ||
-    deleteAttributes.length > 0 ||
-    addGroups.length > 0 ||
-    removeGroups.length > 0 ||
-    applyPassword;
-  if (!changed) return undefined;
+    before.source !== after.source ||
+    before.sourceVersion !== after.sourceVersion ||
+    before.revision !== after.revision;
   return {
     kind: 'modify',
-    user: after,
+    key: d.key,
+    user: d.user,
+    applied: after,
+    record,
     setAttributes,
     deleteAttributes,
     addGroups,
@@ -111,70 +279,66 @@ function diffUser(before: UserSpec, after: UserSpec): ModifyAction | undefined {
   };
 }
 
-function sameSource(a?: PasswordSource, b?: PasswordSource): boolean {
-  if (!a || !b) return a === b;
-  if (a.kind !== b.kind) return false;
-  switch (a.kind) {
+/** A stable string of an applied spec: equal specs, equal fingerprints. */
+export function fingerprint(spec: AppliedSpec): string {
+  const attributes = Object.keys(spec.attributes)
+    .sort()
+    .map((k) => [k, spec.attributes[k]]);
+  return JSON.stringify([
+    spec.mode,
+    attributes,
+    [...spec.groups].sort(),
+    spec.source ?? '',
+    spec.sourceVersion ?? '',
+    spec.revision ?? '',
+  ]);
+}
+
+/** Where a password comes from, as the ledger may record it: a reference, never a value. */
+export function sourceRef(source: PasswordSource | undefined, plaintextDigest?: string): string | undefined {
+  if (!source) return undefined;
+  switch (source.kind) {
     case 'secretsmanager':
-      return b.kind === a.kind && a.secretArn === b.secretArn && a.jsonField === b.jsonField;
+      return `secretsmanager:${source.secretArn}#${source.jsonField ?? ''}`;
     case 'ssm':
-      return b.kind === a.kind && a.parameterName === b.parameterName;
+      return `ssm:${source.parameterName}`;
     case 'plaintext':
-      return b.kind === a.kind && a.value === b.value;
+      // The value is already in the template (unsafePlainText); the ledger keeps a digest.
+      return `plaintext:${plaintextDigest ?? ''}`;
   }
 }
 
-/** The users whose password must be read for a plan. */
-export function usersNeedingPassword(plan: Plan): UserSpec[] {
-  return plan.actions.flatMap((a) => {
-    if (a.kind === 'create' && a.user.mode !== 'RESET_REQUIRED') return [a.user];
-    if (a.kind === 'modify' && a.applyPassword && a.user.mode !== 'RESET_REQUIRED') return [a.user];
-    return [];
-  });
+/** The users whose password must be read to carry out the writes. */
+export function needsPassword(action: WriteAction): boolean {
+  if (action.user.mode === 'RESET_REQUIRED') return false;
+  if (action.kind === 'modify') return action.applyPassword;
+  return true;
 }
 
 export function countCalls(plan: Plan): CallCounts {
   const counts: CallCounts = { create: 0, recovery: 0, write: 0 };
-  for (const a of plan.actions) {
+  for (const a of plan.writes) {
     if (a.kind === 'create') {
       addCreateCalls(counts, a.user.mode, a.user.groups.length);
     } else if (a.kind === 'modify') {
       if (a.applyPassword) counts.recovery += passwordCalls(a.user.mode, false);
       counts.write += (Object.keys(a.setAttributes).length > 0 ? 1 : 0) + (a.deleteAttributes.length > 0 ? 1 : 0);
       counts.write += a.addGroups.length + a.removeGroups.length;
+    } else if (a.kind === 'takeover') {
+      if (a.modify?.applyPassword) counts.recovery += passwordCalls(a.user.mode, false);
+      counts.write += (a.modify?.addGroups.length ?? 0) + (a.modify?.removeGroups.length ?? 0);
     } else {
-      counts.write++;
+      counts.recovery += passwordCalls(a.user.mode, false);
+      counts.write += a.user.groups.length + (a.kind === 'adopt' ? 1 : 0);
     }
   }
+  for (const r of plan.removals) if (r.kind === 'delete') counts.write++;
   return counts;
 }
 
-/** A user as the pool reports it, for deciding what an existing user is. */
-export interface ExistingUser {
-  readonly attributes: { readonly [name: string]: string };
-  readonly groups: readonly string[];
-  readonly status?: string;
-  readonly createdAt?: Date;
-}
-
-/** The status a user has right after the seeder creates it in `mode`. */
-export const STATUS_AFTER_CREATE: Record<Mode, string> = {
+/** The status a user has right after the seeder creates it in a mode. */
+export const STATUS_AFTER_CREATE: Record<string, string> = {
   PERMANENT: 'CONFIRMED',
   TEMPORARY: 'FORCE_CHANGE_PASSWORD',
   RESET_REQUIRED: 'RESET_REQUIRED',
 };
-
-/**
- * True when an existing user is exactly what the seeder makes of `spec`: the same
- * attributes (Cognito's own `sub` aside) and the same groups, no more and no fewer.
- * The handler only trusts that for users it can have made itself: see `lambda/seed.ts`.
- */
-export function matchesSpec(existing: ExistingUser, spec: UserSpec): boolean {
-  const attributes = Object.entries(existing.attributes).filter(([name]) => name !== 'sub');
-  return (
-    attributes.length === Object.keys(spec.attributes).length &&
-    attributes.every(([name, value]) => spec.attributes[name] === value) &&
-    existing.groups.length === spec.groups.length &&
-    spec.groups.every((g) => existing.groups.includes(g))
-  );
-}

@@ -1,4 +1,9 @@
-import type { PasswordSourceProperties, SeedResourceProperties, SeedUserProperties } from '../lib/private/contract';
+import type {
+  PasswordSourceProperties,
+  SeedResourceProperties,
+  SeedUserProperties,
+  SiblingProperties,
+} from '../lib/private/contract';
 import { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES, Rates } from '../lib/private/time-budget';
 
 export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES };
@@ -24,13 +29,11 @@ export interface UserSpec {
 }
 
 /** The resource's properties, parsed. */
-export interface SeedSpec {
-  readonly userPoolId: string;
-  readonly retain: boolean;
+export interface SeedSpec extends RemovalSpec {
   readonly adoptExistingUsers: boolean;
-  readonly maxConcurrency: number;
-  readonly rates: Rates;
   readonly users: readonly UserSpec[];
+  /** Other seed resources of the stack on this pool: their logical ids and usernames. */
+  readonly siblings: ReadonlyMap<string, readonly string[]>;
 }
 
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
@@ -44,10 +47,7 @@ export class PropertyError extends Error {}
  */
 export function parseProperties(raw: unknown): SeedSpec {
   const props = (raw ?? {}) as Partial<Record<keyof SeedResourceProperties, unknown>>;
-  const userPoolId = props.UserPoolId;
-  if (typeof userPoolId !== 'string' || userPoolId === '') {
-    throw new PropertyError('UserPoolId is required: pass the id of the pool to seed.');
-  }
+  const { userPoolId } = parseRemoval(raw);
   const rawUsers = props.Users ?? [];
   if (!Array.isArray(rawUsers)) {
     throw new PropertyError('Users must be a list of users.');
@@ -60,11 +60,43 @@ export function parseProperties(raw: unknown): SeedSpec {
     }
     seen.add(u.username);
   }
+  const siblings = new Map<string, string[]>();
+  const rawSiblings = props.Siblings ?? [];
+  if (!Array.isArray(rawSiblings)) throw new PropertyError('Siblings must be a list.');
+  for (const sibling of rawSiblings as SiblingProperties[]) {
+    if (typeof sibling?.Owner !== 'string' || !Array.isArray(sibling.Usernames)) {
+      throw new PropertyError('every entry of Siblings needs an Owner and a list of Usernames.');
+    }
+    siblings.set(sibling.Owner, sibling.Usernames.map(String));
+  }
+  return {
+    ...parseRemoval(props),
+    userPoolId,
+    siblings,
+    adoptExistingUsers: parseBoolean(props.AdoptExistingUsers, 'AdoptExistingUsers'),
+    maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
+    users,
+  };
+}
+
+/** What a Delete needs, which never travels in a users file: the pool, retain, the pace. */
+export interface RemovalSpec {
+  readonly userPoolId: string;
+  readonly retain: boolean;
+  readonly maxConcurrency: number;
+  readonly rates: Rates;
+}
+
+export function parseRemoval(raw: unknown): RemovalSpec {
+  const props = (raw ?? {}) as Partial<Record<keyof SeedResourceProperties, unknown>>;
+  const userPoolId = props.UserPoolId;
+  if (typeof userPoolId !== 'string' || userPoolId === '') {
+    throw new PropertyError('UserPoolId is required: pass the id of the pool to seed.');
+  }
   const rates = (props.Rates ?? {}) as Partial<Record<string, unknown>>;
   return {
     userPoolId,
     retain: String(props.RemovalPolicy ?? 'destroy').toLowerCase() === 'retain',
-    adoptExistingUsers: parseBoolean(props.AdoptExistingUsers, 'AdoptExistingUsers'),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     rates: {
       create: parsePositive(rates.Create, DEFAULT_RATES.create, 'Rates.Create'),
@@ -72,7 +104,6 @@ export function parseProperties(raw: unknown): SeedSpec {
       write: parsePositive(rates.Write, DEFAULT_RATES.write, 'Rates.Write'),
       read: parsePositive(rates.Read, DEFAULT_RATES.read, 'Rates.Read'),
     },
-    users,
   };
 }
 

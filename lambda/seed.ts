@@ -1,27 +1,32 @@
 /**
- * What Create, Update and Delete do to a pool: pre-flight validation, then the planned
- * writes at a bounded concurrency, then compensation if anything failed.
+ * What a request does to a pool: reconcile the desired users against the ownership
+ * ledger (pre-flight first, then the writes, each recorded), or remove what the ledger
+ * holds. Every delete goes through `deleteOwned`, whose first line checks ownership.
  */
 import { CognitoPool, errorName, PoolDescription } from './cognito';
+import { AppliedSpec, Ledger, UserRecord } from './ledger';
 import { describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import {
   countCalls,
+  DesiredUser,
   estimateSeconds,
-  ExistingUser,
-  matchesSpec,
+  LiveUser,
+  lookupsFor,
   ModifyAction,
+  needsPassword,
   passwordPolicyViolations,
   Plan,
-  planCreate,
-  planDelete,
-  planUpdate,
-  STATUS_AFTER_CREATE,
-  UserAction,
-  usersNeedingPassword,
+  planCompensation,
+  planRemoveAll,
+  reconcile,
+  RemoveAction,
+  sourceRef,
+  usernameKey,
+  WriteAction,
 } from './plan';
-import type { PasswordSource, Rates, SeedSpec, UserSpec } from './properties';
+import type { PasswordSource, Rates, RemovalSpec, SeedSpec, UserSpec } from './properties';
 import { throwawayPassword } from './throwaway-password';
 
 /** A request that failed; carries the physical id to answer with. */
@@ -46,19 +51,14 @@ export function physicalId(userPoolId: string, logicalResourceId: string): strin
   return `${userPoolId}/${logicalResourceId}`;
 }
 
-const FAILED_CREATE_PREFIX = 'failed-create/';
-
-/** The id a compensated Create answers with: its rollback Delete has nothing to do. */
-export function failedCreateId(requestId: string): string {
-  return `${FAILED_CREATE_PREFIX}${requestId}`;
+/** The pool a physical id names, when it is one of ours. */
+export function poolOfPhysicalId(id: string | undefined, logicalResourceId: string): string | undefined {
+  const suffix = `/${logicalResourceId}`;
+  return id?.endsWith(suffix) && id.length > suffix.length ? id.slice(0, -suffix.length) : undefined;
 }
 
-export function isFailedCreateId(id: string | undefined): boolean {
-  return id?.startsWith(FAILED_CREATE_PREFIX) ?? false;
-}
-
-/** A user created within this window and matching its spec is a repeat delivery's work. */
-const REPEAT_WINDOW_MS = 20 * 60 * 1000;
+/** A user appearing this long before its `creating` record still counts as ours (clock skew). */
+const CLOCK_SKEW_MS = 60_000;
 
 /** Log a progress line after this many users. */
 const PROGRESS_EVERY = 500;
@@ -66,16 +66,21 @@ const PROGRESS_EVERY = 500;
 export interface SeedDeps {
   readonly pool: (userPoolId: string, rates: Rates) => CognitoPool;
   readonly passwords: PasswordReader;
+  readonly ledger: Ledger;
   readonly logger: Logger;
   readonly redactor: Redactor;
   /** Raised shortly before the function's timeout: start nothing new. */
   readonly signal: StopSignal;
   /** Raised at the last moment: stop compensating, answer. */
   readonly cleanupSignal: StopSignal;
-  /** Users this request created and has not removed again, for the timeout guard. */
-  readonly created: Set<string>;
   /** Milliseconds left before the guard stops new work. */
   readonly remainingMs: () => number;
+}
+
+/** Who is asking: the seed resource (the ledger's owner) and the request. */
+export interface RequestIdentity {
+  readonly owner: string;
+  readonly requestId: string;
 }
 
 export interface SeedResult {
@@ -85,149 +90,222 @@ export interface SeedResult {
 
 export type Counts = Record<string, number>;
 
-type Phase = 'create' | 'update';
-
-export async function onCreate(
+/**
+ * Create and Update: reconcile `spec` against the ledger. On failure, the users this
+ * request created are removed again (what cannot be removed in time stays recorded for
+ * the next request) and a SeedFailure carries `failedId`.
+ */
+export async function reconcileRequest(
   spec: SeedSpec,
-  logicalId: string,
-  requestId: string,
+  who: RequestIdentity,
+  successId: string,
+  failedId: string,
   deps: SeedDeps,
 ): Promise<SeedResult> {
-  const id = physicalId(spec.userPoolId, logicalId);
-  const run = new Run(spec, deps, 'create');
-  return run.apply(planCreate(spec), id, failedCreateId(requestId), id);
+  const run = new Run(spec.userPoolId, spec, who, deps);
+  return run.reconcile(spec, successId, failedId);
 }
 
-export async function onUpdate(
-  oldSpec: SeedSpec,
-  newSpec: SeedSpec,
-  logicalId: string,
+/** Delete: remove every user the ledger holds for this owner in `userPoolId`. */
+export async function deleteRequest(
+  removal: RemovalSpec,
+  userPoolId: string,
+  who: RequestIdentity,
   currentId: string,
   deps: SeedDeps,
 ): Promise<SeedResult> {
-  const plan = planUpdate(oldSpec, newSpec);
-  if (!plan.poolChanged) {
-    return new Run(newSpec, deps, 'update').apply(plan, currentId, currentId, currentId);
-  }
-  const movedId = physicalId(newSpec.userPoolId, logicalId);
-  if (currentId === movedId) {
-    // The resource still lives in this pool: a move away from it failed and was
-    // compensated, and this is CloudFormation's rollback. That pool was never touched.
-    return { physicalResourceId: movedId, counts: { unchanged: newSpec.users.length } };
-  }
-  return new Run(newSpec, deps, 'update').apply(plan, movedId, currentId, currentId);
+  const run = new Run(userPoolId, removal, who, deps);
+  return run.removeAll(removal.retain, currentId);
 }
 
-export async function onDelete(spec: SeedSpec, currentId: string, deps: SeedDeps): Promise<SeedResult> {
-  if (isFailedCreateId(currentId)) {
-    return { physicalResourceId: currentId, counts: {} };
+/**
+ * Finishes the compensation of earlier requests that failed and could not remove all they
+ * created, in any pool: `pending` markers name them.
+ */
+export async function finishPending(who: RequestIdentity, removal: RemovalSpec, deps: SeedDeps): Promise<void> {
+  for (const pending of await deps.ledger.pendingCompensations(who.owner)) {
+    const run = new Run(pending.pool, removal, who, deps);
+    const undo = await run.compensateFor(pending.requestId, deps.signal);
+    // What is still left stays marked, for the request after this one.
+    if (undo.left === 0) await deps.ledger.clearPending(who.owner, pending.pool, pending.requestId);
   }
-  const run = new Run(spec, deps, 'update');
-  return run.apply(planDelete(spec), currentId, currentId, currentId, { preflight: false });
 }
 
 /** One request's work against one pool. */
 class Run {
   private readonly pool: CognitoPool;
-  private readonly created: string[] = [];
   private readonly counts: Counts = {};
   private description?: PoolDescription;
   private done = 0;
   private readonly started = Date.now();
 
   constructor(
-    private readonly spec: SeedSpec,
+    private readonly userPoolId: string,
+    private readonly pace: RemovalSpec,
+    private readonly who: RequestIdentity,
     private readonly deps: SeedDeps,
-    private readonly phase: Phase,
   ) {
-    this.pool = deps.pool(spec.userPoolId, spec.rates);
+    this.pool = deps.pool(userPoolId, pace.rates);
   }
 
-  /**
-   * Runs `plan`. Answers `successId`; on a failure that was fully compensated,
-   * `failedId`; on one that could not be (time ran out), `partialId`.
-   */
-  async apply(
-    plan: Plan,
-    successId: string,
-    failedId: string,
-    partialId: string,
-    options: { preflight?: boolean } = {},
-  ): Promise<SeedResult> {
-    if (options.preflight !== false && plan.actions.length > 0) {
-      try {
-        await this.preflight(plan);
-      } catch (error) {
-        throw new SeedFailure(describeError(error, this.deps.redactor), failedId);
-      }
+  async reconcile(spec: SeedSpec, successId: string, failedId: string): Promise<SeedResult> {
+    let plan: Plan;
+    try {
+      plan = await this.preflight(spec);
+    } catch (error) {
+      throw new SeedFailure(describeError(error, this.deps.redactor), failedId);
     }
+    this.count('unchanged', plan.unchanged);
     const counts = countCalls(plan);
-    const needed = estimateSeconds(counts, this.spec.rates);
+    const needed = estimateSeconds(counts, spec.rates);
     const left = this.deps.remainingMs() / 1000;
     if (needed > left) {
       // Fail before the first write rather than time out half-way.
       throw new SeedFailure(
-        `the users need about ${Math.ceil(needed)} s at the configured rates (${counts.create} AdminCreateUser at ${this.spec.rates.create}/s, ${counts.recovery} password calls at ${this.spec.rates.recovery}/s, ${counts.write} other writes at ${this.spec.rates.write}/s), and the function has ${Math.floor(left)} s left; nothing was written. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys`,
+        `the users need about ${Math.ceil(needed)} s at the configured rates (${counts.create} AdminCreateUser at ${spec.rates.create}/s, ${counts.recovery} password calls at ${spec.rates.recovery}/s, ${counts.write} other writes at ${spec.rates.write}/s), and the function has ${Math.floor(left)} s left; nothing was written. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys`,
         failedId,
       );
     }
-    const writes = plan.actions.filter((a) => a.kind !== 'delete');
-    const deletes = plan.actions.filter((a) => a.kind === 'delete');
-    let error = await this.runActions(writes);
-    if (error === undefined) error = await this.runActions(deletes);
+    if (plan.writes.length > 0) await this.deps.ledger.notePool(this.who.owner, this.userPoolId);
+    let error = await this.runAll(plan.writes, (a) => this.write(a));
+    if (error === undefined) error = await this.runAll(plan.removals, (a) => this.remove(a));
     if (error === undefined) {
       return {
         physicalResourceId: successId,
         counts: { ...this.counts, calls: this.pool.stats.calls, throttles: this.pool.stats.throttles },
       };
     }
-    const compensated = await this.compensate();
+    const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
     const what = describeError(error, this.deps.redactor);
-    const undo =
-      this.created.length === 0
-        ? ''
-        : compensated
-          ? ` Removed the ${this.created.length} user(s) this request had created.`
-          : ` Could not remove all ${this.created.length} user(s) this request created; CloudFormation's rollback Delete removes the rest.`;
-    throw new SeedFailure(`${what}.${undo}`, compensated ? failedId : partialId);
+    let note = '';
+    if (undo.total > 0 && undo.left === 0) note = ` Undid the ${undo.total} user(s) this request had created or taken.`;
+    if (undo.left > 0) {
+      await this.deps.ledger.notePending(this.who.owner, this.userPoolId, this.who.requestId);
+      note = ` ${undo.left} user(s) this request created are still recorded in the ledger; the next request on this resource removes them.`;
+    }
+    throw new SeedFailure(`${what}.${note}`, failedId);
   }
 
-  /** Every check that can fail before anything is written, all reported at once. */
-  private async preflight(plan: Plan): Promise<void> {
+  async removeAll(retain: boolean, currentId: string): Promise<SeedResult> {
+    const records = await this.deps.ledger.poolRecords(this.userPoolId);
+    const actions = planRemoveAll(this.who.owner, records, retain);
+    if (actions.length > 0 && !(await this.pool.describe())) {
+      // The pool is gone, and its users with it: only the records are left to drop.
+      for (const action of actions) await this.deps.ledger.drop(action.record);
+      this.count('pool-gone', actions.length);
+    } else {
+      const error = await this.runAll(actions, (a) => this.remove(a));
+      if (error !== undefined) throw new SeedFailure(describeError(error, this.deps.redactor), currentId);
+    }
+    await this.deps.ledger.forgetPool(this.who.owner, this.userPoolId);
+    return { physicalResourceId: currentId, counts: { ...this.counts, calls: this.pool.stats.calls } };
+  }
+
+  /** Undoes what request `requestId` did in this pool; how many there were and how many are left. */
+  async compensateFor(requestId: string, signal: StopSignal): Promise<{ total: number; left: number }> {
+    const records = await this.deps.ledger.poolRecords(this.userPoolId);
+    const actions = planCompensation(this.who.owner, requestId, records);
+    if (actions.length === 0) return { total: 0, left: 0 };
+    let undone = 0;
+    await runBounded(actions, this.pace.maxConcurrency, signal, async (action) => {
+      try {
+        await this.remove(action, signal);
+        undone++;
+      } catch (error) {
+        this.deps.logger.error({
+          user: action.record.username,
+          action: 'compensate',
+          outcome: 'failed',
+          error: describeError(error, this.deps.redactor),
+        });
+      }
+    });
+    return { total: actions.length, left: actions.length - undone };
+  }
+
+  /**
+   * Every check that can fail before anything is written, all reported at once: the pool,
+   * the usernames (free, or held by this seeder), the passwords, the schema, the groups.
+   */
+  private async preflight(spec: SeedSpec): Promise<Plan> {
     const description = await this.pool.describe();
     if (!description) {
       throw new Error(
-        `user pool ${this.spec.userPoolId} does not exist: check the pool id, or create the pool before seeding it`,
+        `user pool ${this.userPoolId} does not exist: check the pool id, or create the pool before seeding it`,
       );
     }
     this.description = description;
+    const rule = description.usernameRule;
     const problems: string[] = [];
-    const touched = plan.actions.flatMap((a) => (a.kind === 'delete' ? [] : [a]));
 
-    await runBounded(usersNeedingPassword(plan), this.spec.maxConcurrency, this.deps.signal, async (user) => {
-      const source = user.password as PasswordSource;
-      let password: string;
-      try {
-        password = await this.deps.passwords.read(source);
-      } catch (error) {
-        problems.push(`user '${user.username}': ${describeError(error, this.deps.redactor)}`);
-        return;
-      }
-      const broken = passwordPolicyViolations(password, description.passwordPolicy);
-      if (broken.length > 0) {
+    const keys = new Map<string, string>();
+    for (const user of spec.users) {
+      const key = usernameKey(user.username, rule);
+      const other = keys.get(key);
+      if (other !== undefined) {
         problems.push(
-          `user '${user.username}': the password from ${describeSource(source)} breaks the pool's password policy, which needs ${broken.join(', ')}: store a password that meets the policy`,
+          `users '${other}' and '${user.username}' are one user in this pool (it compares usernames without case): list it once`,
         );
+      }
+      keys.set(key, user.username);
+    }
+
+    const versions = new Map<string, string | undefined>();
+    await runBounded(distinctSources(spec.users), spec.maxConcurrency, this.deps.signal, async (source) => {
+      try {
+        const read = await this.deps.passwords.readVersioned(source);
+        versions.set(sourceKey(source), read.version);
+      } catch (error) {
+        const users = spec.users.filter((u) => u.password && sourceKey(u.password) === sourceKey(source)).map((u) => u.username);
+        problems.push(`user '${users[0]}'${more(users)}: ${describeError(error, this.deps.redactor)}`);
       }
     });
     this.deps.signal.throwIfStopped();
 
-    for (const action of touched) {
+    const desired: DesiredUser[] = spec.users.map((user) => ({
+      key: usernameKey(user.username, rule),
+      user,
+      applied: appliedSpec(user, user.password ? versions.get(sourceKey(user.password)) : undefined),
+    }));
+    const records = await this.deps.ledger.poolRecords(this.userPoolId);
+    const live = new Map<string, LiveUser | null>();
+    const lookups = new Set(lookupsFor(this.who.owner, desired, records));
+    await runBounded(
+      desired.filter((d) => lookups.has(d.key)),
+      spec.maxConcurrency,
+      this.deps.signal,
+      async (d) => {
+        live.set(d.key, (await this.pool.getUser(d.user.username)) ?? null);
+      },
+    );
+    this.deps.signal.throwIfStopped();
+
+    const siblings = new Map(
+      [...spec.siblings].map(([owner, names]) => [owner, new Set(names.map((name) => usernameKey(name, rule)))]),
+    );
+    const plan = reconcile({
+      owner: this.who.owner,
+      desired,
+      records,
+      live,
+      siblings,
+      adoptExistingUsers: spec.adoptExistingUsers,
+      retain: spec.retain,
+    });
+    problems.push(...plan.conflicts);
+
+    for (const action of plan.writes) {
       const user = action.user;
-      const names =
-        action.kind === 'create'
-          ? Object.keys(user.attributes)
-          : [...Object.keys(action.setAttributes), ...action.deleteAttributes];
+      if (needsPassword(action) && user.password && versions.has(sourceKey(user.password))) {
+        const password = await this.deps.passwords.read(user.password);
+        const broken = passwordPolicyViolations(password, description.passwordPolicy);
+        if (broken.length > 0) {
+          problems.push(
+            `user '${user.username}': the password from ${describeSource(user.password)} breaks the pool's password policy, which needs ${broken.join(', ')}: store a password that meets the policy`,
+          );
+        }
+      }
+      const names = Object.keys(user.attributes);
       const unknown = names.filter((n) => description.attributeNames.size > 0 && !description.attributeNames.has(n));
       if (unknown.length > 0) {
         problems.push(
@@ -242,15 +320,15 @@ class Run {
     }
 
     const members = new Map<string, string[]>();
-    for (const action of touched) {
-      const groups = action.kind === 'create' ? action.user.groups : action.addGroups;
+    for (const action of plan.writes) {
+      const groups = action.kind === 'modify' ? action.addGroups : action.user.groups;
       for (const g of groups) members.set(g, [...(members.get(g) ?? []), action.user.username]);
     }
-    await runBounded([...members.keys()], this.spec.maxConcurrency, this.deps.signal, async (group) => {
+    await runBounded([...members.keys()], spec.maxConcurrency, this.deps.signal, async (group) => {
       if (!(await this.pool.groupExists(group))) {
         const users = members.get(group) ?? [];
         problems.push(
-          `user '${users[0]}'${users.length > 1 ? ` (and ${users.length - 1} more)` : ''}: group '${group}' does not exist in pool ${this.spec.userPoolId}: create the group (for example with cognito.UserPoolGroup) or remove it from the user`,
+          `user '${users[0]}'${more(users)}: group '${group}' does not exist in pool ${this.userPoolId}: create the group (for example with cognito.UserPoolGroup) or remove it from the user`,
         );
       }
     });
@@ -259,15 +337,19 @@ class Run {
     if (problems.length > 0) {
       throw new Error(`pre-flight found ${problems.length} problem(s), nothing was written: ${problems.join('; ')}`);
     }
+    return plan;
   }
 
-  private async runActions(actions: readonly UserAction[]): Promise<unknown> {
+  private async runAll<T extends WriteAction | RemoveAction>(
+    actions: readonly T[],
+    worker: (action: T) => Promise<string>,
+  ): Promise<unknown> {
     if (actions.length === 0) return undefined;
-    return runBounded(actions, this.spec.maxConcurrency, this.deps.signal, async (action) => {
-      const username = action.kind === 'delete' ? action.username : action.user.username;
+    return runBounded(actions, this.pace.maxConcurrency, this.deps.signal, async (action) => {
+      const username = 'user' in action ? action.user.username : action.record.username;
       const started = Date.now();
       try {
-        const outcome = await this.runAction(action);
+        const outcome = await worker(action);
         this.count(outcome);
         this.deps.logger.info({ user: username, action: action.kind, outcome, ms: Date.now() - started });
       } catch (error) {
@@ -296,89 +378,202 @@ class Run {
     });
   }
 
-  private runAction(action: UserAction): Promise<string> {
+  private async write(action: WriteAction): Promise<string> {
     switch (action.kind) {
       case 'create':
-        return this.createUser(action.user);
+        return this.create(action.key, action.user, action.applied);
+      case 'complete':
+        return this.complete(action.record, action.live, action.user, action.applied);
+      case 'adopt':
+        return this.adopt(action.key, action.user, action.applied, action.live);
+      case 'takeover':
+        return this.takeOver(action.record, action.user, action.applied, action.modify);
       case 'modify':
-        return this.modifyUser(action);
-      case 'delete':
-        return this.pool.deleteUser(action.username).then((gone) => (gone ? 'deleted' : 'not-found'));
+        return this.modify(action);
     }
   }
 
-  private async createUser(user: UserSpec): Promise<string> {
+  private remove(action: RemoveAction, signal: StopSignal = this.deps.signal): Promise<string> {
+    switch (action.kind) {
+      case 'delete':
+        return this.deleteOwned(action.record, signal);
+      case 'release':
+        return this.deps.ledger.drop(action.record).then(() => 'released');
+      case 'handover':
+        return this.handOver(action.record, action.to);
+    }
+  }
+
+  private newRecord(key: string, user: UserSpec, extra: Partial<UserRecord>): UserRecord {
+    return {
+      pool: this.userPoolId,
+      key,
+      owner: this.who.owner,
+      username: user.username,
+      origin: 'created',
+      state: 'creating',
+      requestId: this.who.requestId,
+      at: Date.now(),
+      ...extra,
+    };
+  }
+
+  /** Records `creating`, creates, records the `sub`, sets password and groups, records `present`. */
+  private async create(key: string, user: UserSpec, applied: AppliedSpec): Promise<string> {
+    const record = this.newRecord(key, user, {});
+    if (!(await this.deps.ledger.beginCreate(record))) {
+      throw new UserError(user.username, 'another seeder of this stack took this username meanwhile: deploy again');
+    }
     const password = user.password ? await this.deps.passwords.read(user.password) : undefined;
+    let live: LiveUser;
     try {
       // TEMPORARY is one call: the temporary password is set by AdminCreateUser itself.
-      await this.pool.createUser(user.username, user.attributes, user.mode === 'TEMPORARY' ? password : undefined);
+      live = await this.pool.createUser(user.username, user.attributes, user.mode === 'TEMPORARY' ? password : undefined);
     } catch (error) {
-      if (errorName(error) === 'UsernameExistsException') return this.existingUser(user);
-      throw error;
+      if (errorName(error) !== 'UsernameExistsException') throw error;
+      // The SDK retried a create whose answer was lost, or someone made the user meanwhile.
+      const found = await this.pool.getUser(user.username);
+      if (!found || !madeAfter(found, record)) {
+        await this.deps.ledger.drop(record);
+        throw new UserError(
+          user.username,
+          `was created in pool ${this.userPoolId} by someone else while this request ran: remove it from the pool or from the seeder`,
+        );
+      }
+      return this.complete(record, found, user, applied);
     }
-    this.created.push(user.username);
-    this.deps.created.add(user.username);
-    if (user.mode === 'PERMANENT') await this.pool.setPassword(user.username, password as string, true);
-    if (user.mode === 'RESET_REQUIRED') await this.forceReset(user.username);
-    for (const group of user.groups) await this.pool.addToGroup(user.username, group);
+    const withSub = { ...record, cognitoUsername: live.username, sub: live.sub ?? (await this.subOf(live.username)) };
+    await this.deps.ledger.save(withSub);
+    if (user.mode === 'PERMANENT') await this.pool.setPassword(live.username, password as string, true);
+    if (user.mode === 'RESET_REQUIRED') await this.forceReset(live.username);
+    for (const group of user.groups) await this.pool.addToGroup(live.username, group);
+    await this.deps.ledger.save({ ...withSub, state: 'present', applied });
     return 'created';
   }
 
-  /**
-   * A user to create is already there. Adopt it if told to. Otherwise it is only ours if
-   * it is exactly what we would have made of it (see matchesSpec): on Create, also made in
-   * the last minutes and still in its first status (a repeat delivery of this request);
-   * on Update, at any time (a rollback re-adding a user the failed update never removed).
-   * Anything else fails the request, naming the user.
-   */
-  private async existingUser(user: UserSpec): Promise<string> {
-    if (this.spec.adoptExistingUsers) {
-      if (Object.keys(user.attributes).length > 0) await this.pool.updateAttributes(user.username, user.attributes);
-      await this.applyPassword(user);
-      for (const group of user.groups) await this.pool.addToGroup(user.username, group);
-      return 'adopted';
-    }
-    const existing = await this.pool.getUser(user.username);
-    if (existing && matchesSpec(existing, user) && (this.phase === 'update' || isRepeat(existing, user))) {
-      return 'already-present';
-    }
-    throw new UserError(
-      user.username,
-      `already exists in pool ${this.spec.userPoolId} and was not created by this seeder: remove it from the pool, drop it from the seeder, or set adoptExistingUsers: true to take it over`,
-    );
+  /** A `creating` user that is in the pool: its create succeeded and the answer was lost. */
+  private async complete(record: UserRecord, live: LiveUser, user: UserSpec, applied: AppliedSpec): Promise<string> {
+    const withSub = {
+      ...record,
+      requestId: record.requestId,
+      cognitoUsername: live.username,
+      sub: live.sub ?? (await this.subOf(live.username)),
+    };
+    await this.deps.ledger.save(withSub);
+    await this.applyPassword(live.username, user);
+    for (const group of user.groups) await this.pool.addToGroup(live.username, group);
+    await this.deps.ledger.save({ ...withSub, state: 'present', applied });
+    return 'created';
   }
 
-  private async modifyUser(action: ModifyAction): Promise<string> {
-    const { user } = action;
-    try {
-      if (Object.keys(action.setAttributes).length > 0) {
-        await this.pool.updateAttributes(user.username, action.setAttributes);
-      }
-      if (action.deleteAttributes.length > 0) await this.pool.deleteAttributes(user.username, action.deleteAttributes);
-      if (action.applyPassword) await this.applyPassword(user);
-      for (const group of action.addGroups) await this.pool.addToGroup(user.username, group);
-      for (const group of action.removeGroups) await this.removeFromGroup(user.username, group);
-    } catch (error) {
-      // Deleted outside CloudFormation: seed it again rather than fail the update.
-      if (errorName(error) === 'UserNotFoundException') return this.createUser(user);
-      throw error;
+  /** Takes over a user nobody holds (adoptExistingUsers): it is released later, never deleted. */
+  private async adopt(key: string, user: UserSpec, applied: AppliedSpec, live: LiveUser): Promise<string> {
+    const record = this.newRecord(key, user, {
+      origin: 'adopted',
+      state: 'present',
+      cognitoUsername: live.username,
+      sub: live.sub,
+    });
+    if (!(await this.deps.ledger.adopt(record))) {
+      throw new UserError(user.username, 'another seeder of this stack took this username meanwhile: deploy again');
     }
+    if (Object.keys(user.attributes).length > 0) await this.pool.updateAttributes(live.username, user.attributes);
+    await this.applyPassword(live.username, user);
+    for (const group of user.groups) await this.pool.addToGroup(live.username, group);
+    await this.deps.ledger.save({ ...record, applied });
+    return 'adopted';
+  }
+
+  private async takeOver(
+    held: UserRecord,
+    user: UserSpec,
+    applied: AppliedSpec,
+    modify?: ModifyAction,
+  ): Promise<string> {
+    const record: UserRecord = {
+      ...held,
+      owner: this.who.owner,
+      username: user.username,
+      requestId: this.who.requestId,
+      previousOwner: held.owner,
+    };
+    if (!(await this.deps.ledger.save(record, held.owner))) {
+      throw new UserError(user.username, `seed resource ${held.owner} changed it meanwhile: deploy again`);
+    }
+    if (modify) await this.applyChanges(record, modify);
+    await this.deps.ledger.save({ ...record, applied });
+    return 'taken-over';
+  }
+
+  private async modify(action: ModifyAction): Promise<string> {
+    const { record, user } = action;
+    try {
+      await this.applyChanges(record, action);
+    } catch (error) {
+      if (errorName(error) !== 'UserNotFoundException') throw error;
+      // Deleted outside CloudFormation: seed it again rather than fail the update.
+      await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined });
+      return this.create(action.key, user, action.applied);
+    }
+    await this.deps.ledger.save({ ...record, applied: action.applied });
     return 'updated';
+  }
+
+  private async applyChanges(record: UserRecord, action: ModifyAction): Promise<void> {
+    const name = record.cognitoUsername ?? record.username;
+    if (Object.keys(action.setAttributes).length > 0) await this.pool.updateAttributes(name, action.setAttributes);
+    if (action.deleteAttributes.length > 0) await this.pool.deleteAttributes(name, action.deleteAttributes);
+    if (action.applyPassword) await this.applyPassword(name, action.user);
+    for (const group of action.addGroups) await this.pool.addToGroup(name, group);
+    for (const group of action.removeGroups) await this.removeFromGroup(name, group);
+  }
+
+  /**
+   * The one way a user is deleted. Only a user this owner created, in this pool, whose
+   * live `sub` is the one recorded; anything else keeps the user.
+   */
+  private async deleteOwned(record: UserRecord, signal: StopSignal): Promise<string> {
+    if (record.owner !== this.who.owner || record.origin !== 'created' || record.pool !== this.userPoolId) {
+      throw new UserError(record.username, 'is not a user this seeder created in this pool: kept');
+    }
+    const pool = this.pool.withSignal(signal);
+    const live = await pool.getUser(record.cognitoUsername ?? record.username);
+    if (!live) {
+      await this.deps.ledger.drop(record);
+      return 'already-gone';
+    }
+    const ours = record.sub ? live.sub === record.sub : madeAfter(live, record);
+    if (!ours) {
+      // The user this seeder made is gone, and someone made another of the same name.
+      await this.deps.ledger.drop(record);
+      this.deps.logger.info({ user: record.username, action: 'delete', outcome: 'kept-not-ours' });
+      return 'kept-not-ours';
+    }
+    await pool.deleteUser(live.username);
+    await this.deps.ledger.drop(record);
+    return 'deleted';
+  }
+
+  private async handOver(record: UserRecord, to: string): Promise<string> {
+    const moved: UserRecord = { ...record, owner: to, previousOwner: undefined };
+    // If `to` took it over already, the record is no longer ours: nothing to do.
+    await this.deps.ledger.save(moved, record.owner);
+    return 'handed-over';
   }
 
   private async removeFromGroup(username: string, group: string): Promise<void> {
     try {
       await this.pool.removeFromGroup(username, group);
     } catch (error) {
-      // The group itself is gone, and the membership with it.
+      // The group itself is gone, or the membership was removed by hand: drift, not failure.
       if (errorName(error) !== 'ResourceNotFoundException') throw error;
     }
   }
 
-  private async applyPassword(user: UserSpec): Promise<void> {
-    if (user.mode === 'RESET_REQUIRED') return this.forceReset(user.username);
+  private async applyPassword(username: string, user: UserSpec): Promise<void> {
+    if (user.mode === 'RESET_REQUIRED') return this.forceReset(username);
     const password = await this.deps.passwords.read(user.password as PasswordSource);
-    await this.pool.setPassword(user.username, password, user.mode === 'PERMANENT');
+    await this.pool.setPassword(username, password, user.mode === 'PERMANENT');
   }
 
   /** AdminResetUserPassword acts on confirmed users: confirm with a throwaway first. */
@@ -388,46 +583,45 @@ class Run {
     await this.pool.resetPassword(username);
   }
 
-  /** Deletes the users this request created; true when all are gone. */
-  private async compensate(): Promise<boolean> {
-    if (this.created.length === 0) return true;
-    const cleanup = this.pool.withSignal(this.deps.cleanupSignal);
-    let removed = 0;
-    const error = await runBounded(
-      this.created,
-      this.spec.maxConcurrency,
-      this.deps.cleanupSignal,
-      async (username) => {
-        const started = Date.now();
-        try {
-          await cleanup.deleteUser(username);
-          this.deps.created.delete(username);
-          removed++;
-          this.deps.logger.info({ user: username, action: 'compensate', outcome: 'deleted', ms: Date.now() - started });
-        } catch (e) {
-          this.deps.logger.error({
-            user: username,
-            action: 'compensate',
-            outcome: 'failed',
-            ms: Date.now() - started,
-            error: describeError(e, this.deps.redactor),
-          });
-          throw e;
-        }
-      },
-    );
-    return error === undefined && removed === this.created.length;
+  private async subOf(username: string): Promise<string | undefined> {
+    return (await this.pool.getUser(username))?.sub;
   }
 
-  private count(outcome: string): void {
-    this.counts[outcome] = (this.counts[outcome] ?? 0) + 1;
+  private count(outcome: string, by = 1): void {
+    if (by > 0) this.counts[outcome] = (this.counts[outcome] ?? 0) + by;
   }
 }
 
-/** Made by this Create's earlier delivery: moments ago, and untouched since. */
-function isRepeat(existing: ExistingUser, user: UserSpec): boolean {
-  const created = existing.createdAt === undefined ? NaN : new Date(existing.createdAt).getTime();
-  return Date.now() - created < REPEAT_WINDOW_MS && existing.status === STATUS_AFTER_CREATE[user.mode];
+/** True when a live user appeared after its `creating` record was written (it is ours). */
+function madeAfter(live: LiveUser, record: UserRecord): boolean {
+  if (record.state !== 'creating' || !live.createdAt) return false;
+  return new Date(live.createdAt).getTime() >= record.at - CLOCK_SKEW_MS;
+}
+
+/** What the ledger records of a user's seeded spec. */
+function appliedSpec(user: UserSpec, version: string | undefined): AppliedSpec {
+  return {
+    mode: user.mode,
+    attributes: { ...user.attributes },
+    groups: [...user.groups].sort(),
+    source: sourceRef(user.password, user.password?.kind === 'plaintext' ? version : undefined),
+    sourceVersion: user.password?.kind === 'plaintext' ? undefined : version,
+    revision: user.passwordRevision,
+  };
+}
+
+function sourceKey(source: PasswordSource): string {
+  return JSON.stringify(source);
+}
+
+function distinctSources(users: readonly UserSpec[]): PasswordSource[] {
+  const seen = new Map<string, PasswordSource>();
+  for (const u of users) if (u.password && u.mode !== 'RESET_REQUIRED') seen.set(sourceKey(u.password), u.password);
+  return [...seen.values()];
+}
+
+function more(users: readonly string[]): string {
+  return users.length > 1 ? ` (and ${users.length - 1} more)` : '';
 }
 
 function hasVerifiedContact(user: UserSpec): boolean {

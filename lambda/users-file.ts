@@ -26,7 +26,16 @@ export class UsersFileReader {
     if (createHash('sha256').update(text).digest('hex') !== Sha256) {
       throw new PropertyError(`the users file s3://${Bucket}/${Key} does not match its SHA-256: redeploy the stack`);
     }
-    return { ...props, Users: substituteTokens(JSON.parse(text), props.Tokens ?? []) };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new PropertyError(`the users file s3://${Bucket}/${Key} is not JSON: redeploy the stack`);
+    }
+    const content = substituteTokens(parsed, props.Tokens ?? []) as { Users?: unknown; Siblings?: unknown };
+    // An array is a file of users alone; an object may carry the siblings too.
+    if (Array.isArray(content)) return { ...props, Users: content };
+    return { ...props, Users: content?.Users, Siblings: content?.Siblings ?? (props as { Siblings?: unknown }).Siblings };
   }
 }
 

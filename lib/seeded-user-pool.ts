@@ -38,6 +38,7 @@ export class SeededUserPool extends cognito.UserPool {
     const facts: KnownPool = {
       passwordPolicy: props.passwordPolicy,
       customAttributes: Object.keys(props.customAttributes ?? {}),
+      caseSensitive: poolComparesCase(props),
     };
     // Bad users fail before the pool or anything else is created.
     validateUsers(scope.node.path ? `${scope.node.path}/${id}` : id, props.users ?? [], facts);
@@ -56,4 +57,11 @@ export class SeededUserPool extends cognito.UserPool {
   public addUser(user: SeedUser): void {
     this.seeder.addUser(user);
   }
+}
+
+/** False when the pool compares usernames without case, or its usernames are email aliases. */
+function poolComparesCase(props: SeededUserPoolProps): boolean {
+  const aliases = props.signInAliases;
+  const emailUsername = !!aliases && !aliases.username && !!aliases.email && !aliases.phone;
+  return props.signInCaseSensitive !== false && !emailUsername;
 }

@@ -2,7 +2,17 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Aspects, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import {
+  Aspects,
+  CfnResource,
+  CustomResource,
+  Duration,
+  IAspect,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
@@ -13,6 +23,7 @@ import {
   SEED_RESOURCE_TYPE,
   SeedResourceProperties,
   SeedUserProperties,
+  SiblingProperties,
   UsersFileProperties,
 } from './private/contract';
 import { knownPool } from './private/known-pools';
@@ -27,7 +38,13 @@ import {
 } from './private/time-budget';
 import { readUsersFile } from './private/users-file';
 import { PasswordMode } from './password-mode';
-import { minimumPasswordLength, validatePositive, validateRemovalPolicy, validateUsers } from './private/validation';
+import {
+  minimumPasswordLength,
+  usernameKey,
+  validatePositive,
+  validateRemovalPolicy,
+  validateUsers,
+} from './private/validation';
 import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
 
@@ -79,8 +96,10 @@ export interface SeedingOptions {
   readonly removalPolicy?: RemovalPolicy;
 
   /**
-   * Take over users that already exist in the pool (set their attributes, password and
-   * groups) instead of failing the deploy. Adopted users are deleted like seeded ones.
+   * Take over users that already exist in the pool and no seeder holds (set their
+   * attributes, password and groups) instead of failing the deploy. The ledger records
+   * them as adopted: when they leave the configuration, or the stack is deleted, they
+   * are released (left in the pool), never deleted.
    *
    * @default false
    */
@@ -201,13 +220,13 @@ export class UserSeeder extends Construct {
   private readonly bindings = new Map<SeedPassword, SeedPasswordBinding>();
   private readonly policy: iam.Policy;
   private readonly resource: CustomResource;
-  private readonly role: iam.IRole;
   private readonly statementKeys = new Set<string>();
   private readonly known;
   private readonly rates: Rates;
   /** Calls a Create of the users makes, per quota category, for the time budget. */
   private readonly createCalls: CallCounts = { create: 0, recovery: 0, write: 0 };
   private inlineUsers?: SeedUserProperties[];
+  private inlineSiblings?: SiblingProperties[];
   private usersFile?: UsersFileProperties;
   private tokens?: unknown[];
 
@@ -232,7 +251,6 @@ export class UserSeeder extends Construct {
     };
     for (const user of props.users ?? []) this.checkBudget(user);
     const seedFunction = SeedFunction.of(this);
-    this.role = seedFunction.role;
     this.policy = new iam.Policy(this, 'Policy', {
       roles: [seedFunction.role],
       statements: [
@@ -243,7 +261,6 @@ export class UserSeeder extends Construct {
             'cognito-idp:AdminDeleteUser',
             'cognito-idp:AdminDeleteUserAttributes',
             'cognito-idp:AdminGetUser',
-            'cognito-idp:AdminListGroupsForUser',
             'cognito-idp:AdminRemoveUserFromGroup',
             'cognito-idp:AdminResetUserPassword',
             'cognito-idp:AdminSetUserPassword',
@@ -268,6 +285,7 @@ export class UserSeeder extends Construct {
         Read: String(this.rates.read),
       },
       Users: Lazy.any({ produce: () => this.inlineUsers }, { omitEmptyArray: false }),
+      Siblings: Lazy.any({ produce: () => this.inlineSiblings }, { omitEmptyArray: true }),
       UsersFile: Lazy.any({ produce: () => this.usersFile }),
       Tokens: Lazy.any({ produce: () => this.tokens }),
     };
@@ -278,8 +296,9 @@ export class UserSeeder extends Construct {
       serviceTimeout: SEED_FUNCTION_TIMEOUT.plus(Duration.minutes(5)),
       properties,
     });
-    // On delete, the users go before the permissions to delete them.
+    // On delete, the users go before the permissions to delete them, and before the ledger.
     this.resource.node.addDependency(this.policy);
+    this.resource.node.addDependency(seedFunction.ledger);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
     Aspects.of(this).add({ visit: (node) => node === this.resource && this.placeUsers() });
 
@@ -357,16 +376,17 @@ export class UserSeeder extends Construct {
    * Decides, at synth, how the users travel: inline when small; otherwise as a JSON file
    * asset whose location and hash the properties carry, with every token of the users
    * (a generated secret's ARN, a group's name) kept in `Tokens` for CloudFormation to
-   * resolve. The function may read exactly this object, and, through a second policy
-   * that follows the resource's `UsersObjectArn`, the object of the previous deploy, so
-   * an update can diff against it.
+   * resolve. The other seeders of the stack on the same pool travel with them, so the
+   * handler hands a moved user over instead of deleting it.
    */
   private placeUsers(): void {
     const stack = Stack.of(this);
     const rendered = this.users.map((u) => renderUser(u));
-    const resolved = stack.resolve(rendered);
+    const siblings = this.siblings();
+    const resolved = stack.resolve({ Users: rendered, Siblings: siblings });
     if (Buffer.byteLength(JSON.stringify(resolved)) <= INLINE_USERS_MAX_BYTES) {
       this.inlineUsers = rendered;
+      this.inlineSiblings = siblings;
       return;
     }
     const tokens: unknown[] = [];
@@ -394,16 +414,37 @@ export class UserSeeder extends Construct {
     };
     this.tokens = tokens;
     this.policy.addStatements(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objectArn] }));
-    const previous = new iam.Policy(this, 'PreviousUsersFilePolicy', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: [this.resource.getAttString('UsersObjectArn')],
-        }),
-      ],
-    });
-    previous.node.addDependency(this.resource);
+  }
+
+  /**
+   * The other seeders of this stack on the same pool, and their usernames. Fails synth
+   * when two of them list one user: a user belongs to one seeder.
+   */
+  private siblings(): SiblingProperties[] {
+    const stack = Stack.of(this);
+    const poolId = JSON.stringify(stack.resolve(this.userPool.userPoolId));
+    const mine = new Map(this.usernameList().map((u) => [usernameKey(u, this.known), u]));
+    const siblings: SiblingProperties[] = [];
+    for (const other of stack.node.findAll()) {
+      if (!(other instanceof UserSeeder) || other === this || Stack.of(other) !== stack) continue;
+      if (JSON.stringify(stack.resolve(other.userPool.userPoolId)) !== poolId) continue;
+      const usernames = other.usernameList();
+      for (const u of usernames) {
+        const clash = mine.get(usernameKey(u, this.known));
+        if (clash !== undefined) {
+          throw new Error(
+            `${this.node.path}: user '${clash}' is also seeded by ${other.node.path} into the same pool: a user belongs to one seeder; list it in one of them.`,
+          );
+        }
+      }
+      const cfn = other.resource.node.defaultChild as CfnResource;
+      siblings.push({ Owner: stack.resolve(cfn.logicalId), Usernames: usernames });
+    }
+    return siblings;
+  }
+
+  private usernameList(): string[] {
+    return this.users.map((u) => u.user.username);
   }
 
   private bind(user: SeedUser): void {
@@ -416,7 +457,7 @@ export class UserSeeder extends Construct {
       });
       this.bindings.set(user.password, binding);
     }
-    this.usernames.add(user.username);
+    this.usernames.add(usernameKey(user.username, this.known));
     for (const statement of binding?.statements ?? []) {
       // A password shared by many users is one grant, not one per user.
       const key = JSON.stringify(Stack.of(this).resolve(statement.toStatementJson()));

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  AdminCreateUserCommand,
   AdminGetUserCommand,
   InitiateAuthCommand,
   ListUsersCommand,
@@ -63,6 +64,17 @@ async function main(): Promise<number> {
     };
     for (const u of skipped) say(`${u.Username} (RESET_REQUIRED) is left out of the rehearsal: ${UNSUPPORTED}`);
 
+    // Someone made a user by hand in the same pool: the seeder must never touch it.
+    const handMade = await rehearsal.cognito.send(
+      new AdminCreateUserCommand({
+        UserPoolId: resource.properties.UserPoolId,
+        Username: 'hand-made',
+        MessageAction: 'SUPPRESS',
+      }),
+    );
+    const handMadeSub = handMade.User?.Attributes?.find((a) => a.Name === 'sub')?.Value;
+    say(`a hand-made user 'hand-made' is in the pool too (sub ${handMadeSub}); the seeder's ledger does not hold it`);
+
     say(`running the handler asset (${path.basename(resource.asset)}) with a Create event...`);
     const create = await rehearsal.invoke({ requestType: 'Create', resource: runnable });
     for (const line of create.output.split('\n').filter((l) => l.startsWith('{'))) {
@@ -76,6 +88,18 @@ async function main(): Promise<number> {
       console.error(`\nThe Create failed: ${create.response?.Reason ?? `no response (exit ${create.exitCode})`}`);
       return 1;
     }
+
+    const ledger = await rehearsal.ledgerUsers();
+    say(`the ownership ledger (DynamoDB on dynalite, ${rehearsal.ledgerDb.endpoint}) after the Create:`);
+    for (const r of ledger.sort((a, b) => String(a.sk).localeCompare(String(b.sk)))) {
+      say(
+        `  ${String(r.username).padEnd(6)} owner ${r.owner}, ${r.origin}, ${r.state}, sub ${r.sub}, by request ${r.requestId}`,
+      );
+    }
+    const ledgerOk =
+      ledger.length === runnable.properties.Users.length &&
+      ledger.every((r) => r.state === 'present' && r.origin === 'created' && !!r.sub) &&
+      !ledger.some((r) => r.username === 'hand-made');
 
     const [clientLogicalId] = Object.entries(synthesized.template.Resources).find(
       ([, r]) => r.Type === 'AWS::Cognito::UserPoolClient',
@@ -105,7 +129,14 @@ async function main(): Promise<number> {
       physicalResourceId: create.response.PhysicalResourceId,
     });
     const left = await rehearsal.cognito.send(new ListUsersCommand({ UserPoolId: resource.properties.UserPoolId }));
-    say(`Delete: ${del.response?.Status}, users left in the pool: ${left.Users?.length ?? 0}`);
+    const survivor = left.Users?.find((u) => u.Username === 'hand-made');
+    const survived =
+      left.Users?.length === 1 && survivor?.Attributes?.find((a) => a.Name === 'sub')?.Value === handMadeSub;
+    const ledgerAfter = await rehearsal.ledgerUsers();
+    say(
+      `Delete: ${del.response?.Status}; users left in the pool: ${left.Users?.map((u) => u.Username).join(', ') || 'none'} ` +
+        `(the hand-made user ${survived ? 'survived with its sub' : 'DID NOT SURVIVE'}); ledger user records left: ${ledgerAfter.length}`,
+    );
 
     console.log('');
     printTable(rows);
@@ -115,7 +146,7 @@ async function main(): Promise<number> {
     const wrong =
       rows.filter((r) => !r.ok).length +
       (leaks ? 1 : 0) +
-      (del.response?.Status === 'SUCCESS' && !left.Users?.length ? 0 : 1);
+      (del.response?.Status === 'SUCCESS' && survived && ledgerOk && ledgerAfter.length === 0 ? 0 : 1);
     console.log(
       `\n${rows.filter((r) => r.signIn.endsWith('tokens')).length} users signed in, ${skipped.length} not runnable here, ${wrong} wrong; ${Date.now() - started} ms in all.`,
     );

@@ -1,23 +1,36 @@
 /**
- * A minimal in-memory Cognito for benchmarks at scales where cognito-local slows down
- * (its JSON store makes each write cost more as the pool grows). It answers exactly the
- * calls the handler and the harness make, with Cognito's error names, on loopback.
+ * A minimal in-memory Cognito, for benchmarks at scales where cognito-local slows down
+ * (its JSON store makes each write cost more as the pool grows) and for what cognito-local
+ * cannot show: case-insensitive pools, email or phone usernames, `email_verified` reset on
+ * an email change. It answers exactly the calls the handler and the harness make, with
+ * Cognito's error names, on loopback.
  */
+import * as crypto from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { Emulator } from './emulator';
 
 interface User {
+  /** The pool's own username: as created, or the `sub` in email or phone username pools. */
+  username: string;
   attributes: Map<string, string>;
   groups: Set<string>;
   status: string;
   created: number;
+  modified: number;
 }
 
 interface Pool {
   id: string;
+  name?: string;
   policy: unknown;
   schema: { Name: string }[];
+  /** False when created with `UsernameConfiguration: { CaseSensitive: false }`. */
+  caseSensitive: boolean;
+  usernameConfiguration?: { CaseSensitive: boolean };
+  /** `email` and/or `phone_number`: the username is one of them, and the real one is the `sub`. */
+  usernameAttributes: string[];
+  /** By the username as the pool compares it. */
   users: Map<string, User>;
   groups: Set<string>;
 }
@@ -31,6 +44,17 @@ class CognitoError extends Error {
   }
 }
 
+/** The fake, with what a test needs beyond an emulator. */
+export interface FakeCognito extends Emulator {
+  /**
+   * After `calls` more calls of `target` are answered, every request to the fake hangs
+   * without effect (Cognito stops answering mid-run) until `resume()`.
+   */
+  stallAfter(target: string, calls: number): void;
+  /** Answers again; the requests held by a stall are dropped, never applied. */
+  resume(): void;
+}
+
 const STANDARD = [
   'sub',
   'email',
@@ -42,7 +66,27 @@ const STANDARD = [
   'name',
 ];
 
-export async function startFakeCognito(): Promise<Emulator> {
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+[0-9]{4,15}$/;
+
+/** A contact attribute and the flag Cognito clears when it changes. */
+const VERIFIED_FLAG: Record<string, string> = { email: 'email_verified', phone_number: 'phone_number_verified' };
+
+/** Attributes ListUsers can filter on, and where each lives. */
+const FILTERABLE = new Set([
+  'username',
+  'email',
+  'phone_number',
+  'name',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'sub',
+  'status',
+  'cognito:user_status',
+]);
+
+export async function startFakeCognito(): Promise<FakeCognito> {
   const pools = new Map<string, Pool>();
   let counter = 0;
   const pool = (id: string): Pool => {
@@ -50,12 +94,59 @@ export async function startFakeCognito(): Promise<Emulator> {
     if (!p) throw new CognitoError('ResourceNotFoundException', 'User pool does not exist.');
     return p;
   };
+  const keyOf = (p: Pool, username: string) => (p.caseSensitive ? username : username.toLowerCase());
+  /** A user by its real username, or by its email or phone alias in alias pools. */
+  const find = (p: Pool, name: string): User | undefined => {
+    const direct = p.users.get(keyOf(p, String(name)));
+    if (direct) return direct;
+    for (const alias of p.usernameAttributes) {
+      const wanted = String(name).toLowerCase();
+      for (const u of p.users.values()) if (u.attributes.get(alias)?.toLowerCase() === wanted) return u;
+    }
+    return undefined;
+  };
   const user = (p: Pool, name: string): User => {
-    const u = p.users.get(name);
+    const u = find(p, name);
     if (!u) throw new CognitoError('UserNotFoundException', 'User does not exist.');
     return u;
   };
+  const group = (p: Pool, name: string): string => {
+    if (!p.groups.has(name)) throw new CognitoError('ResourceNotFoundException', 'Group not found.');
+    return name;
+  };
+  const touch = (u: User) => (u.modified = Date.now());
+  /** An alias must name one user only. */
+  const checkAlias = (p: Pool, u: User | undefined, name: string, value: string) => {
+    if (!p.usernameAttributes.includes(name)) return;
+    for (const other of p.users.values()) {
+      if (other !== u && other.attributes.get(name)?.toLowerCase() === value.toLowerCase()) {
+        throw new CognitoError('AliasExistsException', `An account with the given ${name} already exists.`);
+      }
+    }
+  };
   const toAttributes = (u: User) => [...u.attributes].map(([Name, Value]) => ({ Name, Value }));
+  const toUserType = (u: User) => ({
+    Username: u.username,
+    Attributes: toAttributes(u),
+    UserStatus: u.status,
+    Enabled: true,
+    UserCreateDate: u.created / 1000,
+    UserLastModifiedDate: u.modified / 1000,
+  });
+  const matches = (p: Pool, u: User, filter: string | undefined): boolean => {
+    if (!filter) return true;
+    const parsed = /^\s*([\w:]+)\s*(\^?=)\s*"(.*)"\s*$/.exec(filter);
+    if (!parsed || !FILTERABLE.has(parsed[1])) {
+      throw new CognitoError('InvalidParameterException', `Invalid filter: ${filter}`);
+    }
+    const [, name, op, value] = parsed;
+    const actual =
+      name === 'username' ? u.username : name.endsWith('status') ? u.status : (u.attributes.get(name) ?? undefined);
+    if (actual === undefined) return false;
+    const fold = (v: string) => (name === 'username' && !p.caseSensitive ? v.toLowerCase() : v);
+    return op === '=' ? fold(actual) === fold(value) : fold(actual).startsWith(fold(value));
+  };
+
   // Requests are untyped JSON, as the wire carries them.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const targets: Record<string, (i: any) => unknown> = {
@@ -65,71 +156,180 @@ export async function startFakeCognito(): Promise<Emulator> {
         ...STANDARD.map((Name) => ({ Name })),
         ...(i.Schema ?? []).map((a: { Name: string }) => ({ Name: `custom:${a.Name}` })),
       ];
-      pools.set(id, { id, policy: i.Policies, schema, users: new Map(), groups: new Set() });
-      return { UserPool: { Id: id } };
+      const usernameConfiguration =
+        i.UsernameConfiguration?.CaseSensitive === undefined
+          ? undefined
+          : { CaseSensitive: Boolean(i.UsernameConfiguration.CaseSensitive) };
+      pools.set(id, {
+        id,
+        name: i.PoolName,
+        policy: i.Policies,
+        schema,
+        caseSensitive: usernameConfiguration?.CaseSensitive ?? true,
+        usernameConfiguration,
+        usernameAttributes: [...(i.UsernameAttributes ?? [])],
+        users: new Map(),
+        groups: new Set(),
+      });
+      return { UserPool: { Id: id, Name: i.PoolName } };
     },
-    DescribeUserPool: (i) => ({
-      UserPool: { Id: i.UserPoolId, Policies: pool(i.UserPoolId).policy, SchemaAttributes: pool(i.UserPoolId).schema },
+    DescribeUserPool: (i) => {
+      const p = pool(i.UserPoolId);
+      return {
+        UserPool: {
+          Id: p.id,
+          Name: p.name,
+          Policies: p.policy,
+          SchemaAttributes: p.schema,
+          ...(p.usernameAttributes.length > 0 ? { UsernameAttributes: p.usernameAttributes } : {}),
+          ...(p.usernameConfiguration ? { UsernameConfiguration: p.usernameConfiguration } : {}),
+          EstimatedNumberOfUsers: p.users.size,
+        },
+      };
+    },
+    CreateGroup: (i) => {
+      const p = pool(i.UserPoolId);
+      if (p.groups.has(i.GroupName)) throw new CognitoError('GroupExistsException', 'A group with the name exists.');
+      p.groups.add(i.GroupName);
+      return { Group: { GroupName: i.GroupName, UserPoolId: i.UserPoolId } };
+    },
+    GetGroup: (i) => ({ Group: { GroupName: group(pool(i.UserPoolId), i.GroupName), UserPoolId: i.UserPoolId } }),
+    ListGroups: (i) => ({
+      Groups: [...pool(i.UserPoolId).groups].map((GroupName) => ({ GroupName, UserPoolId: i.UserPoolId })),
     }),
-    CreateGroup: (i) => (pool(i.UserPoolId).groups.add(i.GroupName), { Group: { GroupName: i.GroupName } }),
-    GetGroup: (i) => {
-      if (!pool(i.UserPoolId).groups.has(i.GroupName))
-        throw new CognitoError('ResourceNotFoundException', 'Group not found.');
-      return { Group: { GroupName: i.GroupName } };
-    },
     CreateUserPoolClient: (i) => ({ UserPoolClient: { ClientId: `client-${i.UserPoolId}` } }),
     AdminCreateUser: (i) => {
       const p = pool(i.UserPoolId);
-      if (p.users.has(i.Username)) throw new CognitoError('UsernameExistsException', 'User account already exists');
-      const attributes = new Map<string, string>([['sub', `sub-${++counter}`]]);
+      const given = String(i.Username ?? '');
+      const attributes = new Map<string, string>();
       for (const a of i.UserAttributes ?? []) attributes.set(a.Name, a.Value);
-      p.users.set(i.Username, { attributes, groups: new Set(), status: 'FORCE_CHANGE_PASSWORD', created: Date.now() });
-      return { User: { Username: i.Username } };
+      const sub = crypto.randomUUID();
+      let username = given;
+      if (p.usernameAttributes.length > 0) {
+        // The username is an alias: the user's real username is its sub.
+        const alias = p.usernameAttributes.find((a) => (a === 'email' ? EMAIL : PHONE).test(given));
+        if (!alias) {
+          throw new CognitoError(
+            'InvalidParameterException',
+            `Username should be ${p.usernameAttributes.map((a) => (a === 'email' ? 'an email' : 'a phone number')).join(' or ')}.`,
+          );
+        }
+        const stated = attributes.get(alias);
+        if (stated !== undefined && stated.toLowerCase() !== given.toLowerCase()) {
+          throw new CognitoError('InvalidParameterException', `Username and ${alias} attribute differ.`);
+        }
+        if (find(p, given)) {
+          throw new CognitoError('UsernameExistsException', `An account with the given ${alias} already exists.`);
+        }
+        attributes.set(alias, stated ?? given);
+        username = sub;
+      } else if (p.users.has(keyOf(p, given))) {
+        throw new CognitoError('UsernameExistsException', 'User account already exists');
+      }
+      attributes.set('sub', sub);
+      const now = Date.now();
+      const u: User = {
+        username,
+        attributes,
+        groups: new Set(),
+        status: 'FORCE_CHANGE_PASSWORD',
+        created: now,
+        modified: now,
+      };
+      p.users.set(keyOf(p, username), u);
+      return { User: toUserType(u) };
     },
-    AdminSetUserPassword: (i) => (
-      (user(pool(i.UserPoolId), i.Username).status = i.Permanent ? 'CONFIRMED' : 'FORCE_CHANGE_PASSWORD'),
-      {}
-    ),
-    AdminResetUserPassword: (i) => ((user(pool(i.UserPoolId), i.Username).status = 'RESET_REQUIRED'), {}),
-    AdminAddUserToGroup: (i) => (user(pool(i.UserPoolId), i.Username).groups.add(i.GroupName), {}),
-    AdminRemoveUserFromGroup: (i) => (user(pool(i.UserPoolId), i.Username).groups.delete(i.GroupName), {}),
-    AdminUpdateUserAttributes: (i) => {
+    AdminSetUserPassword: (i) => {
       const u = user(pool(i.UserPoolId), i.Username);
-      for (const a of i.UserAttributes) u.attributes.set(a.Name, a.Value);
+      u.status = i.Permanent ? 'CONFIRMED' : 'FORCE_CHANGE_PASSWORD';
+      touch(u);
+      return {};
+    },
+    AdminResetUserPassword: (i) => {
+      const u = user(pool(i.UserPoolId), i.Username);
+      u.status = 'RESET_REQUIRED';
+      touch(u);
+      return {};
+    },
+    AdminAddUserToGroup: (i) => {
+      const p = pool(i.UserPoolId);
+      const u = user(p, i.Username);
+      u.groups.add(group(p, i.GroupName));
+      touch(u);
+      return {};
+    },
+    AdminRemoveUserFromGroup: (i) => {
+      const p = pool(i.UserPoolId);
+      const u = user(p, i.Username);
+      u.groups.delete(group(p, i.GroupName));
+      touch(u);
+      return {};
+    },
+    AdminUpdateUserAttributes: (i) => {
+      const p = pool(i.UserPoolId);
+      const u = user(p, i.Username);
+      const given = new Map<string, string>(
+        (i.UserAttributes ?? []).map((a: { Name: string; Value: string }) => [a.Name, a.Value]),
+      );
+      for (const [name, value] of given) {
+        if (name === 'sub')
+          throw new CognitoError('InvalidParameterException', 'Cannot modify the non-mutable attribute sub');
+        if (VERIFIED_FLAG[name]) checkAlias(p, u, name, value);
+      }
+      for (const [name, value] of given) {
+        const flag = VERIFIED_FLAG[name];
+        // As Cognito does: a changed email or phone is unverified unless this call says otherwise.
+        if (flag && u.attributes.get(name) !== value && !given.has(flag)) u.attributes.set(flag, 'false');
+        u.attributes.set(name, value);
+      }
+      touch(u);
       return {};
     },
     AdminDeleteUserAttributes: (i) => {
       const u = user(pool(i.UserPoolId), i.Username);
       for (const name of i.UserAttributeNames) u.attributes.delete(name);
+      touch(u);
       return {};
     },
     AdminDeleteUser: (i) => {
-      user(pool(i.UserPoolId), i.Username);
-      pool(i.UserPoolId).users.delete(i.Username);
+      const p = pool(i.UserPoolId);
+      const u = user(p, i.Username);
+      p.users.delete(keyOf(p, u.username));
       return {};
     },
     AdminGetUser: (i) => {
       const u = user(pool(i.UserPoolId), i.Username);
       return {
-        Username: i.Username,
+        Username: u.username,
         UserAttributes: toAttributes(u),
         UserStatus: u.status,
+        Enabled: true,
         UserCreateDate: u.created / 1000,
+        UserLastModifiedDate: u.modified / 1000,
       };
     },
     AdminListGroupsForUser: (i) => ({
-      Groups: [...user(pool(i.UserPoolId), i.Username).groups].map((GroupName) => ({ GroupName })),
+      Groups: [...user(pool(i.UserPoolId), i.Username).groups].map((GroupName) => ({
+        GroupName,
+        UserPoolId: i.UserPoolId,
+      })),
     }),
     ListUsers: (i) => {
-      const all = [...pool(i.UserPoolId).users];
+      const p = pool(i.UserPoolId);
+      const all = [...p.users.values()].filter((u) => matches(p, u, i.Filter));
+      const limit = Math.min(Number(i.Limit ?? 60), 60);
       const start = Number(i.PaginationToken ?? 0);
-      const page = all.slice(start, start + 60);
+      const page = all.slice(start, start + limit);
       return {
-        Users: page.map(([Username, u]) => ({ Username, UserStatus: u.status, Attributes: toAttributes(u) })),
-        PaginationToken: start + 60 < all.length ? String(start + 60) : undefined,
+        Users: page.map(toUserType),
+        PaginationToken: start + limit < all.length ? String(start + limit) : undefined,
       };
     },
   };
+
+  let stall: { target: string; calls: number } | undefined;
+  let stalled = false;
+  const held = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -138,6 +338,10 @@ export async function startFakeCognito(): Promise<Emulator> {
         String(req.headers['x-amz-target'] ?? '')
           .split('.')
           .pop() ?? '';
+      if (stalled) {
+        held.add(res);
+        return;
+      }
       const reply = (status: number, payload: unknown) =>
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
       const handler = targets[target];
@@ -151,14 +355,30 @@ export async function startFakeCognito(): Promise<Emulator> {
         if (error instanceof CognitoError) reply(400, { __type: error.type, message: error.message });
         else reply(500, { __type: 'InternalErrorException', message: String(error) });
       }
+      if (stall && stall.target === target && --stall.calls <= 0) {
+        stall = undefined;
+        stalled = true;
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     directory: '',
+    stallAfter: (target, calls) => {
+      if (calls <= 0) stalled = true;
+      else stall = { target, calls };
+    },
+    resume: () => {
+      stalled = false;
+      stall = undefined;
+      for (const res of held) res.destroy();
+      held.clear();
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const res of held) res.destroy();
+        held.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -15,8 +15,15 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import type { App } from 'aws-cdk-lib';
 import { AwsStandIn } from './aws-stand-in';
+import { LedgerDb, startLedgerDb } from './ledger-db';
 import { Emulator, startEmulator } from './emulator';
 import { startFakeCognito } from './fake-cognito';
 import { CfnResponseBody, ResponseServer } from './response-server';
@@ -107,11 +114,15 @@ export class Rehearsal {
     await proxy.start();
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
     for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);
-    return new Rehearsal(emulator, standIn, responses, proxy);
+    const ledgerDb = await startLedgerDb();
+    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb);
   }
 
   /** A client of the emulator itself, for setting up and checking the pool's state. */
   readonly cognito: CognitoIdentityProviderClient;
+  /** A client of the embedded DynamoDB that holds the ledger. */
+  readonly dynamodb: DynamoDBClient;
+  private readonly tables = new Set<string>();
   private readonly refs = new Map<string, string>();
   private readonly attributes = new Map<string, string>();
   private requests = 0;
@@ -121,12 +132,43 @@ export class Rehearsal {
     readonly standIn: AwsStandIn,
     readonly responses: ResponseServer,
     readonly proxy: ThrottleProxy,
+    readonly ledgerDb: LedgerDb,
   ) {
     this.cognito = new CognitoIdentityProviderClient({
       endpoint: emulator.endpoint,
       region: PSEUDO['AWS::Region'],
       credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' },
     });
+    this.dynamodb = new DynamoDBClient({
+      endpoint: ledgerDb.endpoint,
+      region: PSEUDO['AWS::Region'],
+      credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' },
+    });
+  }
+
+  /** Every item of every ledger table the template created, flattened to plain values. */
+  async ledgerItems(): Promise<Record<string, string | number | boolean>[]> {
+    const items: Record<string, string | number | boolean>[] = [];
+    for (const table of this.tables) {
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await this.dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+        for (const item of out.Items ?? []) {
+          items.push(
+            Object.fromEntries(
+              Object.entries(item).map(([k, v]) => [k, v.S ?? (v.N !== undefined ? Number(v.N) : (v.BOOL ?? ''))]),
+            ),
+          );
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return items;
+  }
+
+  /** The ledger's user records: who holds which user of which pool. */
+  async ledgerUsers(): Promise<Record<string, string | number | boolean>[]> {
+    return (await this.ledgerItems()).filter((i) => String(i.pk).startsWith('USER#'));
   }
 
   /** The endpoint the handler's Cognito client is pointed at: the proxy. */
@@ -191,6 +233,22 @@ export class Rehearsal {
       this.refs.set(id, arn);
       const p = r.Properties ?? {};
       this.standIn.secrets.set(arn, p.SecretString ?? generateSecretString(p.GenerateSecretString ?? {}));
+    }
+    for (const [id, r] of ofType('AWS::DynamoDB::Table')) {
+      if (this.refs.has(id)) continue;
+      const p = r.Properties ?? {};
+      const name = `rehearsal-${id}`;
+      await this.dynamodb.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: p.AttributeDefinitions,
+          KeySchema: p.KeySchema,
+        }),
+      );
+      this.tables.add(name);
+      this.refs.set(id, name);
+      this.attributes.set(`${id}.Arn`, `arn:aws:dynamodb:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:table/${name}`);
     }
     for (const [id, r] of ofType('AWS::Lambda::Function')) {
       const name = r.Properties?.FunctionName ?? `rehearsal-${id}`;
@@ -292,8 +350,15 @@ export class Rehearsal {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.emulator.stop(), this.standIn.stop(), this.responses.stop(), this.proxy.stop()]);
+    await Promise.allSettled([
+      this.emulator.stop(),
+      this.standIn.stop(),
+      this.responses.stop(),
+      this.proxy.stop(),
+      this.ledgerDb.stop(),
+    ]);
     this.cognito.destroy();
+    this.dynamodb.destroy();
   }
 
   private runHandler(
@@ -318,6 +383,7 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.standIn.endpoint,
       AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
       AWS_ENDPOINT_URL_S3: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: this.ledgerDb.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
       // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.

@@ -1,8 +1,8 @@
 /**
  * A loopback proxy in front of the emulator that answers a share of calls with
  * TooManyRequestsException, as Cognito does past its quotas, can fail chosen calls as a
- * Cognito-side fault, and forwards the rest. Which calls are throttled follows a fixed
- * seed, so runs repeat.
+ * Cognito-side fault, can lose a call's response after Cognito acted on it, and forwards
+ * the rest. Which calls are throttled follows a fixed seed, so runs repeat.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -45,9 +45,12 @@ export class ThrottleProxy {
   /** Calls answered with TooManyRequestsException, and forwarded, by target. */
   readonly throttled: Record<string, number> = {};
   readonly forwarded: Record<string, number> = {};
+  /** Calls forwarded (and so acted on) whose response was replaced with HTTP 500, by target. */
+  readonly lost: Record<string, number> = {};
   private server?: http.Server;
   private seed = 0x2f6b1d;
   private readonly faults: { target: string; username: string; error: string }[] = [];
+  private readonly losses: { target: string; username: string; times: number }[] = [];
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -66,6 +69,16 @@ export class ThrottleProxy {
   /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
   failOn(target: string, username: string, error = 'InternalErrorException'): void {
     this.faults.push({ target, username, error });
+  }
+
+  /**
+   * Forwards the next `times` `target` calls for `username` (so Cognito acts on them) but
+   * answers the client HTTP 500 InternalErrorException, as when a response is lost on the
+   * way back: the SDK retries, and the retry meets what the first call did (for
+   * AdminCreateUser, UsernameExistsException).
+   */
+  loseResponse(target: string, username: string, times = 1): void {
+    this.losses.push({ target, username, times });
   }
 
   async start(): Promise<void> {
@@ -96,9 +109,26 @@ export class ThrottleProxy {
           return;
         }
         this.forwarded[target] = (this.forwarded[target] ?? 0) + 1;
+        const loss = this.losses.find((l) => l.target === target && l.username === username && l.times > 0);
+        if (loss) loss.times--;
         const forward = http.request(
           { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
           (up) => {
+            if (loss) {
+              up.resume();
+              up.on('end', () => {
+                this.lost[target] = (this.lost[target] ?? 0) + 1;
+                res
+                  .writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
+                  .end(
+                    JSON.stringify({
+                      __type: 'InternalErrorException',
+                      message: 'response lost by the rehearsal proxy',
+                    }),
+                  );
+              });
+              return;
+            }
             res.writeHead(up.statusCode ?? 502, up.headers);
             up.pipe(res);
           },

@@ -23,13 +23,27 @@ export interface SeedResourceProperties {
   /** Where the users are, when they travel as a file asset (large populations). */
   readonly UsersFile?: UsersFileProperties;
   /**
+   * The other seed resources of this stack on the same pool, and the usernames each
+   * lists, so that a user moved between them is handed over instead of deleted.
+   */
+  readonly Siblings?: SiblingProperties[];
+  /**
    * Values CloudFormation resolves for the users file: the file refers to entry `n` as
    * `{"$token": n}` wherever a token (a generated secret's ARN, a group's name) stood.
    */
   readonly Tokens?: string[];
 }
 
-/** A users file: a JSON array of `SeedUserProperties` in an S3 object. */
+/** Another seed resource of the same stack and pool. */
+export interface SiblingProperties {
+  /** Its logical id: the owner its users have in the ledger. */
+  readonly Owner: string;
+  readonly Usernames: string[];
+}
+
+/**
+ * A users file: an S3 object holding `{ "Users": SeedUserProperties[], "Siblings"?: SiblingProperties[] }`.
+ */
 export interface UsersFileProperties {
   readonly Bucket: string;
   readonly Key: string;
@@ -70,3 +84,6 @@ export type PasswordSourceProperties =
 
 /** The custom resource type. A public contract: never change it. */
 export const SEED_RESOURCE_TYPE = 'Custom::CognitoUserSeed';
+
+/** The environment variable through which the seeding function finds its ledger table. */
+export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';

@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LEDGER_TABLE_ENV } from './contract';
 
 /** The singleton's id in its stack. A public contract: never change it. */
 const SINGLETON_ID = 'CognitoUserSeederFunction';
@@ -12,9 +14,18 @@ const SINGLETON_ID = 'CognitoUserSeederFunction';
 /** How long the handler may run: Lambda's maximum, for large populations. */
 export const SEED_FUNCTION_TIMEOUT = Duration.minutes(15);
 
+/** The item operations the handler's ledger module makes, and no others. */
+export const LEDGER_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+];
+
 /**
- * The one seeding Lambda of a stack, with its own role and log group. Every seeder in
- * the stack shares it and adds its own policy to the role.
+ * The one seeding Lambda of a stack, with its own role, log group and ownership ledger
+ * (a DynamoDB table of the users each seed resource created). Every seeder in the stack
+ * shares them and adds its own policy to the role.
  */
 export class SeedFunction extends Construct {
   /** The stack's seeding function, created on first use. */
@@ -26,11 +37,22 @@ export class SeedFunction extends Construct {
 
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
+  /** The ownership ledger: the only thing that can authorise deleting a user. */
+  public readonly ledger: dynamodb.Table;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: logs.RetentionDays.ONE_MONTH,
+    });
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Every seed resource depends on it, so it goes after the last of them has removed its users.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     this.role = new iam.Role(this, 'ServiceRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -44,6 +66,9 @@ export class SeedFunction extends Construct {
             }),
           ],
         }),
+        Ledger: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] })],
+        }),
       },
     });
     this.function = new lambda.Function(this, 'Handler', {
@@ -56,6 +81,7 @@ export class SeedFunction extends Construct {
       memorySize: 256,
       // CloudFormation is answered by the handler itself: a Lambda retry would only repeat it.
       retryAttempts: 0,
+      environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
     });
   }

@@ -10,6 +10,13 @@ export interface KnownPool {
   readonly passwordPolicy?: cognito.PasswordPolicy;
   /** Names (without `custom:`) of the pool's custom attributes. */
   readonly customAttributes?: readonly string[];
+  /** False when the pool compares usernames without case (or they are email aliases). */
+  readonly caseSensitive?: boolean;
+}
+
+/** A username as the pool compares it, as far as synth knows the pool. */
+export function usernameKey(username: string, pool?: KnownPool): string {
+  return pool?.caseSensitive === false ? username.toLowerCase() : username;
 }
 
 /** The standard attributes a seeded user may be given. */
@@ -124,14 +131,21 @@ export function validateUsers(
   pool?: KnownPool,
   taken: ReadonlySet<string> = new Set(),
 ): void {
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const user of users) {
     validateUser(path, user, pool);
     if (Token.isUnresolved(user.username)) continue;
-    if (seen.has(user.username) || taken.has(user.username)) {
+    const key = usernameKey(user.username, pool);
+    const other = seen.get(key) ?? (taken.has(key) ? key : undefined);
+    if (other === user.username || (other !== undefined && pool?.caseSensitive !== false)) {
       throw new Error(`${path}: user '${user.username}' is listed twice: list each username once.`);
     }
-    seen.add(user.username);
+    if (other !== undefined) {
+      throw new Error(
+        `${path}: users '${other}' and '${user.username}' are one user in this pool, which compares usernames without case: list it once.`,
+      );
+    }
+    seen.set(key, user.username);
   }
 }
 

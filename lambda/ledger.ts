@@ -1,0 +1,368 @@
+/**
+ * The ownership ledger: the only module that reads or writes the stack's DynamoDB table.
+ * It records every user a seed resource created or adopted, the requests it applied, and
+ * the lock that lets one delivery of a request act at a time. Every write is conditional.
+ *
+ * Items (pk / sk):
+ * - `USER#<poolId>` / `<key>`: a user held by one owner (the key is the username as the
+ *   pool compares it);
+ * - `OWNER#<owner>` / `POOL#<poolId>`: a pool where the owner holds users;
+ * - `OWNER#<owner>` / `REQUEST#<requestId>`: a request applied, and its answer;
+ * - `OWNER#<owner>` / `LOCK`: the delivery acting now.
+ */
+import {
+  AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/** What a seeder applied to a user: never a password, only where it came from. */
+export interface AppliedSpec {
+  readonly mode: string;
+  readonly attributes: { readonly [name: string]: string };
+  readonly groups: readonly string[];
+  /** `secretsmanager:<arn>#<field>`, `ssm:<name>`, `plaintext:<sha256>`, or absent. */
+  readonly source?: string;
+  /** The secret or parameter version the password was read from. */
+  readonly sourceVersion?: string;
+  readonly revision?: string;
+}
+
+export type UserState = 'creating' | 'present';
+export type Origin = 'created' | 'adopted';
+
+/** One user held by one owner in one pool. */
+export interface UserRecord {
+  readonly pool: string;
+  /** The username as the pool compares it (lower-cased in case-insensitive pools). */
+  readonly key: string;
+  readonly owner: string;
+  /** The username as seeded (the alias in email or phone username pools). */
+  readonly username: string;
+  /** The pool's own username for the user (a UUID in alias pools), once known. */
+  readonly cognitoUsername?: string;
+  readonly sub?: string;
+  readonly origin: Origin;
+  readonly state: UserState;
+  /** The request that created or adopted it. */
+  readonly requestId: string;
+  /** When the record was written (ms since epoch): bounds when a `creating` user appeared. */
+  readonly at: number;
+  readonly applied?: AppliedSpec;
+  /** The owner a user was taken over from, to hand it back if this request fails. */
+  readonly previousOwner?: string;
+}
+
+/** A request that was applied, with the answer it got. */
+export interface RequestRecord {
+  readonly status: 'SUCCESS' | 'FAILED';
+  readonly physicalResourceId: string;
+  readonly reason?: string;
+  readonly data?: Record<string, string>;
+  readonly answered: boolean;
+}
+
+/** The outcome of trying to take the lock. */
+export type LockOutcome =
+  | { readonly acquired: true }
+  | { readonly acquired: false; readonly heldByRequest: string; readonly expiresAt: number };
+
+const userPk = (pool: string) => `USER#${pool}`;
+const ownerPk = (owner: string) => `OWNER#${owner}`;
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
+
+function str(item: Record<string, AttributeValue>, name: string): string | undefined {
+  return item[name]?.S;
+}
+
+export function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string })?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+export class Ledger {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  /** Every user record of a pool, whoever holds it. */
+  async poolRecords(pool: string): Promise<UserRecord[]> {
+    const records: UserRecord[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': s(userPk(pool)) },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) records.push(toUserRecord(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return records;
+  }
+
+  /**
+   * Records that `record.owner` is about to create a user. Fails (false) when anyone else
+   * holds the key; an owner's own `creating` record is taken over (an interrupted create).
+   */
+  async beginCreate(record: UserRecord): Promise<boolean> {
+    return this.putUser(
+      record,
+      'attribute_not_exists(pk) OR (#owner = :owner AND #state = :creating)',
+      { ':owner': s(record.owner), ':creating': s('creating') },
+      { '#owner': 'owner', '#state': 'state' },
+    );
+  }
+
+  /** Writes a record the owner already holds (or, with `from`, takes it over from `from`). */
+  async save(record: UserRecord, from: string = record.owner): Promise<boolean> {
+    return this.putUser(record, '#owner = :from', { ':from': s(from) }, { '#owner': 'owner' });
+  }
+
+  /** Records an adopted user; fails when anyone holds the key. */
+  async adopt(record: UserRecord): Promise<boolean> {
+    return this.putUser(record, 'attribute_not_exists(pk)', {}, {});
+  }
+
+  /** Drops a record the owner holds. False when it does not hold it (any more). */
+  async drop(record: Pick<UserRecord, 'pool' | 'key' | 'owner'>): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: s(userPk(record.pool)), sk: s(record.key) },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': s(record.owner) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Notes that `owner` holds users in `pool`, so a later request can find them. */
+  async notePool(owner: string, pool: string): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: { pk: s(ownerPk(owner)), sk: s(`POOL#${pool}`), pool: s(pool) },
+      }),
+    );
+  }
+
+  async forgetPool(owner: string, pool: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: { pk: s(ownerPk(owner)), sk: s(`POOL#${pool}`) } }),
+    );
+  }
+
+  /** The pools where `owner` has held users. */
+  async ownerPools(owner: string): Promise<string[]> {
+    const pools: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': s(ownerPk(owner)), ':prefix': s('POOL#') },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) pools.push(str(item, 'pool') ?? '');
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return pools.filter((p) => p !== '');
+  }
+
+  /** Notes that a failed request left users behind in a pool, for the next request to remove. */
+  async notePending(owner: string, pool: string, requestId: string): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          pk: s(ownerPk(owner)),
+          sk: s(`PENDING#${pool}#${requestId}`),
+          pool: s(pool),
+          requestId: s(requestId),
+        },
+      }),
+    );
+  }
+
+  async pendingCompensations(owner: string): Promise<{ pool: string; requestId: string }[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': s(ownerPk(owner)), ':prefix': s('PENDING#') },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => ({ pool: str(item, 'pool') ?? '', requestId: str(item, 'requestId') ?? '' }));
+  }
+
+  async clearPending(owner: string, pool: string, requestId: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s(`PENDING#${pool}#${requestId}`) },
+      }),
+    );
+  }
+
+  async getRequest(owner: string, requestId: string): Promise<RequestRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s(`REQUEST#${requestId}`) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    return JSON.parse(str(out.Item, 'result') ?? '{}') as RequestRecord;
+  }
+
+  /** Records a request's answer before it is sent, so no later delivery applies it again. */
+  async putRequest(owner: string, requestId: string, result: RequestRecord): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          pk: s(ownerPk(owner)),
+          sk: s(`REQUEST#${requestId}`),
+          result: s(JSON.stringify(result)),
+          at: n(Date.now()),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Takes the owner's lock for one delivery (`token`) of `requestId` until `expiresAt`.
+   * A lock past its expiry (its holder died) can be taken.
+   */
+  async lock(owner: string, requestId: string, token: string, expiresAt: number): Promise<LockOutcome> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: s(ownerPk(owner)),
+            sk: s('LOCK'),
+            requestId: s(requestId),
+            token: s(token),
+            expiresAt: n(expiresAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': n(Date.now()) },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: s(ownerPk(owner)), sk: s('LOCK') }, ConsistentRead: true }),
+    );
+    return {
+      acquired: false,
+      heldByRequest: str(out.Item ?? {}, 'requestId') ?? '',
+      expiresAt: Number(out.Item?.expiresAt?.N ?? 0),
+    };
+  }
+
+  /** Releases the lock if this delivery still holds it. */
+  async unlock(owner: string, token: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: s(ownerPk(owner)), sk: s('LOCK') },
+          ConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': s(token) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private async putUser(
+    record: UserRecord,
+    condition: string,
+    values: Record<string, AttributeValue>,
+    names: Record<string, string>,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: toItem(record),
+          ConditionExpression: condition,
+          ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
+          ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function toItem(r: UserRecord): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    pk: s(userPk(r.pool)),
+    sk: s(r.key),
+    pool: s(r.pool),
+    owner: s(r.owner),
+    username: s(r.username),
+    origin: s(r.origin),
+    state: s(r.state),
+    requestId: s(r.requestId),
+    at: n(r.at),
+  };
+  if (r.cognitoUsername) item.cognitoUsername = s(r.cognitoUsername);
+  if (r.sub) item.sub = s(r.sub);
+  if (r.applied) item.applied = s(JSON.stringify(r.applied));
+  if (r.previousOwner) item.previousOwner = s(r.previousOwner);
+  return item;
+}
+
+function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
+  const applied = str(item, 'applied');
+  return {
+    pool: str(item, 'pool') ?? '',
+    key: str(item, 'sk') ?? '',
+    owner: str(item, 'owner') ?? '',
+    username: str(item, 'username') ?? '',
+    cognitoUsername: str(item, 'cognitoUsername'),
+    sub: str(item, 'sub'),
+    origin: (str(item, 'origin') as Origin) ?? 'created',
+    state: (str(item, 'state') as UserState) ?? 'present',
+    requestId: str(item, 'requestId') ?? '',
+    at: Number(item.at?.N ?? 0),
+    applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
+    previousOwner: str(item, 'previousOwner'),
+  };
+}
