@@ -175,7 +175,11 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   /** A request already applied: answer its recorded answer only if nobody delivered it. */
   const replay = (prior: RequestRecord): Promise<void> | undefined => {
     if (prior.answered) {
-      logger.info({ requestType: event.RequestType, outcome: 'duplicate-delivery', note: 'already applied and answered' });
+      logger.info({
+        requestType: event.RequestType,
+        outcome: 'duplicate-delivery',
+        note: 'already applied and answered',
+      });
       answered = true;
       return undefined;
     }
@@ -191,7 +195,11 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
       if (lock === 'twin') {
         // The same request is being acted on by another delivery, which answers it.
         answered = true;
-        logger.info({ requestType: event.RequestType, outcome: 'duplicate-delivery', note: 'another delivery is acting' });
+        logger.info({
+          requestType: event.RequestType,
+          outcome: 'duplicate-delivery',
+          note: 'another delivery is acting',
+        });
         return;
       }
       if (lock === 'busy') {
@@ -226,7 +234,14 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
           break;
         }
         case 'Delete':
-          result = await deleteResource(event.ResourceProperties, event.PhysicalResourceId, who, deps, logger, redactor);
+          result = await deleteResource(
+            event.ResourceProperties,
+            event.PhysicalResourceId,
+            who,
+            deps,
+            logger,
+            redactor,
+          );
           break;
         default:
           throw new Error(`unknown request type '${(event as { RequestType?: string })?.RequestType}'`);

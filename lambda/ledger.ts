@@ -216,7 +216,10 @@ export class Ledger {
         ConsistentRead: true,
       }),
     );
-    return (out.Items ?? []).map((item) => ({ pool: str(item, 'pool') ?? '', requestId: str(item, 'requestId') ?? '' }));
+    return (out.Items ?? []).map((item) => ({
+      pool: str(item, 'pool') ?? '',
+      requestId: str(item, 'requestId') ?? '',
+    }));
   }
 
   async clearPending(owner: string, pool: string, requestId: string): Promise<void> {
@@ -280,7 +283,11 @@ export class Ledger {
       if (!isConditionFailure(error)) throw error;
     }
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk: s(ownerPk(owner)), sk: s('LOCK') }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s('LOCK') },
+        ConsistentRead: true,
+      }),
     );
     return {
       acquired: false,

@@ -145,10 +145,12 @@ export interface Plan {
  */
 export function lookupsFor(owner: string, desired: readonly DesiredUser[], records: readonly UserRecord[]): string[] {
   const held = new Map(records.map((r) => [r.key, r]));
-  return desired.filter((d) => {
-    const r = held.get(d.key);
-    return !r || r.owner !== owner || r.state === 'creating';
-  }).map((d) => d.key);
+  return desired
+    .filter((d) => {
+      const r = held.get(d.key);
+      return !r || r.owner !== owner || r.state === 'creating';
+    })
+    .map((d) => d.key);
 }
 
 /**
@@ -182,7 +184,14 @@ export function reconcile(input: ReconcileInput): Plan {
     if (record) {
       const sibling = input.siblings.get(record.owner);
       if (sibling && !sibling.has(d.key) && record.state === 'present') {
-        writes.push({ kind: 'takeover', key: d.key, user: d.user, applied: d.applied, record, modify: diff(d, record) });
+        writes.push({
+          kind: 'takeover',
+          key: d.key,
+          user: d.user,
+          applied: d.applied,
+          record,
+          modify: diff(d, record),
+        });
       } else {
         conflicts.push(
           `user '${d.user.username}' is held by seed resource ${record.owner} of this stack${sibling ? ', which still lists it' : ''}: a user belongs to one seeder; remove it from ${record.owner} first, or keep that seeder's construct id unchanged`,

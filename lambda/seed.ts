@@ -256,7 +256,9 @@ class Run {
         const read = await this.deps.passwords.readVersioned(source);
         versions.set(sourceKey(source), read.version);
       } catch (error) {
-        const users = spec.users.filter((u) => u.password && sourceKey(u.password) === sourceKey(source)).map((u) => u.username);
+        const users = spec.users
+          .filter((u) => u.password && sourceKey(u.password) === sourceKey(source))
+          .map((u) => u.username);
         problems.push(`user '${users[0]}'${more(users)}: ${describeError(error, this.deps.redactor)}`);
       }
     });
@@ -428,7 +430,11 @@ class Run {
     let live: LiveUser;
     try {
       // TEMPORARY is one call: the temporary password is set by AdminCreateUser itself.
-      live = await this.pool.createUser(user.username, user.attributes, user.mode === 'TEMPORARY' ? password : undefined);
+      live = await this.pool.createUser(
+        user.username,
+        user.attributes,
+        user.mode === 'TEMPORARY' ? password : undefined,
+      );
     } catch (error) {
       if (errorName(error) !== 'UsernameExistsException') throw error;
       // The SDK retried a create whose answer was lost, or someone made the user meanwhile.

@@ -35,7 +35,11 @@ export class UsersFileReader {
     const content = substituteTokens(parsed, props.Tokens ?? []) as { Users?: unknown; Siblings?: unknown };
     // An array is a file of users alone; an object may carry the siblings too.
     if (Array.isArray(content)) return { ...props, Users: content };
-    return { ...props, Users: content?.Users, Siblings: content?.Siblings ?? (props as { Siblings?: unknown }).Siblings };
+    return {
+      ...props,
+      Users: content?.Users,
+      Siblings: content?.Siblings ?? (props as { Siblings?: unknown }).Siblings,
+    };
   }
 }
 

@@ -383,7 +383,8 @@ export class UserSeeder extends Construct {
     const stack = Stack.of(this);
     const rendered = this.users.map((u) => renderUser(u));
     const siblings = this.siblings();
-    const resolved = stack.resolve({ Users: rendered, Siblings: siblings });
+    // A file holds the users alone, or, when the stack has siblings on the pool, both.
+    const resolved = stack.resolve(siblings.length > 0 ? { Users: rendered, Siblings: siblings } : rendered);
     if (Buffer.byteLength(JSON.stringify(resolved)) <= INLINE_USERS_MAX_BYTES) {
       this.inlineUsers = rendered;
       this.inlineSiblings = siblings;

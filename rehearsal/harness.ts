@@ -15,12 +15,7 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ScanCommand,
-  AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ScanCommand, AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { App } from 'aws-cdk-lib';
 import { AwsStandIn } from './aws-stand-in';
 import { LedgerDb, startLedgerDb } from './ledger-db';
@@ -248,7 +243,10 @@ export class Rehearsal {
       );
       this.tables.add(name);
       this.refs.set(id, name);
-      this.attributes.set(`${id}.Arn`, `arn:aws:dynamodb:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:table/${name}`);
+      this.attributes.set(
+        `${id}.Arn`,
+        `arn:aws:dynamodb:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:table/${name}`,
+      );
     }
     for (const [id, r] of ofType('AWS::Lambda::Function')) {
       const name = r.Properties?.FunctionName ?? `rehearsal-${id}`;

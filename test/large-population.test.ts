@@ -73,7 +73,7 @@ describe('large populations travel as a file asset', () => {
     expect(JSON.stringify(template.toJSON()).length).toBeLessThan(INLINE_USERS_MAX_BYTES);
   });
 
-  test("the function may read exactly the users object, and the previous deploy's through the resource attribute", () => {
+  test('the function may read exactly the users object, and no earlier one: an update never needs the previous file', () => {
     const stack = new Stack();
     const pool = new SeededUserPool(stack, 'Pool');
     population(2000, stack, pool);
@@ -88,16 +88,10 @@ describe('large populations travel as a file asset', () => {
         Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objectArn }]),
       },
     });
-    template.hasResource('AWS::IAM::Policy', {
-      Properties: {
-        PolicyDocument: {
-          Statement: [
-            { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::GetAtt': [seedId, 'UsersObjectArn'] } },
-          ],
-        },
-      },
-      DependsOn: [seedId],
-    });
+    template.resourceCountIs('AWS::IAM::Policy', 1);
+    expect(JSON.stringify(template.toJSON())).not.toContain(
+      JSON.stringify({ 'Fn::GetAtt': [seedId, 'UsersObjectArn'] }),
+    );
   });
 });
 

@@ -1,4 +1,16 @@
-import { matchesSpec, passwordPolicyViolations, planCreate, planDelete, planUpdate } from '../lambda/plan';
+import type { UserRecord } from '../lambda/ledger';
+import {
+  DesiredUser,
+  fingerprint,
+  LiveUser,
+  lookupsFor,
+  passwordPolicyViolations,
+  planCompensation,
+  planRemoveAll,
+  reconcile,
+  ReconcileInput,
+  usernameKey,
+} from '../lambda/plan';
 import { parseProperties, PropertyError } from '../lambda/properties';
 
 const raw = (users: object[], extra: object = {}) => ({ UserPoolId: 'pool-1', Users: users, ...extra });
@@ -43,70 +55,227 @@ describe('parseProperties', () => {
   });
 });
 
-describe('planUpdate', () => {
-  const spec = (users: object[], extra: object = {}) => parseProperties(raw(users, extra));
+// The decision table of the reconcile planner: (desired users, ledger records, pool view) -> actions.
+// No mocks: every row is a pure function call.
+const ME = 'SeederA';
+const SIBLING = 'SeederB';
+const POOL = 'pool-1';
 
-  test('an unchanged user gets no action at all', () => {
-    expect(planUpdate(spec([temp('a')]), spec([temp('a')])).actions).toEqual([]);
+const applied = (mode = 'TEMPORARY', extra: Partial<DesiredUser['applied']> = {}) => ({
+  mode,
+  attributes: {},
+  groups: [] as string[],
+  source: 'ssm:/p',
+  sourceVersion: '1',
+  ...extra,
+});
+const want = (username: string, spec = applied()): DesiredUser => ({
+  key: username.toLowerCase(),
+  user: {
+    username,
+    mode: spec.mode as 'TEMPORARY',
+    attributes: spec.attributes,
+    groups: spec.groups,
+    password: { kind: 'ssm', parameterName: '/p' },
+  },
+  applied: spec,
+});
+const held = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
+  pool: POOL,
+  key: username.toLowerCase(),
+  owner: ME,
+  username,
+  cognitoUsername: username,
+  sub: `sub-${username}`,
+  origin: 'created',
+  state: 'present',
+  requestId: 'req-1',
+  at: 1,
+  applied: applied(),
+  ...extra,
+});
+const live = (username: string): LiveUser => ({ username, sub: `live-${username}` });
+
+function plan(input: Partial<ReconcileInput>) {
+  return reconcile({
+    owner: ME,
+    desired: [],
+    records: [],
+    live: new Map(),
+    siblings: new Map(),
+    adoptExistingUsers: false,
+    retain: false,
+    ...input,
+  });
+}
+const kinds = (p: ReturnType<typeof plan>) => [
+  ...p.writes.map((w) => `${w.kind}:${w.key}`),
+  ...p.removals.map((r) => `${r.kind}:${r.record.key}`),
+];
+
+describe('reconcile: users the spec lists', () => {
+  test('free in the pool and in the ledger: create', () => {
+    const p = plan({ desired: [want('alice')], live: new Map([['alice', null]]) });
+    expect(kinds(p)).toEqual(['create:alice']);
+    expect(p.conflicts).toEqual([]);
   });
 
-  test('added users are created, removed users deleted last', () => {
-    const plan = planUpdate(spec([temp('a'), temp('b')]), spec([temp('c'), temp('a')]));
-    expect(plan.actions.map((a) => `${a.kind}:${a.kind === 'delete' ? a.username : a.user.username}`)).toEqual([
-      'create:c',
-      'delete:b',
+  test('in the pool and held by nobody: a conflict that names the user and the fix, nothing planned', () => {
+    const p = plan({
+      desired: [want('alice'), want('bob')],
+      live: new Map([
+        ['alice', live('alice')],
+        ['bob', null],
+      ]),
+    });
+    expect(p.conflicts).toEqual([
+      expect.stringMatching(
+        /^user 'alice' already exists in the pool and was not created by this seeder: .*adoptExistingUsers: true/,
+      ),
     ]);
   });
 
-  test('removed users stay when retained', () => {
-    expect(
-      planUpdate(spec([temp('a')], { RemovalPolicy: 'retain' }), spec([], { RemovalPolicy: 'retain' })).actions,
-    ).toEqual([]);
+  test('in the pool and held by nobody, adoptExistingUsers: adopt', () => {
+    const p = plan({ desired: [want('alice')], live: new Map([['alice', live('alice')]]), adoptExistingUsers: true });
+    expect(kinds(p)).toEqual(['adopt:alice']);
   });
 
-  test('attribute and group changes become exact sets and deletes', () => {
-    const before = temp('a', { Attributes: { given_name: 'A', email: 'a@x' }, Groups: ['g1', 'g2'] });
-    const after = temp('a', { Attributes: { given_name: 'B', locale: 'en' }, Groups: ['g2', 'g3'] });
-    expect(planUpdate(spec([before]), spec([after])).actions).toEqual([
+  test('held by this owner with the same fingerprint: unchanged, no action and no lookup', () => {
+    const p = plan({ desired: [want('alice')], records: [held('alice')] });
+    expect(kinds(p)).toEqual([]);
+    expect(p.unchanged).toBe(1);
+    expect(lookupsFor(ME, [want('alice')], [held('alice')])).toEqual([]);
+  });
+
+  test('held by this owner with another spec: modify exactly what changed', () => {
+    const before = held('alice', {
+      applied: applied('TEMPORARY', { attributes: { email: 'a@x', name: 'A' }, groups: ['g1'] }),
+    });
+    const after = want(
+      'alice',
+      applied('TEMPORARY', { attributes: { email: 'b@x', email_verified: 'true' }, groups: ['g2'] }),
+    );
+    const p = plan({ desired: [after], records: [before] });
+    expect(p.writes).toEqual([
       expect.objectContaining({
         kind: 'modify',
-        setAttributes: { given_name: 'B', locale: 'en' },
-        deleteAttributes: ['email'],
-        addGroups: ['g3'],
+        // Changing email resets email_verified unless the same call sets it: it travels with it.
+        setAttributes: { email: 'b@x', email_verified: 'true' },
+        deleteAttributes: ['name'],
+        addGroups: ['g2'],
         removeGroups: ['g1'],
         applyPassword: false,
       }),
     ]);
   });
 
-  test.each([
-    ['passwordRevision', { PasswordRevision: '2' }],
-    ['mode', { Mode: 'PERMANENT' }],
-    ['password source', { Password: { Source: 'ssm', ParameterName: '/other' } }],
-  ])('a changed %s re-applies the password', (_what, change) => {
-    const [action] = planUpdate(spec([temp('a')]), spec([temp('a', change)])).actions;
-    expect(action).toMatchObject({ kind: 'modify', applyPassword: true });
+  test('a new secret version, source, mode or revision re-applies the password', () => {
+    for (const change of [{ sourceVersion: '2' }, { source: 'ssm:/q' }, { mode: 'PERMANENT' }, { revision: '2' }]) {
+      const p = plan({ desired: [want('alice', applied('TEMPORARY', change))], records: [held('alice')] });
+      expect(p.writes).toEqual([expect.objectContaining({ kind: 'modify', applyPassword: true })]);
+    }
   });
 
-  test('a new pool creates everything there and nothing else', () => {
-    const plan = planUpdate(
-      spec([temp('a')]),
-      parseProperties({ UserPoolId: 'pool-2', Users: [temp('a'), temp('b')] }),
-    );
-    expect(plan.poolChanged).toBe(true);
-    expect(plan.actions.map((a) => a.kind)).toEqual(['create', 'create']);
+  test("a 'creating' record whose user is in the pool: the create's answer was lost, complete it", () => {
+    const records = [held('alice', { state: 'creating', sub: undefined })];
+    expect(lookupsFor(ME, [want('alice')], records)).toEqual(['alice']);
+    expect(kinds(plan({ desired: [want('alice')], records, live: new Map([['alice', live('alice')]]) }))).toEqual([
+      'complete:alice',
+    ]);
+    expect(kinds(plan({ desired: [want('alice')], records, live: new Map([['alice', null]]) }))).toEqual([
+      'create:alice',
+    ]);
+  });
+
+  test('held by a sibling seeder that no longer lists it: take it over, with its changes', () => {
+    const records = [held('alice', { owner: SIBLING })];
+    const p = plan({ desired: [want('alice')], records, siblings: new Map([[SIBLING, new Set<string>()]]) });
+    expect(kinds(p)).toEqual(['takeover:alice']);
+  });
+
+  test('held by a sibling that still lists it, or by an owner not in this stack (a renamed seeder): a conflict', () => {
+    const records = [held('alice', { owner: SIBLING })];
+    const listed = plan({ desired: [want('alice')], records, siblings: new Map([[SIBLING, new Set(['alice'])]]) });
+    expect(listed.conflicts).toEqual([
+      expect.stringMatching(/held by seed resource SeederB of this stack, which still lists it/),
+    ]);
+    const renamed = plan({ desired: [want('alice')], records });
+    expect(renamed.conflicts).toEqual([expect.stringMatching(/^user 'alice' is held by seed resource SeederB/)]);
+    expect(kinds(renamed)).toEqual([]);
   });
 });
 
-describe('planCreate and planDelete', () => {
-  test('create creates every user; delete deletes every user unless retained', () => {
-    const s = parseProperties(raw([temp('a'), temp('b')]));
-    expect(planCreate(s).actions.map((a) => a.kind)).toEqual(['create', 'create']);
-    expect(planDelete(s).actions).toEqual([
-      { kind: 'delete', username: 'a' },
-      { kind: 'delete', username: 'b' },
+describe('reconcile: users the spec no longer lists', () => {
+  test('created by this owner: delete; adopted: release; RETAIN: release', () => {
+    const records = [held('made'), held('adopted', { origin: 'adopted' })];
+    expect(kinds(plan({ records }))).toEqual(['delete:made', 'release:adopted']);
+    expect(kinds(plan({ records, retain: true }))).toEqual(['release:made', 'release:adopted']);
+  });
+
+  test("another owner's records, and users the ledger does not hold, are never touched", () => {
+    const p = plan({
+      records: [held('theirs', { owner: SIBLING })],
+      live: new Map([['hand-made', live('hand-made')]]),
+    });
+    expect(kinds(p)).toEqual([]);
+  });
+
+  test('now listed by a sibling: handed over, not deleted', () => {
+    const p = plan({ records: [held('alice')], siblings: new Map([[SIBLING, new Set(['alice'])]]) });
+    expect(p.removals).toEqual([expect.objectContaining({ kind: 'handover', to: SIBLING })]);
+  });
+
+  test('a rollback to an older spec: what the failed update added goes, what it kept stays', () => {
+    // The failed update created bob; the rollback's spec is the old one, alice only.
+    const records = [held('alice'), held('bob', { requestId: 'req-failed' })];
+    expect(kinds(plan({ desired: [want('alice')], records }))).toEqual(['delete:bob']);
+  });
+});
+
+describe('planRemoveAll and planCompensation', () => {
+  test('a Delete removes only this owner’s records: created deleted, adopted released', () => {
+    const records = [held('a'), held('b', { origin: 'adopted' }), held('c', { owner: SIBLING })];
+    expect(planRemoveAll(ME, records, false).map((r) => `${r.kind}:${r.record.key}`)).toEqual([
+      'delete:a',
+      'release:b',
     ]);
-    expect(planDelete(parseProperties(raw([temp('a')], { RemovalPolicy: 'retain' }))).actions).toEqual([]);
+    expect(planRemoveAll(ME, records, true).map((r) => r.kind)).toEqual(['release', 'release']);
+  });
+
+  test('a failed request undoes exactly what it did: its creations deleted, adoptions released, takeovers handed back', () => {
+    const records = [
+      held('old'),
+      held('new', { requestId: 'req-2' }),
+      held('adopted', { requestId: 'req-2', origin: 'adopted' }),
+      held('taken', { requestId: 'req-2', previousOwner: SIBLING }),
+    ];
+    expect(planCompensation(ME, 'req-2', records).map((r) => `${r.kind}:${r.record.key}`)).toEqual([
+      'delete:new',
+      'release:adopted',
+      'handover:taken',
+    ]);
+  });
+});
+
+describe('usernameKey and fingerprint', () => {
+  test('case-insensitive pools and email aliases compare without case; case-sensitive pools with it', () => {
+    expect(usernameKey('Carol', { caseSensitive: false, usernameAttributes: [] })).toBe('carol');
+    expect(usernameKey('Carol@X.com', { caseSensitive: true, usernameAttributes: ['email'] })).toBe('carol@x.com');
+    expect(usernameKey('Carol', { caseSensitive: true, usernameAttributes: [] })).toBe('Carol');
+  });
+
+  test('a case-only rename in a case-insensitive pool is the same user: unchanged', () => {
+    const rule = { caseSensitive: false, usernameAttributes: [] };
+    const desired = { ...want('carol'), key: usernameKey('carol', rule) };
+    const p = plan({ desired: [desired], records: [held('Carol', { key: usernameKey('Carol', rule) })] });
+    expect(p.unchanged).toBe(1);
+    expect(kinds(p)).toEqual([]);
+  });
+
+  test('the fingerprint ignores the order of attributes and groups, and never holds a value', () => {
+    const a = applied('PERMANENT', { attributes: { a: '1', b: '2' }, groups: ['x', 'y'] });
+    const b = applied('PERMANENT', { attributes: { b: '2', a: '1' }, groups: ['y', 'x'] });
+    expect(fingerprint(a)).toBe(fingerprint(b));
   });
 });
 
@@ -132,20 +301,5 @@ describe('passwordPolicyViolations', () => {
     for (const symbol of '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~') {
       expect(passwordPolicyViolations(`Abcdefghij1${symbol}`, strict)).toEqual([]);
     }
-  });
-});
-
-describe('matchesSpec', () => {
-  const user = parseProperties(raw([temp('a', { Attributes: { email: 'a@x' }, Groups: ['g'] })])).users[0];
-
-  test('true when the attributes (sub aside) and groups are exactly the spec', () => {
-    expect(matchesSpec({ attributes: { sub: '1', email: 'a@x' }, groups: ['g'] }, user)).toBe(true);
-  });
-
-  test('false when an attribute differs, is extra, or a group is missing or extra', () => {
-    expect(matchesSpec({ attributes: { email: 'b@x' }, groups: ['g'] }, user)).toBe(false);
-    expect(matchesSpec({ attributes: { email: 'a@x', given_name: 'Someone' }, groups: ['g'] }, user)).toBe(false);
-    expect(matchesSpec({ attributes: { email: 'a@x' }, groups: [] }, user)).toBe(false);
-    expect(matchesSpec({ attributes: { email: 'a@x' }, groups: ['g', 'h'] }, user)).toBe(false);
   });
 });

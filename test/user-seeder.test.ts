@@ -13,7 +13,6 @@ const COGNITO_ACTIONS = [
   'cognito-idp:AdminDeleteUser',
   'cognito-idp:AdminDeleteUserAttributes',
   'cognito-idp:AdminGetUser',
-  'cognito-idp:AdminListGroupsForUser',
   'cognito-idp:AdminRemoveUserFromGroup',
   'cognito-idp:AdminResetUserPassword',
   'cognito-idp:AdminSetUserPassword',
@@ -176,6 +175,17 @@ describe('UserSeeder', () => {
             ],
           },
         },
+        {
+          PolicyName: 'Ledger',
+          PolicyDocument: {
+            Statement: [
+              {
+                Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+                Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('CognitoUserSeederFunctionLedger'), 'Arn'] },
+              },
+            ],
+          },
+        },
       ],
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -270,9 +280,128 @@ describe('UserSeeder', () => {
     const dependsOn: string[] = seedResource(Template.fromStack(stack)).DependsOn;
     expect(dependsOn.sort()).toEqual([
       expect.stringMatching(/^Admins/),
+      expect.stringMatching(/^CognitoUserSeederFunctionLedger/),
       expect.stringMatching(/^SeederPolicy/),
       expect.stringMatching(/^Testers/),
     ]);
+  });
+
+  test('the ledger: one on-demand, encrypted table per stack with point-in-time recovery, removed with the stack after every seed resource', () => {
+    // GIVEN two seeders in one stack
+    const stack = new Stack();
+    const pool = importedPool(stack);
+    const password = SeedPassword.generate();
+    new UserSeeder(stack, 'One', {
+      userPool: pool,
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password }],
+    });
+    new UserSeeder(stack, 'Two', {
+      userPool: pool,
+      users: [{ username: 'b', mode: PasswordMode.TEMPORARY, password }],
+    });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN one table, found by the function through its environment
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    const [tableId, table] = Object.entries(template.findResources('AWS::DynamoDB::Table'))[0] as [string, any];
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.Properties).toEqual({
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { LEDGER_TABLE_NAME: { Ref: tableId } } },
+    });
+    for (const seed of Object.values(template.findResources('Custom::CognitoUserSeed')) as any[]) {
+      expect(seed.DependsOn).toContain(tableId);
+    }
+  });
+
+  test('seeders of one stack on one pool each know the others and their usernames, to hand a moved user over', () => {
+    // GIVEN
+    const stack = new Stack();
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const password = SeedPassword.generate();
+    const one = new UserSeeder(stack, 'One', {
+      userPool: pool,
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password }],
+    });
+    const two = new UserSeeder(stack, 'Two', {
+      userPool: pool,
+      users: [{ username: 'b', mode: PasswordMode.TEMPORARY, password }],
+    });
+    new UserSeeder(stack, 'Elsewhere', {
+      userPool: importedPool(stack),
+      users: [{ username: 'c', mode: PasswordMode.TEMPORARY, password }],
+    });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const idOf = (s: UserSeeder) => stack.resolve((s.node.findChild('Resource').node.defaultChild as any).logicalId);
+    const seeds = template.findResources('Custom::CognitoUserSeed') as Record<string, any>;
+    expect(seeds[idOf(one)].Properties.Siblings).toEqual([{ Owner: idOf(two), Usernames: ['b'] }]);
+    expect(seeds[idOf(two)].Properties.Siblings).toEqual([{ Owner: idOf(one), Usernames: ['a'] }]);
+    const elsewhere = Object.values(seeds).find((r) => r.Properties.Users[0].Username === 'c');
+    expect(elsewhere.Properties.Siblings).toBeUndefined();
+  });
+
+  test('fails when two seeders of one stack seed the same username into one pool', () => {
+    const stack = new Stack();
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const password = SeedPassword.generate();
+    new UserSeeder(stack, 'One', {
+      userPool: pool,
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password }],
+    });
+    new UserSeeder(stack, 'Two', {
+      userPool: pool,
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password }],
+    });
+
+    expect(() => Template.fromStack(stack)).toThrow(
+      /One: user 'a' is also seeded by Default\/Two into the same pool: a user belongs to one seeder; list it in one of them\./,
+    );
+  });
+
+  test('fails when two usernames differ only in case in a pool that compares usernames without case', () => {
+    const stack = new Stack();
+    const password = SeedPassword.generate();
+
+    expect(
+      () =>
+        new SeededUserPool(stack, 'Pool', {
+          signInCaseSensitive: false,
+          users: [
+            { username: 'Carol', mode: PasswordMode.TEMPORARY, password },
+            { username: 'carol', mode: PasswordMode.TEMPORARY, password },
+          ],
+        }),
+    ).toThrow(
+      /users 'Carol' and 'carol' are one user in this pool, which compares usernames without case: list it once\./,
+    );
+    // A case-sensitive pool keeps them apart.
+    expect(
+      () =>
+        new SeededUserPool(new Stack(), 'Pool', {
+          users: [
+            { username: 'Carol', mode: PasswordMode.TEMPORARY, password },
+            { username: 'carol', mode: PasswordMode.TEMPORARY, password },
+          ],
+        }),
+    ).not.toThrow();
   });
 
   test('removalPolicy RETAIN, adoption, concurrency and rates reach the resource as strings', () => {

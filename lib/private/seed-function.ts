@@ -15,12 +15,7 @@ const SINGLETON_ID = 'CognitoUserSeederFunction';
 export const SEED_FUNCTION_TIMEOUT = Duration.minutes(15);
 
 /** The item operations the handler's ledger module makes, and no others. */
-export const LEDGER_ACTIONS = [
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-];
+export const LEDGER_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 
 /**
  * The one seeding Lambda of a stack, with its own role, log group and ownership ledger
