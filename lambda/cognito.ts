@@ -15,6 +15,7 @@ import {
   CognitoIdentityProviderClient,
   DescribeUserPoolCommand,
   GetGroupCommand,
+  ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
 import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
@@ -25,9 +26,17 @@ export interface PoolDescription {
   readonly passwordPolicy: PasswordPolicy;
   /** How the pool compares usernames. */
   readonly usernameRule: UsernameRule;
+  /** Cognito's estimate of the pool's population (0 when not reported). */
+  readonly estimatedUsers: number;
   /** Attribute names the pool's schema has (`custom:` prefixed); empty when not reported. */
   readonly attributeNames: ReadonlySet<string>;
 }
+
+/** Cognito's ListUsers quota (UserList), calls per second. */
+export const LIST_RATE = 30;
+
+/** Users a ListUsers page holds. */
+export const LIST_PAGE = 60;
 
 export function errorName(error: unknown): string {
   return (error as { name?: string })?.name ?? '';
@@ -37,6 +46,8 @@ export function errorName(error: unknown): string {
 export class CognitoPool {
   readonly stats: PaceStats;
   private readonly limiters: Record<keyof Rates, RateLimiter>;
+  /** ListUsers has a quota of its own (UserList, 30 calls a second), a quarter of the reads'. */
+  private readonly listLimiter: RateLimiter;
 
   constructor(
     private readonly client: CognitoIdentityProviderClient,
@@ -52,6 +63,7 @@ export class CognitoPool {
       write: new RateLimiter(rates.write),
       read: new RateLimiter(rates.read),
     };
+    this.listLimiter = new RateLimiter(Math.min(LIST_RATE, rates.read / 4));
   }
 
   /** The same pool, pace and counts, stopped by another signal (for compensation). */
@@ -77,6 +89,7 @@ export class CognitoPool {
           requireNumbers: policy?.RequireNumbers,
           requireSymbols: policy?.RequireSymbols,
         },
+        estimatedUsers: out?.UserPool?.EstimatedNumberOfUsers ?? 0,
         usernameRule: {
           // A pool created without UsernameConfiguration compares usernames with case.
           caseSensitive: out?.UserPool?.UsernameConfiguration?.CaseSensitive !== false,
@@ -222,6 +235,31 @@ export class CognitoPool {
       sub: out.UserAttributes?.find((a) => a.Name === 'sub')?.Value,
       createdAt: out.UserCreateDate,
     };
+  }
+
+  /**
+   * Every user of the pool, 60 a page, with the attributes that can be a username alias.
+   * Cheaper than one AdminGetUser per user when many users are looked up in a small pool.
+   */
+  async listUsers(visit: (user: LiveUser, aliases: readonly string[]) => void): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await paced(this.listLimiter, this.signal, this.stats, () =>
+        this.client.send(
+          new ListUsersCommand({
+            UserPoolId: this.userPoolId,
+            PaginationToken: token,
+            AttributesToGet: ['sub', 'email', 'phone_number'],
+          }),
+        ),
+      );
+      for (const u of page?.Users ?? []) {
+        const attribute = (name: string) => u.Attributes?.find((a) => a.Name === name)?.Value;
+        const aliases = [attribute('email'), attribute('phone_number')].filter((a): a is string => !!a);
+        visit({ username: u.Username ?? '', sub: attribute('sub'), createdAt: u.UserCreateDate }, aliases);
+      }
+      token = page?.PaginationToken;
+    } while (token);
   }
 
   private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * ledger (pre-flight first, then the writes, each recorded), or remove what the ledger
  * holds. Every delete goes through `deleteOwned`, whose first line checks ownership.
  */
-import { CognitoPool, errorName, PoolDescription } from './cognito';
+import { CognitoPool, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
 import { AppliedSpec, Ledger, UserRecord } from './ledger';
 import { describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
@@ -270,17 +270,12 @@ class Run {
       applied: appliedSpec(user, user.password ? versions.get(sourceKey(user.password)) : undefined),
     }));
     const records = await this.deps.ledger.poolRecords(this.userPoolId);
-    const live = new Map<string, LiveUser | null>();
     const lookups = new Set(lookupsFor(this.who.owner, desired, records));
-    await runBounded(
+    const live = await this.lookUp(
       desired.filter((d) => lookups.has(d.key)),
-      spec.maxConcurrency,
-      this.deps.signal,
-      async (d) => {
-        live.set(d.key, (await this.pool.getUser(d.user.username)) ?? null);
-      },
+      description,
+      spec,
     );
-    this.deps.signal.throwIfStopped();
 
     const siblings = new Map(
       [...spec.siblings].map(([owner, names]) => [owner, new Set(names.map((name) => usernameKey(name, rule)))]),
@@ -340,6 +335,38 @@ class Run {
       throw new Error(`pre-flight found ${problems.length} problem(s), nothing was written: ${problems.join('; ')}`);
     }
     return plan;
+  }
+
+  /**
+   * Whether each user is in the pool: one AdminGetUser each (the read quota), or, when
+   * listing the whole pool is quicker (many new users, a small pool), ListUsers pages.
+   */
+  private async lookUp(
+    users: readonly DesiredUser[],
+    description: PoolDescription,
+    spec: SeedSpec,
+  ): Promise<Map<string, LiveUser | null>> {
+    const live = new Map<string, LiveUser | null>();
+    if (users.length === 0) return live;
+    const oneByOne = users.length / spec.rates.read;
+    const listing = (Math.ceil(description.estimatedUsers / LIST_PAGE) + 1) / Math.min(LIST_RATE, spec.rates.read / 4);
+    if (listing < oneByOne) {
+      const wanted = new Set(users.map((d) => d.key));
+      const rule = description.usernameRule;
+      await this.pool.listUsers((user, aliases) => {
+        for (const name of [user.username, ...aliases]) {
+          const key = usernameKey(name, rule);
+          if (wanted.has(key)) live.set(key, user);
+        }
+      });
+      for (const d of users) if (!live.has(d.key)) live.set(d.key, null);
+    } else {
+      await runBounded(users, spec.maxConcurrency, this.deps.signal, async (d) => {
+        live.set(d.key, (await this.pool.getUser(d.user.username)) ?? null);
+      });
+    }
+    this.deps.signal.throwIfStopped();
+    return live;
   }
 
   private async runAll<T extends WriteAction | RemoveAction>(

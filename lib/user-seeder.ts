@@ -267,6 +267,7 @@ export class UserSeeder extends Construct {
             'cognito-idp:AdminUpdateUserAttributes',
             'cognito-idp:DescribeUserPool',
             'cognito-idp:GetGroup',
+            'cognito-idp:ListUsers',
           ],
           resources: [props.userPool.userPoolArn],
         }),

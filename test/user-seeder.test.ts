@@ -19,6 +19,7 @@ const COGNITO_ACTIONS = [
   'cognito-idp:AdminUpdateUserAttributes',
   'cognito-idp:DescribeUserPool',
   'cognito-idp:GetGroup',
+  'cognito-idp:ListUsers',
 ];
 
 function importedPool(stack: Stack): cognito.IUserPool {
