@@ -4,6 +4,7 @@ import {
   AdminAddUserToGroupCommand,
   AdminCreateUserCommand,
   AdminDeleteUserCommand,
+  AdminGetUserCommand,
   AdminResetUserPasswordCommand,
   AdminSetUserPasswordCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -20,6 +21,7 @@ import {
   ResponseServer,
   updateEvent,
 } from './support/cfn';
+import { TestLedger } from './support/ledger';
 import { awsError, cognito, secrets, ssm, strictMocks } from './support/mocks';
 
 const CANARIES = {
@@ -47,11 +49,22 @@ const PHYSICAL_ID = `${POOL_ID}/UsersSeeder7F21A71B`;
 const server = new ResponseServer();
 let output: ReturnType<typeof captureOutput>;
 
-beforeAll(() => server.start());
-afterAll(() => server.stop());
-beforeEach(() => {
+let ledger: TestLedger;
+
+beforeAll(async () => {
+  await server.start();
+  ledger = await TestLedger.start();
+});
+afterAll(async () => {
+  await server.stop();
+  await ledger.stop();
+});
+beforeEach(async () => {
   server.reset();
+  await ledger.freshTable();
   strictMocks();
+  // Every username is free in the pool at pre-flight.
+  cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
   secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:a' }).resolves({ SecretString: CANARIES.secret });
   secrets
     .on(GetSecretValueCommand, { SecretId: 'arn:secret:json' })
