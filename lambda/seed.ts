@@ -60,6 +60,9 @@ export function poolOfPhysicalId(id: string | undefined, logicalResourceId: stri
 /** A user appearing this long before its `creating` record still counts as ours (clock skew). */
 const CLOCK_SKEW_MS = 60_000;
 
+/** Fewer new users than this are looked up one by one, whatever the pool's size. */
+const LIST_AT_LEAST = 100;
+
 /** Log a progress line after this many users. */
 const PROGRESS_EVERY = 500;
 
@@ -350,7 +353,8 @@ class Run {
     if (users.length === 0) return live;
     const oneByOne = users.length / spec.rates.read;
     const listing = (Math.ceil(description.estimatedUsers / LIST_PAGE) + 1) / Math.min(LIST_RATE, spec.rates.read / 4);
-    if (listing < oneByOne) {
+    // AdminGetUser is exact; listing only pays off (and only matters) for large batches.
+    if (users.length >= LIST_AT_LEAST && listing < oneByOne) {
       const wanted = new Set(users.map((d) => d.key));
       const rule = description.usernameRule;
       await this.pool.listUsers((user, aliases) => {

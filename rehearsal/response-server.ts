@@ -19,6 +19,8 @@ export class ResponseServer {
   readonly bodies: CfnResponseBody[] = [];
   readonly raw: string[] = [];
   failFirst = 0;
+  /** Hold each successful PUT this long before taking it (a slow network). */
+  delayMs = 0;
   private server?: http.Server;
   private attempts = 0;
 
@@ -32,9 +34,13 @@ export class ResponseServer {
           res.writeHead(500).end();
           return;
         }
-        this.raw.push(body);
-        this.bodies.push(JSON.parse(body));
-        res.writeHead(200).end();
+        const take = () => {
+          this.raw.push(body);
+          this.bodies.push(JSON.parse(body));
+          res.writeHead(200).end();
+        };
+        if (this.delayMs > 0) setTimeout(take, this.delayMs);
+        else take();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -55,6 +61,7 @@ export class ResponseServer {
     this.raw.length = 0;
     this.attempts = 0;
     this.failFirst = 0;
+    this.delayMs = 0;
   }
 
   async stop(): Promise<void> {

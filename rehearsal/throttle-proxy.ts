@@ -118,14 +118,12 @@ export class ThrottleProxy {
               up.resume();
               up.on('end', () => {
                 this.lost[target] = (this.lost[target] ?? 0) + 1;
-                res
-                  .writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
-                  .end(
-                    JSON.stringify({
-                      __type: 'InternalErrorException',
-                      message: 'response lost by the rehearsal proxy',
-                    }),
-                  );
+                res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' }).end(
+                  JSON.stringify({
+                    __type: 'InternalErrorException',
+                    message: 'response lost by the rehearsal proxy',
+                  }),
+                );
               });
               return;
             }

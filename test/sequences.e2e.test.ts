@@ -51,8 +51,18 @@ const outdirs: string[] = [];
 let rehearsal: Rehearsal | undefined;
 
 afterEach(async () => {
-  await rehearsal?.stop();
+  const r = rehearsal;
   rehearsal = undefined;
+  if (!r) return;
+  await r.stop();
+  // Whatever a test played, no request got two different answers.
+  const answers = new Map<string, Set<string>>();
+  for (const b of r.responses.bodies) {
+    answers.set(b.RequestId, (answers.get(b.RequestId) ?? new Set()).add(`${b.Status} ${b.PhysicalResourceId}`));
+  }
+  for (const [requestId, distinct] of answers) {
+    expect({ requestId, differentAnswers: distinct.size }).toEqual({ requestId, differentAnswers: 1 });
+  }
 });
 afterAll(() => outdirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
@@ -431,7 +441,8 @@ describe('rollbackUpdate', () => {
   });
 
   test("after the seeder's Update succeeded and another resource failed: only what the Update did is undone", async () => {
-    // GIVEN a seeded pool, and a hand-made user in it
+    // GIVEN a seeded case-sensitive pool, and hand-made users in it, two of them named like
+    // the users the Update adds but for case (other users, in this pool)
     const r = await start();
     const poolId = await createPool(r, 'rollback-succeeded');
     const v1 = await deployOne(r, {
@@ -440,7 +451,11 @@ describe('rollbackUpdate', () => {
       users: [perm('alice', { attributes: { given_name: 'Alice' }, groups: ['admins'] }), temp('bob')],
     });
     const id = answered(await createRequest(r, v1)).PhysicalResourceId;
-    const hand = [await handMade(r, poolId, 'henry', { given_name: 'Henry' })];
+    const hand = [
+      await handMade(r, poolId, 'henry', { given_name: 'Henry' }),
+      await handMade(r, poolId, 'Carol'),
+      await handMade(r, poolId, 'DAVE'),
+    ];
     const afterCreate = await poolState(r, poolId);
 
     // WHEN an Update changes alice, drops bob, adds carol and dave and succeeds; then another
@@ -460,10 +475,10 @@ describe('rollbackUpdate', () => {
 
     // THEN the update's users are gone, bob is back, alice is as before with her own sub
     expect(answered(updated).Status).toBe('SUCCESS');
-    expect(Object.keys(afterUpdate).sort()).toEqual(['alice', 'carol', 'dave', 'henry']);
+    expect(Object.keys(afterUpdate).sort()).toEqual(['Carol', 'DAVE', 'alice', 'carol', 'dave', 'henry']);
     expect(answered(rollback)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: id });
     const state = await poolState(r, poolId);
-    expect(Object.keys(state).sort()).toEqual(['alice', 'bob', 'henry']);
+    expect(Object.keys(state).sort()).toEqual(['Carol', 'DAVE', 'alice', 'bob', 'henry']);
     expect(state.alice).toMatchObject({
       attributes: { ...afterCreate.alice.attributes, given_name: 'Alice' },
       groups: ['admins'],
@@ -578,6 +593,38 @@ describe('rollbackDelete of a failed Create', () => {
     expect(answersTo(r, 'timed-out')).toHaveLength(1);
     await expectHandMadeUsersSurvive(r, hand);
   });
+  test('a Create throttled past its timeout answers FAILED once, before the process ends; its rollback Delete removes every seeded user', async () => {
+    // GIVEN many users, and a Cognito that throttles creations to 4 a second and deletes to
+    // 1: the work (or its clean-up) is still going when the guard answers, and stops at the
+    // guard's signal while that answer is in flight
+    const r = await start();
+    const poolId = await createPool(r, 'throttled-create');
+    const hand = [await handMade(r, poolId, 'henry')];
+    const resource = await deployOne(r, { id: 'Seeder', poolId, users: many('slow-', 40), maxConcurrency: 4 });
+    const quotas = (create: number, write: number) =>
+      r.proxy.enforceQuotas({
+        UserCreation: { rate: create, targets: ['AdminCreateUser'] },
+        UserUpdate: { rate: write, targets: ['AdminDeleteUser'] },
+      });
+    quotas(4, 1);
+    // ...and a ResponseURL whose first PUT fails (S3 answers 500 now and then): the answer is retried
+    r.responses.failFirst = 1;
+
+    // WHEN the function times out, Cognito's quotas are back to normal, and CloudFormation rolls back
+    const created = await r.invoke({ requestType: 'Create', resource, requestId: 'throttled', timeoutMs: 5000 });
+    quotas(1000, 1000);
+    const rollback = await rollbackDelete(r, resource, answered(created).PhysicalResourceId);
+
+    // THEN one FAILED answer, delivered before the handler returned
+    expect(created.rawResponses).toHaveLength(1);
+    expect(answered(created).Status).toBe('FAILED');
+    expect(created.exitCode).toBe(0);
+    expect(created.output).not.toContain('Task timed out');
+    expect(answered(rollback).Status).toBe('SUCCESS');
+    expect(Object.keys(await poolState(r, poolId))).toEqual(['henry']);
+    expect(answersTo(r, 'throttled')).toHaveLength(1);
+    await expectHandMadeUsersSurvive(r, hand);
+  });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -674,6 +721,8 @@ describe('two seeders in one stack', () => {
         [second]: await updateRequest(r, v2[second], v1[second], ids[second]),
       }));
       const failed = Object.values(updates).some((u) => answered(u).Status === 'FAILED');
+      // Each seed resource knows its siblings' usernames, so the move is handed over in either order.
+      expect(failed).toBe(false);
       if (failed) {
         // ...one failed: CloudFormation rolls both back
         expect(writes).not.toContain('AdminDeleteUser');
@@ -797,40 +846,42 @@ describe('case-insensitive pool', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('pool move', () => {
-  test('poolMove then cleanupDelete of the old id empties the old pool of seeded users only', async () => {
-    // GIVEN seeded users in pool one; hand-made users in both pools
-    const r = await start();
-    const one = await createPool(r, 'move-from');
-    const two = await createPool(r, 'move-to');
-    const hand = [await handMade(r, one, 'henry'), await handMade(r, two, 'hank')];
-    const v1 = await deployOne(r, {
-      id: 'Seeder',
-      poolId: one,
-      users: [perm('alice'), temp('bob', { groups: ['admins'] })],
-    });
-    const oldId = answered(await createRequest(r, v1)).PhysicalResourceId;
+  test.each([
+    ['a username pool', {}],
+    ['an email-username pool', { usernameAttributes: ['email'] }],
+  ] as [string, PoolOptions][])(
+    'poolMove then cleanupDelete of the old id empties the old pool of seeded users only, in %s',
+    async (_kind, options) => {
+      // GIVEN seeded users in pool one; hand-made users in both pools
+      const r = await start();
+      const email = options.usernameAttributes !== undefined;
+      const name = (n: string) => (email ? `${n}@example.com` : n);
+      const by = email ? 'email' : 'username';
+      const one = await createPool(r, 'move-from', options);
+      const two = await createPool(r, 'move-to', options);
+      const hand = [await handMade(r, one, name('henry')), await handMade(r, two, name('hank'))];
+      const users = [perm(name('alice')), temp(name('bob'), { groups: ['admins'] })];
+      const v1 = await deployOne(r, { id: 'Seeder', poolId: one, users });
+      const oldId = answered(await createRequest(r, v1)).PhysicalResourceId;
 
-    // WHEN an Update moves the seeder to pool two, and CloudFormation cleans up the old id
-    const v2 = await deployOne(r, {
-      id: 'Seeder',
-      poolId: two,
-      users: [perm('alice'), temp('bob', { groups: ['admins'] })],
-    });
-    const moved = await updateRequest(r, v2, v1, oldId);
-    const afterMove = await poolState(r, two);
-    const cleanup = await cleanupDelete(r, v1, oldId);
+      // WHEN an Update moves the seeder to pool two, and CloudFormation cleans up the old id
+      const v2 = await deployOne(r, { id: 'Seeder', poolId: two, users });
+      const moved = await updateRequest(r, v2, v1, oldId);
+      const afterMove = await poolState(r, two, by);
+      const cleanup = await cleanupDelete(r, v1, oldId);
 
-    // THEN
-    expect(oldId).toBe(physicalIdOf(v1));
-    expect(answered(moved)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalIdOf(v2) });
-    expect(answered(cleanup).Status).toBe('SUCCESS');
-    expect(Object.keys(await poolState(r, one))).toEqual(['henry']);
-    const state = await poolState(r, two);
-    expect(state).toEqual(afterMove);
-    expect(Object.keys(state).sort()).toEqual(['alice', 'bob', 'hank']);
-    expect(state.bob).toMatchObject({ status: 'FORCE_CHANGE_PASSWORD', groups: ['admins'] });
-    await expectHandMadeUsersSurvive(r, hand);
-  });
+      // THEN
+      expect(oldId).toBe(physicalIdOf(v1));
+      expect(answered(moved)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalIdOf(v2) });
+      expect(answered(cleanup).Status).toBe('SUCCESS');
+      expect(Object.keys(await poolState(r, one, by))).toEqual([name('henry')]);
+      const state = await poolState(r, two, by);
+      expect(state).toEqual(afterMove);
+      expect(Object.keys(state).sort()).toEqual([name('alice'), name('bob'), name('hank')]);
+      expect(state[name('bob')]).toMatchObject({ status: 'FORCE_CHANGE_PASSWORD', groups: ['admins'] });
+      await expectHandMadeUsersSurvive(r, hand);
+    },
+  );
 
   test('rollbackUpdate of a pool move after the users drifted succeeds, then cleanupDelete of the new id', async () => {
     // GIVEN seeded users in pool one that drifted by hand (an email verified, a group added)
@@ -979,6 +1030,9 @@ describe('duplicateDelivery', () => {
       users: names.map((n, i) => (i % 2 ? temp(n) : perm(n, { groups: ['testers'] }))),
       maxConcurrency: 2,
     });
+
+    // ...and creations paced at 10 a second, so the two deliveries overlap
+    r.proxy.enforceQuotas({ UserCreation: { rate: 10, targets: ['AdminCreateUser'] } });
 
     // WHEN CloudFormation's event reaches the function twice at once
     await Promise.all([createRequest(r, resource, 'create-twice'), createRequest(r, resource, 'create-twice')]);
