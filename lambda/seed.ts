@@ -181,7 +181,9 @@ class Run {
     const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
     const what = describeError(error, this.deps.redactor);
     let note = '';
-    if (undo.total > 0 && undo.left === 0) note = ` Undid the ${undo.total} user(s) this request had created or taken.`;
+    if (undo.total > 0 && undo.left === 0) {
+      note = ` Undid what this request did: deleted the ${undo.deleted} user(s) it had created${undo.released > 0 ? `, released or handed back the ${undo.released} it had adopted or taken over` : ''}.`;
+    }
     if (undo.left > 0) {
       await this.deps.ledger.notePending(this.who.owner, this.userPoolId, this.who.requestId);
       note = ` ${undo.left} user(s) this request created are still recorded in the ledger; the next request on this resource removes them.`;
@@ -205,14 +207,21 @@ class Run {
   }
 
   /** Undoes what request `requestId` did in this pool; how many there were and how many are left. */
-  async compensateFor(requestId: string, signal: StopSignal): Promise<{ total: number; left: number }> {
+  async compensateFor(
+    requestId: string,
+    signal: StopSignal,
+  ): Promise<{ total: number; left: number; deleted: number; released: number }> {
     const records = await this.deps.ledger.poolRecords(this.userPoolId);
     const actions = planCompensation(this.who.owner, requestId, records);
-    if (actions.length === 0) return { total: 0, left: 0 };
+    if (actions.length === 0) return { total: 0, left: 0, deleted: 0, released: 0 };
     let undone = 0;
+    let deleted = 0;
+    let released = 0;
     await runBounded(actions, this.pace.maxConcurrency, signal, async (action) => {
       try {
-        await this.remove(action, signal);
+        const outcome = await this.remove(action, signal);
+        if (outcome === 'deleted') deleted++;
+        if (outcome === 'released' || outcome === 'handed-over') released++;
         undone++;
       } catch (error) {
         this.deps.logger.error({
@@ -223,7 +232,7 @@ class Run {
         });
       }
     });
-    return { total: actions.length, left: actions.length - undone };
+    return { total: actions.length, left: actions.length - undone, deleted, released };
   }
 
   /**
@@ -325,8 +334,18 @@ class Run {
       for (const g of groups) members.set(g, [...(members.get(g) ?? []), action.user.username]);
     }
     await runBounded([...members.keys()], spec.maxConcurrency, this.deps.signal, async (group) => {
-      if (!(await this.pool.groupExists(group))) {
-        const users = members.get(group) ?? [];
+      const users = members.get(group) ?? [];
+      let exists: boolean;
+      try {
+        exists = await this.pool.groupExists(group);
+      } catch (error) {
+        // Not knowing is not knowing it exists: fail before any write, with the cause.
+        problems.push(
+          `user '${users[0]}'${more(users)}: group '${group}' could not be checked (${describeError(error, this.deps.redactor)}): check the seeding role's permissions on pool ${this.userPoolId}`,
+        );
+        return;
+      }
+      if (!exists) {
         problems.push(
           `user '${users[0]}'${more(users)}: group '${group}' does not exist in pool ${this.userPoolId}: create the group (for example with cognito.UserPoolGroup) or remove it from the user`,
         );
@@ -365,9 +384,17 @@ class Run {
       });
       for (const d of users) if (!live.has(d.key)) live.set(d.key, null);
     } else {
-      await runBounded(users, spec.maxConcurrency, this.deps.signal, async (d) => {
-        live.set(d.key, (await this.pool.getUser(d.user.username)) ?? null);
+      const error = await runBounded(users, spec.maxConcurrency, this.deps.signal, async (d) => {
+        try {
+          live.set(d.key, (await this.pool.getUser(d.user.username)) ?? null);
+        } catch (e) {
+          throw new UserError(
+            d.user.username,
+            `could not be looked up in pool ${this.userPoolId} (${describeError(e, this.deps.redactor)}), so nothing was written`,
+          );
+        }
       });
+      if (error !== undefined) throw error;
     }
     this.deps.signal.throwIfStopped();
     return live;

@@ -22,6 +22,7 @@ export const DEFAULT_QUOTAS: Record<string, { rate: number; targets: string[] }>
     ],
   },
   UserRead: { rate: 120, targets: ['AdminGetUser', 'AdminListGroupsForUser'] },
+  UserList: { rate: 30, targets: ['ListUsers'] },
 };
 
 /** A token bucket: `rate` a second, holding up to one second's worth. */

@@ -7,6 +7,13 @@ export { ResponseServer } from '../../rehearsal/response-server';
 
 export const POOL_ID = 'us-east-1_POOL1';
 export const POOL_ARN = `arn:aws:cognito-idp:us-east-1:111111111111:userpool/${POOL_ID}`;
+/** The seed resource's logical id: the ledger's owner. */
+export const LOGICAL_ID = 'UsersSeeder7F21A71B';
+
+/** The physical id the handler answers: `<pool>/<LogicalResourceId>`. */
+export function physicalIdOf(poolId: string = POOL_ID, logicalId: string = LOGICAL_ID): string {
+  return `${poolId}/${logicalId}`;
+}
 
 /** Properties as CloudFormation delivers them: every scalar a string. */
 export function props(users: object[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -25,7 +32,7 @@ export function props(users: object[], overrides: Record<string, unknown> = {}):
 const base = {
   ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:seed',
   StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1',
-  LogicalResourceId: 'UsersSeeder7F21A71B',
+  LogicalResourceId: LOGICAL_ID,
   ResourceType: 'Custom::CognitoUserSeed',
 };
 
@@ -71,6 +78,14 @@ export function deleteEvent(
     PhysicalResourceId: physicalResourceId,
     ResourceProperties: properties as never,
   };
+}
+
+/** The same event from another seed resource of the stack. */
+export function fromResource(
+  event: CloudFormationCustomResourceEvent,
+  logicalId: string,
+): CloudFormationCustomResourceEvent {
+  return { ...event, LogicalResourceId: logicalId };
 }
 
 export function context(remainingMs = 900_000): { getRemainingTimeInMillis: () => number } {

@@ -1,8 +1,12 @@
 // Strict SDK mocks for handler tests: any call not set up by a test rejects.
 import {
+  AdminCreateUserCommand,
+  AdminGetUserCommand,
   CognitoIdentityProviderClient,
   DescribeUserPoolCommand,
   GetGroupCommand,
+  ListUsersCommand,
+  UsernameAttributeType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -39,11 +43,29 @@ export function strictMocks(poolId: string = POOL_ID, groups: string[] = ['admin
   describePool(poolId, groups);
 }
 
-export function describePool(poolId: string, groups: string[] = ['admins', 'testers']): void {
+/** How the pool compares usernames, as DescribeUserPool reports it. */
+export interface PoolUsernames {
+  /** `UsernameConfiguration.CaseSensitive`; absent when the pool reports none. */
+  readonly caseSensitive?: boolean;
+  /** `UsernameAttributes`: `email` and/or `phone_number` when the username is an alias. */
+  readonly usernameAttributes?: UsernameAttributeType[];
+  /** `EstimatedNumberOfUsers`; absent when the pool reports none. */
+  readonly estimatedUsers?: number;
+}
+
+export function describePool(
+  poolId: string,
+  groups: string[] = ['admins', 'testers'],
+  usernames: PoolUsernames = {},
+): void {
   cognito.on(DescribeUserPoolCommand, { UserPoolId: poolId }).resolves({
     UserPool: {
       Id: poolId,
       Policies: { PasswordPolicy: POLICY },
+      UsernameConfiguration:
+        usernames.caseSensitive === undefined ? undefined : { CaseSensitive: usernames.caseSensitive },
+      UsernameAttributes: usernames.usernameAttributes,
+      EstimatedNumberOfUsers: usernames.estimatedUsers,
       SchemaAttributes: [
         'sub',
         'email',
@@ -59,4 +81,85 @@ export function describePool(poolId: string, groups: string[] = ['admins', 'test
   for (const GroupName of groups) {
     cognito.on(GetGroupCommand, { UserPoolId: poolId, GroupName }).resolves({ Group: { GroupName } });
   }
+}
+
+/** The `sub` the mocks give a user: stable, so tests can compare it with the ledger's. */
+export function subOf(username: string, poolId: string = POOL_ID): string {
+  return `sub-${poolId}-${username}`;
+}
+
+/** A user as AdminGetUser returns it. */
+function liveUser(username: string, sub: string, createdAt: Date) {
+  return { Username: username, UserAttributes: [{ Name: 'sub', Value: sub }], UserCreateDate: createdAt };
+}
+
+/** AdminGetUser finds no such user (pre-flight: the username is free). */
+export function absent(usernames: string[], poolId: string = POOL_ID): void {
+  for (const Username of usernames) {
+    cognito
+      .on(AdminGetUserCommand, { UserPoolId: poolId, Username })
+      .rejects(awsError('UserNotFoundException', 'User does not exist.'));
+  }
+}
+
+/** AdminGetUser finds the user, with this `sub`, made at `createdAt`. */
+export function present(
+  usernames: string[],
+  options: { poolId?: string; sub?: (username: string) => string; createdAt?: Date } = {},
+): void {
+  const poolId = options.poolId ?? POOL_ID;
+  for (const Username of usernames) {
+    const sub = options.sub?.(Username) ?? subOf(Username, poolId);
+    cognito
+      .on(AdminGetUserCommand, { UserPoolId: poolId, Username })
+      .resolves(liveUser(Username, sub, options.createdAt ?? new Date('2020-01-01T00:00:00Z')));
+  }
+}
+
+/**
+ * AdminGetUser finds no user on the first look (pre-flight) and, from then on, the user
+ * this request created (for the `sub` check before a compensating delete).
+ */
+export function absentThenCreated(usernames: string[], poolId: string = POOL_ID): void {
+  for (const Username of usernames) {
+    cognito
+      .on(AdminGetUserCommand, { UserPoolId: poolId, Username })
+      .rejectsOnce(awsError('UserNotFoundException', 'User does not exist.'))
+      .resolves(liveUser(Username, subOf(Username, poolId), new Date()));
+  }
+}
+
+/** AdminCreateUser's answer for a new user: its pool username and `sub`. */
+export function createdUser(username: string, poolId: string = POOL_ID, sub: string = subOf(username, poolId)) {
+  return { User: { Username: username, Attributes: [{ Name: 'sub', Value: sub }] } };
+}
+
+/** AdminCreateUser succeeds for any user of the pool, answering as Cognito does. */
+export function createsAnyUser(poolId: string = POOL_ID): void {
+  cognito.on(AdminCreateUserCommand, { UserPoolId: poolId }).callsFake(async (input: { Username: string }) => {
+    return createdUser(input.Username, poolId);
+  });
+}
+
+/**
+ * ListUsers pages through the pool's users: one page per array, each user as
+ * `{ Username, sub, email? }`; page n answers the token `page-n`.
+ */
+export function listsUsers(
+  pages: { Username: string; sub?: string; email?: string }[][],
+  poolId: string = POOL_ID,
+): void {
+  pages.forEach((page, n) => {
+    const users = page.map((u) => ({
+      Username: u.Username,
+      UserCreateDate: new Date('2020-01-01T00:00:00Z'),
+      Attributes: [
+        { Name: 'sub', Value: u.sub ?? subOf(u.Username, poolId) },
+        ...(u.email ? [{ Name: 'email', Value: u.email }] : []),
+      ],
+    }));
+    cognito
+      .on(ListUsersCommand, { UserPoolId: poolId, PaginationToken: n === 0 ? undefined : `page-${n}` })
+      .resolves({ Users: users, PaginationToken: n + 1 < pages.length ? `page-${n + 1}` : undefined });
+  });
 }

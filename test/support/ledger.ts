@@ -1,0 +1,182 @@
+// The ownership ledger for handler tests: a real in-memory DynamoDB (dynalite), a fresh
+// table per test, and readers that show what the ledger records.
+import {
+  AttributeValue,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { LedgerDb, startLedgerDb } from '../../rehearsal/ledger-db';
+import type { AppliedSpec } from '../../lambda/ledger';
+
+/** A user record as the ledger holds it (`USER#<pool>` items). */
+export interface LedgerUser {
+  readonly pool: string;
+  readonly key: string;
+  readonly owner: string;
+  readonly username: string;
+  readonly cognitoUsername?: string;
+  readonly sub?: string;
+  readonly origin: string;
+  readonly state: string;
+  readonly requestId: string;
+  readonly applied?: AppliedSpec;
+  readonly previousOwner?: string;
+}
+
+/** A request record (`OWNER#<owner>` / `REQUEST#<id>`) with its recorded answer. */
+export interface LedgerRequest {
+  readonly owner: string;
+  readonly requestId: string;
+  readonly status: string;
+  readonly physicalResourceId: string;
+  readonly answered: boolean;
+}
+
+type Item = Record<string, string | number | boolean>;
+
+const ENV = [
+  'LEDGER_TABLE_NAME',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+];
+
+export class TestLedger {
+  private tables = 0;
+  private table = '';
+
+  private constructor(
+    private readonly db: LedgerDb,
+    private readonly client: DynamoDBClient,
+    private readonly savedEnv: Record<string, string | undefined>,
+  ) {}
+
+  /**
+   * Starts the database and points the handler at it. Call before the handler's first
+   * invocation: it creates its DynamoDB client once, from these variables.
+   */
+  static async start(): Promise<TestLedger> {
+    const db = await startLedgerDb();
+    const savedEnv = Object.fromEntries(ENV.map((name) => [name, process.env[name]]));
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    const client = new DynamoDBClient({
+      endpoint: db.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    return new TestLedger(db, client, savedEnv);
+  }
+
+  /** Creates an empty table, as the construct does, and makes it the handler's ledger. */
+  async freshTable(): Promise<string> {
+    const name = `ledger-${++this.tables}`;
+    await this.client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    // dynalite answers CreateTable while the table is still CREATING.
+    for (;;) {
+      const out = await this.client.send(new DescribeTableCommand({ TableName: name }));
+      if (out.Table?.TableStatus === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    this.table = name;
+    process.env.LEDGER_TABLE_NAME = name;
+    return name;
+  }
+
+  /** Every item of the current table, flattened to plain values. */
+  async items(): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
+      for (const item of out.Items ?? []) {
+        items.push(
+          Object.fromEntries(
+            Object.entries(item).map(([k, v]) => [k, v.S ?? (v.N !== undefined ? Number(v.N) : (v.BOOL ?? ''))]),
+          ),
+        );
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** The user records: who holds which user of which pool, and how. */
+  async users(): Promise<LedgerUser[]> {
+    return (await this.items())
+      .filter((i) => String(i.pk).startsWith('USER#'))
+      .map((i) => ({
+        pool: String(i.pool),
+        key: String(i.sk),
+        owner: String(i.owner),
+        username: String(i.username),
+        cognitoUsername: i.cognitoUsername === undefined ? undefined : String(i.cognitoUsername),
+        sub: i.sub === undefined ? undefined : String(i.sub),
+        origin: String(i.origin),
+        state: String(i.state),
+        requestId: String(i.requestId),
+        applied: i.applied === undefined ? undefined : (JSON.parse(String(i.applied)) as AppliedSpec),
+        previousOwner: i.previousOwner === undefined ? undefined : String(i.previousOwner),
+      }))
+      .sort((a, b) => `${a.pool}/${a.key}`.localeCompare(`${b.pool}/${b.key}`));
+  }
+
+  /** The usernames the ledger holds, `<pool>/<username>` when `withPool`. */
+  async usernames(withPool = false): Promise<string[]> {
+    return (await this.users()).map((u) => (withPool ? `${u.pool}/${u.username}` : u.username));
+  }
+
+  /** The requests the ledger records as applied, with their answers. */
+  async requests(): Promise<LedgerRequest[]> {
+    return (await this.items())
+      .filter((i) => String(i.sk).startsWith('REQUEST#'))
+      .map((i) => {
+        const result = JSON.parse(String(i.result)) as Omit<LedgerRequest, 'owner' | 'requestId'>;
+        return {
+          owner: String(i.pk).slice('OWNER#'.length),
+          requestId: String(i.sk).slice('REQUEST#'.length),
+          status: result.status,
+          physicalResourceId: result.physicalResourceId,
+          answered: result.answered,
+        };
+      });
+  }
+
+  /** Pools where a failed request left users for the next request to remove. */
+  async pending(): Promise<{ owner: string; pool: string; requestId: string }[]> {
+    return (await this.items())
+      .filter((i) => String(i.sk).startsWith('PENDING#'))
+      .map((i) => ({
+        owner: String(i.pk).slice('OWNER#'.length),
+        pool: String(i.pool),
+        requestId: String(i.requestId),
+      }));
+  }
+
+  async stop(): Promise<void> {
+    this.client.destroy();
+    await this.db.stop();
+    for (const [name, value] of Object.entries(this.savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
