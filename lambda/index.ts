@@ -12,9 +12,10 @@ import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { CognitoPool } from './cognito';
 import { describeError, Logger, Redactor } from './log';
-import { StopSignal } from './pace';
+import { AbortedError, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
-import { LEDGER_TABLE_ENV } from '../lib/private/contract';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LEDGER_TABLE_ENV, SEED_SERVICE_TIMEOUT_SECONDS } from '../lib/private/contract';
 import { Ledger, RequestRecord } from './ledger';
 import { parseProperties, parseRemoval, RemovalSpec, SeedSpec } from './properties';
 import { renderResponse, sendResponse } from './response';
@@ -38,6 +39,13 @@ const ssm = new SSMClient({});
 // Path-style only when an endpoint override (a local rehearsal) cannot take bucket subdomains.
 const usersFiles = new UsersFileReader(new S3Client({ forcePathStyle: !!process.env.AWS_ENDPOINT_URL_S3 }));
 let dynamodb: DynamoDBClient | undefined;
+let lambda: LambdaClient | undefined;
+
+/** The request answers this long before CloudFormation's ServiceTimeout, whatever happens. */
+const ANSWER_MARGIN_MS = 120_000;
+
+/** A request continues in a fresh invocation only with at least this much time left overall. */
+const CONTINUE_AT_LEAST_MS = 60_000;
 
 function openLedger(): Ledger {
   const table = process.env[LEDGER_TABLE_ENV];
@@ -61,7 +69,9 @@ const LOCK_POLL_MS = 1_000;
 /** Time kept back from the function's timeout: stop new work, then answer. */
 export function guardTimes(remainingMs: number): { stopAt: number; answerAt: number } {
   return {
-    stopAt: Math.max(0, remainingMs - Math.min(60_000, remainingMs * 0.25)),
+    // A minute for what is in flight to land (and the hand-over to a fresh invocation);
+    // proportionally more of a short timeout, where a few slow calls are a large share.
+    stopAt: Math.max(0, remainingMs - Math.min(60_000, remainingMs * 0.4)),
     answerAt: Math.max(0, remainingMs - Math.min(5_000, remainingMs * 0.1)),
   };
 }
@@ -161,6 +171,64 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     }, answerAt);
   });
 
+  let since = started;
+  let invocation = 1;
+  const overallDeadline = () => since + SEED_SERVICE_TIMEOUT_SECONDS * 1000 - ANSWER_MARGIN_MS;
+  /** A stopped request goes on in a fresh invocation while CloudFormation still waits for it. */
+  const canContinue = (): boolean =>
+    signal.stopped &&
+    !answered &&
+    !!context?.invokedFunctionArn &&
+    overallDeadline() - Date.now() > CONTINUE_AT_LEAST_MS;
+
+  /**
+   * Hands the request to a fresh invocation of this function: the progress is what the
+   * ledger holds, so the next invocation reconciles from there. It takes the lock as any
+   * delivery would, and whichever invocation finishes answers.
+   */
+  const continueElsewhere = async (): Promise<void> => {
+    answered = true; // the guard must not answer for a request that goes on
+    const handing = (async () => {
+      const l = ledger as Ledger;
+      await l.putProgress(who.owner, who.requestId, { since, invocations: invocation });
+      await l.unlock(who.owner, token);
+      locked = false;
+      lambda ??= new LambdaClient({});
+      await lambda.send(
+        new InvokeCommand({
+          FunctionName: context?.invokedFunctionArn,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+      );
+      logger.info({
+        requestType: event.RequestType,
+        outcome: 'continuing',
+        invocation: invocation + 1,
+        ms: Date.now() - started,
+        sinceFirstMs: Date.now() - since,
+      });
+    })();
+    inFlight.push(handing);
+    try {
+      await handing;
+    } catch (error) {
+      // The rest cannot be handed on: answer now, as a failure.
+      answered = false;
+      const reason = describeError(error, redactor);
+      logger.error({ requestType: event.RequestType, outcome: 'FAILED', error: reason });
+      const pool = poolOf();
+      if (event.RequestType !== 'Delete' && pool) {
+        await ledger?.notePending(who.owner, pool, who.requestId).catch((e) => ledgerError(e, 'pending'));
+      }
+      await answer(
+        'FAILED',
+        fallbackId(),
+        `${event.RequestType} could not continue in a new invocation (${reason}): what it created is recorded in the ledger and the next request on this resource removes it`,
+      );
+    }
+  };
+
   /** Takes this resource's lock: 'acquired', 'twin' (this request is acting elsewhere), or 'busy'. */
   const acquire = async (l: Ledger): Promise<'acquired' | 'twin' | 'busy'> => {
     for (;;) {
@@ -211,6 +279,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
       // A twin may have finished between the first look and the lock.
       const settled = await ledger.getRequest(who.owner, who.requestId);
       if (settled) return void (await replay(settled));
+      const progress = await ledger.getProgress(who.owner, who.requestId);
+      since = progress?.since ?? started;
+      invocation = (progress?.invocations ?? 0) + 1;
+      if (progress) logger.info({ requestType: event.RequestType, outcome: 'continued', invocation });
 
       const deps: SeedDeps = {
         pool: (userPoolId, rates) => new CognitoPool(cognito, userPoolId, rates, signal),
@@ -220,7 +292,10 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         redactor,
         signal,
         cleanupSignal,
-        remainingMs: () => stopDeadline - Date.now(),
+        // Without its own ARN the function cannot continue elsewhere: this invocation is all it has.
+        remainingMs: () =>
+          (context?.invokedFunctionArn ? overallDeadline() : Math.min(overallDeadline(), stopDeadline)) - Date.now(),
+        canContinue,
       };
       let result: SeedResult;
       switch (event.RequestType) {
@@ -262,6 +337,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         ...(usersFile?.ObjectArn ? { UsersObjectArn: usersFile.ObjectArn } : {}),
       });
     } catch (error) {
+      if (error instanceof AbortedError && canContinue()) return continueElsewhere();
       const reason = describeError(error, redactor);
       logger.error({ requestType: event?.RequestType, outcome: 'FAILED', error: reason, ms: Date.now() - started });
       const id = error instanceof SeedFailure ? error.physicalResourceId : fallbackId();

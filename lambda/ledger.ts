@@ -8,6 +8,7 @@
  *   pool compares it);
  * - `OWNER#<owner>` / `POOL#<poolId>`: a pool where the owner holds users;
  * - `OWNER#<owner>` / `REQUEST#<requestId>`: a request applied, and its answer;
+ * - `OWNER#<owner>` / `PROGRESS#<requestId>`: a request carried on across invocations;
  * - `OWNER#<owner>` / `LOCK`: the delivery acting now.
  */
 import {
@@ -64,6 +65,13 @@ export interface RequestRecord {
   readonly reason?: string;
   readonly data?: Record<string, string>;
   readonly answered: boolean;
+}
+
+/** A request that continues in another invocation: since when, and how many so far. */
+export interface Progress {
+  /** When the request's first invocation started (ms since epoch). */
+  readonly since: number;
+  readonly invocations: number;
 }
 
 /** The outcome of trying to take the lock. */
@@ -227,6 +235,32 @@ export class Ledger {
       new DeleteItemCommand({
         TableName: this.table,
         Key: { pk: s(ownerPk(owner)), sk: s(`PENDING#${pool}#${requestId}`) },
+      }),
+    );
+  }
+
+  async getProgress(owner: string, requestId: string): Promise<Progress | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s(`PROGRESS#${requestId}`) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    return { since: Number(out.Item.since?.N ?? 0), invocations: Number(out.Item.invocations?.N ?? 1) };
+  }
+
+  async putProgress(owner: string, requestId: string, progress: Progress): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          pk: s(ownerPk(owner)),
+          sk: s(`PROGRESS#${requestId}`),
+          since: n(progress.since),
+          invocations: n(progress.invocations),
+        },
       }),
     );
   }

@@ -76,8 +76,14 @@ export interface SeedDeps {
   readonly signal: StopSignal;
   /** Raised at the last moment: stop compensating, answer. */
   readonly cleanupSignal: StopSignal;
-  /** Milliseconds left before the guard stops new work. */
+  /** Milliseconds the request has left, across invocations, before it must answer. */
   readonly remainingMs: () => number;
+  /**
+   * True when a stop can hand the rest of the request to a fresh invocation: then a
+   * stopped request throws AbortedError untouched (no compensation), and its progress is
+   * what the ledger already holds.
+   */
+  readonly canContinue: () => boolean;
 }
 
 /** Who is asking: the seed resource (the ledger's owner) and the request. */
@@ -156,6 +162,7 @@ class Run {
     try {
       plan = await this.preflight(spec);
     } catch (error) {
+      if (this.continues(error)) throw error;
       throw new SeedFailure(describeError(error, this.deps.redactor), failedId);
     }
     this.count('unchanged', plan.unchanged);
@@ -178,6 +185,8 @@ class Run {
         counts: { ...this.counts, calls: this.pool.stats.calls, throttles: this.pool.stats.throttles },
       };
     }
+    // Stopped for time with time left overall: the next invocation picks up from the ledger.
+    if (this.continues(error)) throw error;
     const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
     const what = describeError(error, this.deps.redactor);
     let note = '';
@@ -200,10 +209,15 @@ class Run {
       this.count('pool-gone', actions.length);
     } else {
       const error = await this.runAll(actions, (a) => this.remove(a));
+      if (this.continues(error)) throw error;
       if (error !== undefined) throw new SeedFailure(describeError(error, this.deps.redactor), currentId);
     }
     await this.deps.ledger.forgetPool(this.who.owner, this.userPoolId);
     return { physicalResourceId: currentId, counts: { ...this.counts, calls: this.pool.stats.calls } };
+  }
+
+  private continues(error: unknown): boolean {
+    return error instanceof AbortedError && this.deps.canContinue();
   }
 
   /** Undoes what request `requestId` did in this pool; how many there were and how many are left. */

@@ -21,13 +21,14 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import {
   SEED_RESOURCE_TYPE,
+  SEED_SERVICE_TIMEOUT_SECONDS,
   SeedResourceProperties,
   SeedUserProperties,
   SiblingProperties,
   UsersFileProperties,
 } from './private/contract';
 import { knownPool } from './private/known-pools';
-import { SEED_FUNCTION_TIMEOUT, SeedFunction } from './private/seed-function';
+import { SeedFunction } from './private/seed-function';
 import {
   addCreateCalls,
   CallCounts,
@@ -180,8 +181,11 @@ export interface UserSeederProps extends SeedingOptions {
  */
 export const INLINE_USERS_MAX_BYTES = 100_000;
 
-/** The time a request keeps back from the function's timeout (its guard stops new work). */
-const GUARD_SECONDS = 60;
+/**
+ * What a request may spend across invocations: CloudFormation's wait (3,600 s) less the
+ * 120 s the handler keeps to answer and the 60 s each of four invocations keeps back.
+ */
+const SEED_BUDGET_SECONDS = SEED_SERVICE_TIMEOUT_SECONDS - 120 - 4 * 60;
 
 interface BoundUser {
   readonly user: SeedUser;
@@ -293,13 +297,14 @@ export class UserSeeder extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: seedFunction.function.functionArn,
       resourceType: SEED_RESOURCE_TYPE,
-      // The function answers before its own timeout; give CloudFormation a little more.
-      serviceTimeout: SEED_FUNCTION_TIMEOUT.plus(Duration.minutes(5)),
+      // CloudFormation's maximum: a long request continues across invocations and answers in time.
+      serviceTimeout: Duration.seconds(SEED_SERVICE_TIMEOUT_SECONDS),
       properties,
     });
     // On delete, the users go before the permissions to delete them, and before the ledger.
     this.resource.node.addDependency(this.policy);
     this.resource.node.addDependency(seedFunction.ledger);
+    this.resource.node.addDependency(seedFunction.continuation);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
     Aspects.of(this).add({ visit: (node) => node === this.resource && this.placeUsers() });
 
@@ -358,17 +363,28 @@ export class UserSeeder extends Construct {
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
-  /** Fails synth, naming the user, when a Create could not finish in the function's time. */
+  /**
+   * Fails synth, naming the user, when the population's Create or its Delete could not
+   * finish while CloudFormation waits for the resource (across invocations).
+   */
   private checkBudget(user: SeedUser): void {
     addCreateCalls(this.createCalls, user.mode, user.groups?.length ?? 0);
     const { create, recovery, write } = this.rates;
     if ([create, recovery, write].some((r) => Token.isUnresolved(r))) return;
+    const budget = SEED_BUDGET_SECONDS;
     const seconds = estimateSeconds(this.createCalls, this.rates);
-    const budget = SEED_FUNCTION_TIMEOUT.toSeconds() - GUARD_SECONDS;
+    const calls = this.createCalls;
+    const fix = `Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate stacks.`;
     if (seconds > budget) {
-      const calls = this.createCalls;
       throw new Error(
-        `${this.node.path}: user '${user.username}' takes the population past what one deploy can seed: ${calls.create} AdminCreateUser at ${create}/s, ${calls.recovery} password calls at ${recovery}/s, ${calls.write} group writes at ${write}/s need about ${Math.ceil(seconds)} s, and the seeding function has ${budget} s. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys.`,
+        `${this.node.path}: user '${user.username}' takes the population past what one resource can create: ${calls.create} AdminCreateUser at ${create}/s, ${calls.recovery} password calls at ${recovery}/s, ${calls.write} group writes at ${write}/s need about ${Math.ceil(seconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
+      );
+    }
+    // A Delete makes one AdminDeleteUser per user, at the UserUpdate quota.
+    const deleteSeconds = calls.create / write;
+    if (deleteSeconds > budget) {
+      throw new Error(
+        `${this.node.path}: user '${user.username}' takes the population past what one resource can delete: ${calls.create} AdminDeleteUser at ${write}/s (userWrites) need about ${Math.ceil(deleteSeconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
       );
     }
   }

@@ -1,7 +1,8 @@
 /**
- * A minimal loopback stand-in for the read calls the handler makes outside Cognito:
- * Secrets Manager GetSecretValue and SSM GetParameter (AWS JSON 1.1), and S3 GetObject
- * (path-style, for users files). The harness fills it; nothing here ever reaches AWS.
+ * A minimal loopback stand-in for the calls the handler makes outside Cognito and its
+ * ledger: Secrets Manager GetSecretValue and SSM GetParameter (AWS JSON 1.1), S3 GetObject
+ * (path-style, for users files), and Lambda's asynchronous Invoke (a request continuing in
+ * a fresh invocation). The harness fills it; nothing here ever reaches AWS.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -15,17 +16,21 @@ export class AwsStandIn {
   readonly objects = new Map<string, Buffer>();
   /** Calls served, by target, for reports. */
   readonly calls: Record<string, number> = {};
+  /** Receives the payload of each asynchronous Lambda Invoke (a seeding function continuing itself). */
+  onInvoke?: (functionName: string, payload: string) => void;
   private server?: http.Server;
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
-      req.on('end', () =>
-        req.method === 'GET'
-          ? this.getObject(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)), res)
-          : this.answer(String(req.headers['x-amz-target'] ?? ''), body, res),
-      );
+      req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+        if (req.method === 'POST' && invoke) return this.invoke(decodeURIComponent(invoke[1]), body, res);
+        if (req.method === 'GET') return this.getObject(decodeURIComponent(url.pathname.slice(1)), res);
+        this.answer(String(req.headers['x-amz-target'] ?? ''), body, res);
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
@@ -39,6 +44,19 @@ export class AwsStandIn {
       this.server?.close(() => resolve());
       this.server?.closeAllConnections();
     });
+  }
+
+  /** Lambda's asynchronous Invoke: accepted (202) at once, run by whoever listens. */
+  private invoke(functionName: string, payload: string, res: http.ServerResponse): void {
+    this.calls['lambda.Invoke'] = (this.calls['lambda.Invoke'] ?? 0) + 1;
+    if (!this.onInvoke) {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ Type: 'User', message: 'no function' }));
+      return;
+    }
+    res.writeHead(202, { 'content-type': 'application/json' }).end();
+    this.onInvoke(functionName, payload);
   }
 
   private getObject(path: string, res: http.ServerResponse): void {

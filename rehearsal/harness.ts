@@ -90,6 +90,8 @@ export interface InvokeResult {
   readonly output: string;
   readonly exitCode: number | null;
   readonly ms: number;
+  /** Invocations the request took: 1, plus one per continuation in a fresh invocation. */
+  readonly invocations: number;
   /** The handler process's peak resident memory, in MB. */
   readonly maxRssMb?: number;
   readonly event: Record<string, unknown>;
@@ -118,6 +120,8 @@ export class Rehearsal {
   /** A client of the embedded DynamoDB that holds the ledger. */
   readonly dynamodb: DynamoDBClient;
   private readonly tables = new Set<string>();
+  /** The invocations each request in flight continued into, by RequestId. */
+  private readonly chains = new Map<string, { runs: Promise<{ output: string; exitCode: number | null }>[] }>();
   private readonly refs = new Map<string, string>();
   private readonly attributes = new Map<string, string>();
   private requests = 0;
@@ -326,13 +330,29 @@ export class Rehearsal {
       ...(request.physicalResourceId ? { PhysicalResourceId: request.physicalResourceId } : {}),
     };
     const started = Date.now();
-    const { output, exitCode } = await this.runHandler(
-      resource,
-      event,
-      request.timeoutMs ?? resource.timeoutMs,
-      request.heapMb ?? Math.floor(resource.memoryMb * 0.9),
-      request.onStart,
-    );
+    const timeoutMs = request.timeoutMs ?? resource.timeoutMs;
+    const heapMb = request.heapMb ?? Math.floor(resource.memoryMb * 0.9);
+    // A request that continues in a fresh invocation invokes the function again with the
+    // same event: run each such invocation as Lambda would, and wait for the whole chain.
+    const requestId = String(event.RequestId);
+    const chain = this.chains.get(requestId) ?? { runs: [] as Promise<{ output: string; exitCode: number | null }>[] };
+    const owner = !this.chains.has(requestId);
+    this.chains.set(requestId, chain);
+    this.standIn.onInvoke = (_name, payload) => {
+      const next = JSON.parse(payload) as Record<string, unknown>;
+      const target = this.chains.get(String(next.RequestId));
+      target?.runs.push(this.runHandler(resource, next, timeoutMs, heapMb));
+    };
+    const first = await this.runHandler(resource, event, timeoutMs, heapMb, request.onStart);
+    const outputs = [first.output];
+    let exitCode = first.exitCode;
+    for (let seen = 0; seen < chain.runs.length; seen++) {
+      const next = await chain.runs[seen];
+      outputs.push(next.output);
+      exitCode = next.exitCode;
+    }
+    if (owner) this.chains.delete(requestId);
+    const output = outputs.join('');
     const rawResponses = this.responses.raw.slice(before);
     const last = rawResponses[rawResponses.length - 1];
     const rss = /^\{"maxRssKb":(\d+)\}$/m.exec(output);
@@ -343,6 +363,7 @@ export class Rehearsal {
       output,
       exitCode,
       ms: Date.now() - started,
+      invocations: outputs.length,
       event,
     };
   }
@@ -382,6 +403,7 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
       AWS_ENDPOINT_URL_S3: this.standIn.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: this.ledgerDb.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
       // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.
@@ -398,7 +420,9 @@ export class Rehearsal {
       child.stderr.on('data', (c) => (output += c));
       child.on('error', reject);
       child.on('close', (exitCode) => resolvePromise({ output, exitCode }));
-      child.stdin.end(JSON.stringify({ asset: resource.asset, event, timeoutMs }));
+      child.stdin.end(
+        JSON.stringify({ asset: resource.asset, event, timeoutMs, functionArn: resource.properties.ServiceToken }),
+      );
       onStart?.();
     });
   }

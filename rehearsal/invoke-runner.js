@@ -22,7 +22,7 @@ function peakRssKb() {
 let input = '';
 process.stdin.on('data', (c) => (input += c));
 process.stdin.on('end', () => {
-  const { asset, event, timeoutMs } = JSON.parse(input);
+  const { asset, event, timeoutMs, functionArn } = JSON.parse(input);
   const deadline = Date.now() + timeoutMs;
   const killer = setTimeout(() => {
     process.stdout.write(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds\n`);
@@ -30,6 +30,7 @@ process.stdin.on('end', () => {
   }, timeoutMs);
   const context = {
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    invokedFunctionArn: functionArn,
     awsRequestId: 'rehearsal-invocation',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };

@@ -88,7 +88,8 @@ describe('large populations travel as a file asset', () => {
         Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objectArn }]),
       },
     });
-    template.resourceCountIs('AWS::IAM::Policy', 1);
+    // The seeder's policy, and the function's own (it may invoke itself to continue).
+    template.resourceCountIs('AWS::IAM::Policy', 2);
     expect(JSON.stringify(template.toJSON())).not.toContain(
       JSON.stringify({ 'Fn::GetAtt': [seedId, 'UsersObjectArn'] }),
     );
@@ -96,7 +97,7 @@ describe('large populations travel as a file asset', () => {
 });
 
 describe('time budget', () => {
-  test('fails at synth, naming the user that tips the population past the function time', () => {
+  test('fails at synth, naming the user that tips the population past what one resource can create', () => {
     const stack = new Stack();
     const seeder = new UserSeeder(stack, 'Seeder', {
       userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_x'),
@@ -104,10 +105,41 @@ describe('time budget', () => {
     });
     const password = SeedPassword.generate();
     const add = (i: number) => seeder.addUser({ username: `u${i}`, mode: PasswordMode.PERMANENT, password });
-    for (let i = 0; i < 840; i++) add(i);
+    for (let i = 0; i < 3240; i++) add(i);
 
-    expect(() => add(840)).toThrow(
-      /Seeder: user 'u840' takes the population past what one deploy can seed: 841 AdminCreateUser at 50\/s, 841 password calls at 1\/s, 0 group writes at 25\/s need about 841 s, and the seeding function has 840 s\. Raise rateLimits/,
+    expect(() => add(3240)).toThrow(
+      /Seeder: user 'u3240' takes the population past what one resource can create: 3241 AdminCreateUser at 50\/s, 3241 password calls at 1\/s, 0 group writes at 25\/s need about 3241 s, and CloudFormation waits 3240 s for it \(its ServiceTimeout, less the margins\)\. Raise rateLimits/,
+    );
+  });
+
+  test('fails at synth when the Delete could not finish, though the Create could: deletes run at the UserUpdate quota', () => {
+    // GIVEN creations and password calls fast enough, deletes at 2 a second
+    const stack = new Stack();
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_x'),
+      rateLimits: { userWrites: 2 },
+    });
+    const password = SeedPassword.generate();
+    const add = (i: number) => seeder.addUser({ username: `u${i}`, mode: PasswordMode.TEMPORARY, password });
+    for (let i = 0; i < 6480; i++) add(i);
+
+    // THEN the user that tips the Delete past the budget is named, and the Delete blamed
+    expect(() => add(6480)).toThrow(
+      /Seeder: user 'u6480' takes the population past what one resource can delete: 6481 AdminDeleteUser at 2\/s \(userWrites\) need about 3241 s, and CloudFormation waits 3240 s for it/,
+    );
+  });
+
+  test('81,000 TEMPORARY users fit one resource at default quotas (its Delete at 25/s bounds it); one more fails on the Delete', () => {
+    const stack = new Stack();
+    const seeder = new UserSeeder(stack, 'Seeder', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_x'),
+    });
+    const password = SeedPassword.generate();
+    expect(() => {
+      for (let i = 0; i < 81_000; i++) seeder.addUser({ username: `u${i}`, mode: PasswordMode.TEMPORARY, password });
+    }).not.toThrow();
+    expect(() => seeder.addUser({ username: 'one-more', mode: PasswordMode.TEMPORARY, password })).toThrow(
+      /past what one resource can delete: 81001 AdminDeleteUser at 25\/s/,
     );
   });
 

@@ -242,7 +242,9 @@ describe('UserSeeder', () => {
       users: [{ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) }],
     });
 
-    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0] as any;
+    const policy = Object.entries(Template.fromStack(stack).findResources('AWS::IAM::Policy')).find(([id]) =>
+      id.startsWith('SeederPolicy'),
+    )![1] as any;
     expect(JSON.stringify(policy.Properties.PolicyDocument.Statement[1].Resource)).toContain(
       ':secret:seed/alice-??????',
     );
@@ -258,7 +260,8 @@ describe('UserSeeder', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.resourceCountIs('AWS::IAM::Role', 1);
-    template.resourceCountIs('AWS::IAM::Policy', 2);
+    // One policy per seeder, and the function's own continuation policy.
+    template.resourceCountIs('AWS::IAM::Policy', 3);
     template.resourceCountIs('Custom::CognitoUserSeed', 2);
   });
 
@@ -281,6 +284,7 @@ describe('UserSeeder', () => {
     const dependsOn: string[] = seedResource(Template.fromStack(stack)).DependsOn;
     expect(dependsOn.sort()).toEqual([
       expect.stringMatching(/^Admins/),
+      expect.stringMatching(/^CognitoUserSeederFunctionContinuePolicy/),
       expect.stringMatching(/^CognitoUserSeederFunctionLedger/),
       expect.stringMatching(/^SeederPolicy/),
       expect.stringMatching(/^Testers/),
@@ -327,6 +331,31 @@ describe('UserSeeder', () => {
     for (const seed of Object.values(template.findResources('Custom::CognitoUserSeed')) as any[]) {
       expect(seed.DependsOn).toContain(tableId);
     }
+  });
+
+  test('the function may invoke exactly itself, to continue a long request, and CloudFormation waits 3,600 s', () => {
+    // GIVEN
+    const stack = new Stack();
+    new UserSeeder(stack, 'Seeder', { userPool: importedPool(stack) });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const [functionId] = Object.keys(template.findResources('AWS::Lambda::Function'));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('CognitoUserSeederFunctionContinuePolicy'),
+      PolicyDocument: {
+        Statement: [
+          { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [functionId, 'Arn'] } },
+        ],
+      },
+    });
+    // No cycle: the function itself does not wait for the policy that names it.
+    expect(template.findResources('AWS::Lambda::Function')[functionId].DependsOn ?? []).not.toContainEqual(
+      expect.stringMatching(/ContinuePolicy/),
+    );
+    template.hasResourceProperties('Custom::CognitoUserSeed', { ServiceTimeout: '3600' });
   });
 
   test('seeders of one stack on one pool each know the others and their usernames, to hand a moved user over', () => {

@@ -87,3 +87,9 @@ export const SEED_RESOURCE_TYPE = 'Custom::CognitoUserSeed';
 
 /** The environment variable through which the seeding function finds its ledger table. */
 export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
+
+/**
+ * How long CloudFormation waits for a seed resource's answer (its `ServiceTimeout`, the
+ * maximum): a request may run across invocations for this long.
+ */
+export const SEED_SERVICE_TIMEOUT_SECONDS = 3600;

@@ -34,6 +34,12 @@ export class SeedFunction extends Construct {
   public readonly role: iam.Role;
   /** The ownership ledger: the only thing that can authorise deleting a user. */
   public readonly ledger: dynamodb.Table;
+  /**
+   * Lets the function invoke itself (exactly its own ARN) to continue a long request. A
+   * policy of its own, not in the role's default policy, so the function does not depend
+   * on its own ARN; the seed resources depend on it instead.
+   */
+  public readonly continuation: iam.Policy;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -78,6 +84,12 @@ export class SeedFunction extends Construct {
       retryAttempts: 0,
       environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
+    });
+    this.continuation = new iam.Policy(this, 'ContinuePolicy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+      ],
     });
   }
 }
