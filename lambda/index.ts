@@ -33,7 +33,9 @@ import {
 } from './seed';
 
 // SDK defaults throughout, so AWS_ENDPOINT_URL_* can point the clients at loopback.
-const cognito = new CognitoIdentityProviderClient({});
+// No SDK retries for Cognito: the pacer must see every throttle to share the quota, and it
+// retries throttles and transient faults itself (lambda/pace.ts).
+const cognito = new CognitoIdentityProviderClient({ maxAttempts: 1 });
 const secretsManager = new SecretsManagerClient({});
 const ssm = new SSMClient({});
 // Path-style only when an endpoint override (a local rehearsal) cannot take bucket subdomains.

@@ -44,20 +44,34 @@ export class StopSignal {
   }
 }
 
+/** A burst of throttles within this window is one signal: the rate is cut once. */
+export const CUT_INTERVAL_MS = 1_000;
+
+/** After a cut, the rate holds this long before it grows back. */
+export const HOLD_AFTER_CUT_MS = 2_000;
+
+/** How fast the rate grows back: this share of the configured rate per second. */
+export const GROWTH_PER_SECOND = 0.05;
+
 /**
- * Spaces calls evenly at `rate` per second. A throttle cuts the rate (down to a tenth of
- * the configured one); each success wins a little of it back, so a shared quota that
- * other callers also use is met without a retry storm.
+ * Spaces calls evenly at `rate` per second. A throttle cuts the rate by 30 % (to no less
+ * than a tenth of the configured one), at most once per interval however many calls were
+ * throttled together; after a hold, the rate grows back with time (additively), not with
+ * each success, so a quota other callers share is met without a retry storm and without
+ * jumping back at the first success.
  */
 export class RateLimiter {
   private next = 0;
   private current: number;
+  private lastCut = -Infinity;
+  private lastGrowth: number;
 
   constructor(
     private readonly configured: number,
     private readonly now: () => number = Date.now,
   ) {
     this.current = configured;
+    this.lastGrowth = now();
   }
 
   /** Calls per second allowed right now. */
@@ -75,11 +89,21 @@ export class RateLimiter {
   }
 
   onThrottle(): void {
+    const now = this.now();
+    if (now - this.lastCut < CUT_INTERVAL_MS) return;
+    this.lastCut = now;
+    this.lastGrowth = now;
     this.current = Math.max(this.configured / 10, this.current * 0.7);
   }
 
   onSuccess(): void {
-    this.current = Math.min(this.configured, this.current + this.configured * 0.02);
+    const now = this.now();
+    if (now - this.lastCut < HOLD_AFTER_CUT_MS) return;
+    const seconds = (now - Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS)) / 1000;
+    this.lastGrowth = now;
+    if (seconds > 0) {
+      this.current = Math.min(this.configured, this.current + this.configured * GROWTH_PER_SECOND * seconds);
+    }
   }
 }
 
@@ -89,6 +113,26 @@ const THROTTLES = new Set(['TooManyRequestsException', 'ThrottlingException']);
 export function isThrottle(error: unknown): boolean {
   return THROTTLES.has((error as { name?: string })?.name ?? '');
 }
+
+/** Network errors that mean the call may not have reached the service. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN']);
+
+/**
+ * A service-side fault or a network error: worth a few retries. (The SDK's own retries are
+ * off for Cognito, so that every throttle reaches the pacer; these take their place.)
+ */
+export function isTransient(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e?.name === 'InternalErrorException' ||
+    e?.name === 'ServiceUnavailableException' ||
+    (e?.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    NETWORK_CODES.has(e?.code ?? '')
+  );
+}
+
+/** Attempts of a call that fails transiently (throttles are retried while time remains). */
+export const TRANSIENT_ATTEMPTS = 3;
 
 /** Backoff before retry `attempt` (1-based): full jitter, capped at 5 s. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
@@ -102,13 +146,17 @@ export interface PaceStats {
   throttles: number;
 }
 
-/** Runs `call` at `limiter`'s pace, retrying throttles until `signal` stops. */
+/**
+ * Runs `call` at `limiter`'s pace, retrying throttles until `signal` stops and transient
+ * faults up to TRANSIENT_ATTEMPTS times.
+ */
 export async function paced<T>(
   limiter: RateLimiter,
   signal: StopSignal,
   stats: PaceStats,
   call: () => Promise<T>,
 ): Promise<T> {
+  let faults = 0;
   for (let attempt = 1; ; attempt++) {
     await limiter.take(signal);
     stats.calls++;
@@ -117,9 +165,12 @@ export async function paced<T>(
       limiter.onSuccess();
       return result;
     } catch (error) {
-      if (!isThrottle(error)) throw error;
-      stats.throttles++;
-      limiter.onThrottle();
+      if (isThrottle(error)) {
+        stats.throttles++;
+        limiter.onThrottle();
+      } else if (!isTransient(error) || ++faults >= TRANSIENT_ATTEMPTS) {
+        throw error;
+      }
       await signal.sleep(backoffMs(attempt));
     }
   }

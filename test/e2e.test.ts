@@ -435,6 +435,13 @@ test('throttling: a proxy answers a share of calls with TooManyRequestsException
 
   expect(created.response?.Status).toBe('SUCCESS');
   expect(r.proxy.throttledTotal).toBeGreaterThan(10);
+  // Every throttle reached the pacer: none was retried out of its sight by the SDK.
+  const summary = created.output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .find((l) => l.outcome === 'SUCCESS');
+  expect(summary.throttles).toBe(r.proxy.throttledTotal);
   const state = await poolState(r, resource.properties.UserPoolId);
   expect(Object.keys(state).sort()).toEqual(names);
   names.forEach((n, i) =>

@@ -588,7 +588,8 @@ describe('Create is all or nothing', () => {
     absentThenCreated(['u1', 'u2', 'u4', 'u5']);
     absent(['u3']);
     createsAnyUser();
-    cognito.on(AdminCreateUserCommand, { Username: 'u3' }).rejects(awsError('InternalErrorException', 'boom'));
+    // Not a transient fault (those are retried): Cognito refuses this one user.
+    cognito.on(AdminCreateUserCommand, { Username: 'u3' }).rejects(awsError('InvalidParameterException', 'boom'));
     cognito.on(AdminDeleteUserCommand).resolves({});
 
     // WHEN
@@ -597,7 +598,7 @@ describe('Create is all or nothing', () => {
     // THEN
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(
-      /user 'u3': create failed \(InternalErrorException: boom\)\. Undid what this request did: deleted the 2 user\(s\) it had created\.$/,
+      /user 'u3': create failed \(InvalidParameterException: boom\)\. Undid what this request did: deleted the 2 user\(s\) it had created\.$/,
     );
     const deleted = cognito.commandCalls(AdminDeleteUserCommand).map((c) => c.args[0].input.Username);
     expect(deleted.sort()).toEqual(['u1', 'u2']);

@@ -1,4 +1,4 @@
-import { backoffMs, isThrottle, paced, RateLimiter, runBounded, StopSignal } from '../lambda/pace';
+import { backoffMs, isThrottle, isTransient, paced, RateLimiter, runBounded, StopSignal } from '../lambda/pace';
 
 describe('RateLimiter', () => {
   test('spaces calls evenly at the configured rate', async () => {
@@ -16,14 +16,36 @@ describe('RateLimiter', () => {
     expect(sleeps[4]).toBe(0);
   });
 
-  test('slows down on throttling, to no less than a tenth, and recovers on success', () => {
-    const limiter = new RateLimiter(50);
+  test('a burst of throttles is one cut: at most once a second, by 30 %, to no less than a tenth', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(50, () => now);
+    for (let i = 0; i < 16; i++) limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(35);
+    now += 999;
     limiter.onThrottle();
     expect(limiter.rate).toBeCloseTo(35);
-    for (let i = 0; i < 20; i++) limiter.onThrottle();
+    for (let i = 0; i < 20; i++) {
+      now += 1000;
+      limiter.onThrottle();
+    }
     expect(limiter.rate).toBe(5);
-    for (let i = 0; i < 100; i++) limiter.onSuccess();
-    expect(limiter.rate).toBe(50);
+  });
+
+  test('grows back with time, after a hold, not with each success', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(21);
+    // A thousand successes within the hold win nothing back.
+    for (let i = 0; i < 1000; i++) limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(21);
+    // Two seconds past the hold: 5 % of the configured rate per second.
+    now += 2_000 + 2_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(24);
+    now += 60_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBe(30);
   });
 });
 
@@ -38,6 +60,38 @@ describe('paced', () => {
     const boom = jest.fn().mockRejectedValue(new Error('boom'));
     await expect(paced(new RateLimiter(1000), new StopSignal(), stats, boom)).rejects.toThrow('boom');
     expect(boom).toHaveBeenCalledTimes(1);
+  });
+
+  test('transient faults are retried a few times, then surface; throttles do not use up those attempts', async () => {
+    const stats = { calls: 0, throttles: 0 };
+    const fault = Object.assign(new Error('boom'), {
+      name: 'InternalErrorException',
+      $metadata: { httpStatusCode: 500 },
+    });
+    const throttle = Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' });
+    const flaky = jest
+      .fn()
+      .mockRejectedValueOnce(fault)
+      .mockRejectedValueOnce(throttle)
+      .mockRejectedValueOnce(throttle)
+      .mockRejectedValueOnce(fault)
+      .mockResolvedValueOnce('ok');
+    jest.spyOn(StopSignal.prototype, 'sleep').mockResolvedValue(undefined);
+    await expect(paced(new RateLimiter(1000), new StopSignal(), stats, flaky)).resolves.toBe('ok');
+    expect(stats).toEqual({ calls: 5, throttles: 2 });
+
+    const broken = jest.fn().mockRejectedValue(fault);
+    await expect(paced(new RateLimiter(1000), new StopSignal(), stats, broken)).rejects.toThrow('boom');
+    expect(broken).toHaveBeenCalledTimes(3);
+    jest.restoreAllMocks();
+  });
+
+  test('transient means a service fault or a network error, never a client error', () => {
+    // (That every throttle reaches the pacer, with the SDK's retries off, is shown end to
+    // end in test/e2e.test.ts: the handler counts exactly the throttles the proxy sent.)
+    expect(isTransient({ name: 'InternalErrorException' })).toBe(true);
+    expect(isTransient({ code: 'ECONNRESET' })).toBe(true);
+    expect(isTransient({ name: 'NotAuthorizedException', $metadata: { httpStatusCode: 400 } })).toBe(false);
   });
 
   test('stops retrying once the signal is raised', async () => {
