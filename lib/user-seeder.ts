@@ -47,6 +47,7 @@ import {
 } from './private/validation';
 import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
+import { SeedingFunctionOptions } from './seeding-function-options';
 
 /**
  * Calls per second the seeding function makes in each of Cognito's quota categories.
@@ -118,6 +119,16 @@ export interface SeedingOptions {
    * @default - Cognito's default quotas: 50 creations, 30 password calls, 25 other writes, 120 reads
    */
   readonly rateLimits?: SeedRateLimits;
+
+  /**
+   * Options for the stack's seeding function, its log group and its ledger: VPC
+   * placement, log encryption, retention and removal, reserved concurrency, tracing, a
+   * dead-letter queue, a backup plan for the ledger. The function is shared by every
+   * seeder of the stack: all of them must pass the same options.
+   *
+   * @default - not in a VPC, logs kept 30 days with CloudWatch Logs' key and retained on delete, no reserved concurrency, no tracing, no dead-letter queue, the ledger in no backup plan
+   */
+  readonly seedingFunction?: SeedingFunctionOptions;
 }
 
 /**
@@ -250,7 +261,7 @@ export class UserSeeder extends Construct {
       read: limits.userReads ?? DEFAULT_RATES.read,
     };
     for (const user of props.users ?? []) this.checkBudget(user);
-    const seedFunction = SeedFunction.of(this);
+    const seedFunction = SeedFunction.of(this, props.seedingFunction);
     this.policy = new iam.Policy(this, 'Policy', {
       roles: [seedFunction.role],
       statements: [
