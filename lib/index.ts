@@ -3,3 +3,4 @@ export * from './seed-password';
 export * from './seed-user';
 export * from './user-seeder';
 export * from './seeded-user-pool';
+export * from './seeding-function-options';

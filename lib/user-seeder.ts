@@ -1,21 +1,22 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
+  ArnFormat,
   Aspects,
   CfnResource,
   CustomResource,
   Duration,
+  FileAssetPackaging,
   IAspect,
   Lazy,
   RemovalPolicy,
   Stack,
+  Stage,
   Token,
 } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
@@ -48,6 +49,7 @@ import {
 } from './private/validation';
 import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
+import { SeedingFunctionOptions } from './seeding-function-options';
 
 /**
  * Calls per second the seeding function makes in each of Cognito's quota categories.
@@ -119,6 +121,16 @@ export interface SeedingOptions {
    * @default - Cognito's default quotas: 50 creations, 30 password calls, 25 other writes, 120 reads
    */
   readonly rateLimits?: SeedRateLimits;
+
+  /**
+   * Options for the stack's seeding function, its log group and its ledger: VPC
+   * placement, log encryption, retention and removal, reserved concurrency, tracing, a
+   * dead-letter queue, a backup plan for the ledger. The function is shared by every
+   * seeder of the stack: all of them must pass the same options.
+   *
+   * @default - not in a VPC, logs kept 30 days with CloudWatch Logs' key and retained on delete, no reserved concurrency, no tracing, no dead-letter queue, the ledger in no backup plan
+   */
+  readonly seedingFunction?: SeedingFunctionOptions;
 }
 
 /**
@@ -147,6 +159,16 @@ export interface UsersFromFileOptions {
    * @default - none
    */
   readonly groups?: string[];
+
+  /**
+   * The directory a relative `file` is resolved against. From languages other than
+   * TypeScript and JavaScript, pass it (or an absolute path): the app's entry file is
+   * then not the app's own.
+   *
+   * @default - the directory of the app's entry file (`require.main`, the file the
+   * `cdk.json` app command runs, e.g. `bin/app.ts`), or the working directory when there is none
+   */
+  readonly baseDir?: string;
 }
 
 /**
@@ -209,7 +231,7 @@ export class UserSeeder extends Construct {
    * a `password` column is an error; the password comes from `options.password`.
    * Pass the result as `users`, or to `addUser` one by one.
    *
-   * @param file path of a `.json` or `.csv` file
+   * @param file path of a `.json` or `.csv` file: absolute, or relative to `options.baseDir`, by default the directory of the app's entry file (not the working directory)
    * @param options what every user of the file shares
    */
   public static usersFromFile(file: string, options: UsersFromFileOptions = {}): SeedUser[] {
@@ -254,7 +276,7 @@ export class UserSeeder extends Construct {
       read: limits.userReads ?? DEFAULT_RATES.read,
     };
     for (const user of props.users ?? []) this.checkBudget(user);
-    const seedFunction = SeedFunction.of(this);
+    const seedFunction = SeedFunction.of(this, props.seedingFunction);
     this.policy = new iam.Policy(this, 'Policy', {
       roles: [seedFunction.role],
       statements: [
@@ -336,7 +358,7 @@ export class UserSeeder extends Construct {
     }
     if (!bound.binding?.secret) {
       throw new Error(
-        `${this.node.path}: the password of user '${username}' is not stored in a secret (mode ${bound.user.mode}): only users with SeedPassword.generate() or fromSecret() have one.`,
+        `${this.node.path}: the password of user '${username}' is not stored in a secret: ${passwordSourceName(bound)}. Only users whose password is SeedPassword.generate() or fromSecret() have one; grantReadPasswords() covers SSM parameters too.`,
       );
     }
     return bound.binding.secret;
@@ -420,15 +442,30 @@ export class UserSeeder extends Construct {
         return { $token: index };
       }),
     );
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cognito-seed-users-')), 'users.json');
-    fs.writeFileSync(file, text);
-    const asset = new s3assets.Asset(this, 'UsersFile', { path: file });
-    const objectArn = asset.bucket.arnForObjects(asset.s3ObjectKey);
+    // Staged in the cloud assembly as a file asset, like any asset: nothing is left behind
+    // in a temporary directory, and the same users make the same file name on every synth.
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const fileName = `asset.${sha256}.json`;
+    const assemblyFile = path.join(Stage.of(this)!.outdir, fileName);
+    if (!fs.existsSync(assemblyFile)) fs.writeFileSync(assemblyFile, text);
+    const location = stack.synthesizer.addFileAsset({
+      fileName,
+      packaging: FileAssetPackaging.FILE,
+      sourceHash: sha256,
+    });
+    const objectArn = stack.formatArn({
+      service: 's3',
+      region: '',
+      account: '',
+      resource: location.bucketName,
+      resourceName: location.objectKey,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     this.usersFile = {
-      Bucket: asset.s3BucketName,
-      Key: asset.s3ObjectKey,
+      Bucket: location.bucketName,
+      Key: location.objectKey,
       ObjectArn: objectArn,
-      Sha256: createHash('sha256').update(text).digest('hex'),
+      Sha256: sha256,
     };
     this.tokens = tokens;
     this.policy.addStatements(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objectArn] }));
@@ -485,6 +522,15 @@ export class UserSeeder extends Construct {
     }
     this.users.push({ user, binding });
   }
+}
+
+/** Where a user's password comes from, in words, for messages. */
+function passwordSourceName({ user, binding }: BoundUser): string {
+  if (!binding) return `it has none (mode ${user.mode})`;
+  const source = binding.source;
+  if (source.Source === 'ssm') return 'it comes from an SSM parameter (SeedPassword.fromSsmParameter)';
+  if (source.Source === 'plaintext') return 'it is in the template (SeedPassword.unsafePlainText)';
+  return `it comes from ${source.Source}`;
 }
 
 /** Replaces every CloudFormation intrinsic (`Ref`, `Fn::*`) in a resolved value. */

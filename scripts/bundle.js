@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Bundles the seeding handler (lambda/) and its AWS SDK clients into one file, the asset
-// that lib/ ships with lambda.Code.fromAsset. Paths are relative to the package root and
-// nothing time- or machine-dependent goes in, so the asset hash is the same everywhere.
+// that lib/ ships with lambda.Code.fromAsset, and writes beside it the licence texts of
+// every third-party package the bundle contains (THIRD-PARTY-LICENSES.txt): minified, the
+// bundle itself keeps none, and Apache-2.0 and MIT both ask that they travel with the code.
+// Paths are relative to the package root and nothing time- or machine-dependent goes in,
+// so the asset hash is the same everywhere.
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -9,9 +12,9 @@ const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'assets', 'seed-handler');
+const LICENSES = 'THIRD-PARTY-LICENSES.txt';
 
 async function main() {
-  fs.rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['lambda/index.ts'],
@@ -25,15 +28,72 @@ async function main() {
     mainFields: ['module', 'main'],
     minify: true,
     sourcemap: false,
+    // The SDK carries no licence comments; its licences go in LICENSES, from the packages.
     legalComments: 'none',
     metafile: true,
+    write: false,
     logLevel: 'warning',
   });
-  const bytes = fs.statSync(path.join(outdir, 'index.js')).size;
+  const files = new Map([
+    ['index.js', Buffer.from(result.outputFiles[0].contents)],
+    [LICENSES, Buffer.from(thirdPartyLicenses(Object.keys(result.metafile.inputs)))],
+  ]);
+  writeUnlessSame(files);
+  const bytes = files.get('index.js').length;
   const inputs = Object.keys(result.metafile.inputs).length;
   console.log(
-    `bundled lambda/index.ts -> ${path.relative(root, outdir)}/index.js (${(bytes / 1024).toFixed(1)} KiB, ${inputs} inputs)`,
+    `bundled lambda/index.ts -> ${path.relative(root, outdir)}/index.js (${(bytes / 1024).toFixed(1)} KiB, ${inputs} inputs) and ${LICENSES}`,
   );
+}
+
+/**
+ * Leaves an identical bundle alone, and replaces a different one file by file with a
+ * rename: tests that read the asset while another process bundles never see it missing.
+ */
+function writeUnlessSame(files) {
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const name of fs.readdirSync(outdir)) {
+    if (!files.has(name)) fs.rmSync(path.join(outdir, name), { recursive: true, force: true });
+  }
+  for (const [name, contents] of files) {
+    const target = path.join(outdir, name);
+    if (fs.existsSync(target) && fs.readFileSync(target).equals(contents)) continue;
+    const temp = path.join(path.dirname(outdir), `.${path.basename(outdir)}.${name}.${process.pid}`);
+    fs.writeFileSync(temp, contents);
+    fs.renameSync(temp, target);
+  }
+}
+
+/** The name, version, licence and licence text of every package the bundle took code from. */
+function thirdPartyLicenses(inputs) {
+  const roots = new Set();
+  for (const input of inputs) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) roots.add(match[1]);
+  }
+  const entries = new Map();
+  for (const dir of roots) {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
+    const id = `${pkg.name}@${pkg.version}`;
+    if (entries.has(id)) continue;
+    const texts = fs
+      .readdirSync(path.join(root, dir))
+      .filter((f) => /^(licen[cs]e|copying|notice)(\.|$)/i.test(f))
+      .sort()
+      .map((f) => fs.readFileSync(path.join(root, dir, f), 'utf8').trim());
+    const license = typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license ?? 'UNKNOWN');
+    entries.set(
+      id,
+      [
+        `${id} (${license})`,
+        texts.length ? texts.join('\n\n') : `The package ships no licence file; its licence is ${license}.`,
+      ].join('\n\n'),
+    );
+  }
+  const header =
+    'The seeding handler bundle (index.js) contains code from the following packages, ' +
+    'each under its own licence, reproduced here.\n';
+  return [header, ...[...entries.keys()].sort().map((id) => entries.get(id))].join(`\n${'-'.repeat(78)}\n\n`) + '\n';
 }
 
 main().catch((error) => {

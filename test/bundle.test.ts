@@ -9,6 +9,7 @@ import { context, deleteEvent, ResponseServer } from './support/cfn';
 
 const root = path.join(__dirname, '..');
 const bundled = path.join(root, 'assets', 'seed-handler', 'index.js');
+const licenses = path.join(root, 'assets', 'seed-handler', 'THIRD-PARTY-LICENSES.txt');
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 test('a rebuild into another directory produces the same bytes, with no machine paths inside', () => {
@@ -16,7 +17,8 @@ test('a rebuild into another directory produces the same bytes, with no machine 
   try {
     execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle.js'), other], { stdio: 'pipe' });
     expect(sha256(path.join(other, 'index.js'))).toBe(sha256(bundled));
-    expect(fs.readdirSync(path.dirname(bundled))).toEqual(['index.js']);
+    expect(sha256(path.join(other, 'THIRD-PARTY-LICENSES.txt'))).toBe(sha256(licenses));
+    expect(fs.readdirSync(path.dirname(bundled)).sort()).toEqual(['THIRD-PARTY-LICENSES.txt', 'index.js']);
     const text = fs.readFileSync(bundled, 'utf8');
     expect(text.includes(root)).toBe(false);
     expect(text.includes(os.homedir())).toBe(false);
@@ -36,6 +38,20 @@ test('the bundle carries its AWS SDK clients and stays small', () => {
   // Issue 5's budget was 600 KB; the ledger's DynamoDB client adds about 50 KB and the
   // Lambda client (a request continuing itself) about 60 KB. Nothing installed at deploy.
   expect(fs.statSync(bundled).size).toBeLessThanOrEqual(750_000);
+});
+
+test('the licences of every bundled package travel beside the bundle', () => {
+  const text = fs.readFileSync(licenses, 'utf8');
+  for (const pkg of [
+    '@aws-sdk/client-cognito-identity-provider',
+    '@aws-sdk/client-dynamodb',
+    '@smithy/core',
+    'bowser',
+  ]) {
+    expect(text).toMatch(new RegExp(`^${pkg}@\\S+ \\((Apache-2\\.0|MIT)\\)$`, 'm'));
+  }
+  expect(text).toMatch(/Apache License\s+Version 2\.0/);
+  expect(text.includes(root)).toBe(false);
 });
 
 test('the bundle answers CloudFormation through its handler export, even when it cannot find its ledger', async () => {

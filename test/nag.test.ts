@@ -77,6 +77,6 @@ test('Compliance: on a SeededUserPool the seeder adds no finding but the generat
   // The pool's own findings (its MFA, feature plan...) belong to the user's pool settings.
   expect(threw).toBe(true);
   expect(findings.filter((f) => isSeederResource(f.path))).toEqual([
-    { rule: 'AwsSolutions-SMG4', path: 'S/Pool/Seeder/aGeneratedPassword/Resource' },
+    { rule: 'AwsSolutions-SMG4', path: 'S/Pool/Seeder/GeneratedPassword/Resource' },
   ]);
 });

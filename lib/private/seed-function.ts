@@ -1,11 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { SeedingFunctionOptions } from '../seeding-function-options';
 import { LEDGER_TABLE_ENV } from './contract';
 
 /** The singleton's id in its stack. A public contract: never change it. */
@@ -23,11 +25,21 @@ export const LEDGER_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynam
  * shares them and adds its own policy to the role.
  */
 export class SeedFunction extends Construct {
-  /** The stack's seeding function, created on first use. */
-  public static of(scope: Construct): SeedFunction {
+  /**
+   * The stack's seeding function, created on first use with `options`. Every later
+   * caller must pass the same options: one function cannot be configured two ways.
+   */
+  public static of(scope: Construct, options: SeedingFunctionOptions = {}): SeedFunction {
     const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(SINGLETON_ID);
-    return (existing as SeedFunction | undefined) ?? new SeedFunction(stack, SINGLETON_ID);
+    const existing = stack.node.tryFindChild(SINGLETON_ID) as SeedFunction | undefined;
+    if (!existing) return new SeedFunction(stack, SINGLETON_ID, options, scope.node.path);
+    const differing = differingOptions(existing.options, options);
+    if (differing.length > 0) {
+      throw new Error(
+        `${scope.node.path}: seedingFunction differs from what ${existing.configuredBy} gave (${differing.join(', ')}): the stack has one seeding function (${existing.node.path}), shared by every seeder in it, so every seeder in the stack must pass the same seedingFunction options. Pass one SeedingFunctionOptions object to each of them.`,
+      );
+    }
+    return existing;
   }
 
   public readonly function: lambda.Function;
@@ -41,11 +53,21 @@ export class SeedFunction extends Construct {
    */
   public readonly continuation: iam.Policy;
 
-  private constructor(scope: Construct, id: string) {
+  /** The options the function was created with, and the seeder that gave them. */
+  private readonly options: SeedingFunctionOptions;
+  private readonly configuredBy: string;
+
+  private constructor(scope: Construct, id: string, options: SeedingFunctionOptions, configuredBy: string) {
     super(scope, id);
+    this.options = options;
+    this.configuredBy = configuredBy;
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: logs.RetentionDays.ONE_MONTH,
+      retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: options.logGroupEncryptionKey,
+      removalPolicy: options.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // CloudWatch Logs encrypts with the key on its own behalf; a key of this app says so.
+    options.logGroupEncryptionKey?.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`));
     this.ledger = new dynamodb.Table(this, 'Ledger', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
@@ -70,8 +92,15 @@ export class SeedFunction extends Construct {
         Ledger: new iam.PolicyDocument({
           statements: [new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] })],
         }),
+        ...(options.vpc ? { Vpc: vpcAccessPolicy(this) } : {}),
       },
     });
+    if (options.ledgerBackupPlan) {
+      new backup.BackupSelection(this, 'LedgerBackup', {
+        backupPlan: options.ledgerBackupPlan,
+        resources: [backup.BackupResource.fromDynamoDbTable(this.ledger)],
+      });
+    }
     this.function = new lambda.Function(this, 'Handler', {
       runtime: lambda.Runtime.NODEJS_LATEST,
       handler: 'index.handler',
@@ -84,6 +113,12 @@ export class SeedFunction extends Construct {
       retryAttempts: 0,
       environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
+      vpc: options.vpc,
+      vpcSubnets: options.vpcSubnets,
+      securityGroups: options.securityGroups,
+      reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+      tracing: options.tracing,
+      deadLetterQueue: options.deadLetterQueue,
     });
     this.continuation = new iam.Policy(this, 'ContinuePolicy', {
       roles: [this.role],
@@ -92,6 +127,48 @@ export class SeedFunction extends Construct {
       ],
     });
   }
+}
+
+/**
+ * What `AWSLambdaVPCAccessExecutionRole` grants, inline and as narrow as EC2 allows: Lambda
+ * manages the function's network interfaces with its role. The two Describe actions have
+ * no resource-level permissions, so they alone are on `*`.
+ */
+function vpcAccessPolicy(scope: Construct): iam.PolicyDocument {
+  const arn = (resource: string) => Stack.of(scope).formatArn({ service: 'ec2', resource, resourceName: '*' });
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface'],
+        resources: [arn('network-interface'), arn('subnet'), arn('security-group')],
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:AssignPrivateIpAddresses', 'ec2:DeleteNetworkInterface', 'ec2:UnassignPrivateIpAddresses'],
+        resources: [arn('network-interface')],
+      }),
+    ],
+  });
+}
+
+/** The names of the options that differ: constructs by identity, values and lists by content. */
+function differingOptions(a: SeedingFunctionOptions, b: SeedingFunctionOptions): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof SeedingFunctionOptions)[]);
+  return [...keys].filter((key) => !same(a[key], b[key])).sort();
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => same(v, b[i]));
+  const plain = (v: unknown) => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+  if (!plain(a) || !plain(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  return [...keys].every((k) => same(x[k], y[k]));
 }
 
 /**

@@ -9,6 +9,7 @@ export interface FileDefaults {
   readonly password?: SeedPassword;
   readonly mode?: PasswordMode;
   readonly groups?: string[];
+  readonly baseDir?: string;
 }
 
 const RESERVED = new Set(['username', 'mode', 'groups', 'passwordrevision']);
@@ -20,7 +21,7 @@ const RESERVED = new Set(['username', 'mode', 'groups', 'passwordrevision']);
  * A file never carries passwords: they come from `defaults.password`.
  */
 export function readUsersFile(file: string, defaults: FileDefaults): SeedUser[] {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = fs.readFileSync(locateUsersFile(file, defaults.baseDir), 'utf8');
   const rows = path.extname(file).toLowerCase() === '.csv' ? csvRows(text, file) : jsonRows(text, file);
   return rows.map(({ line, fields }) => {
     const where = `${file}:${line}`;
@@ -60,6 +61,30 @@ export function readUsersFile(file: string, defaults: FileDefaults): SeedUser[] 
       ...(fields.passwordRevision ? { passwordRevision: String(fields.passwordRevision) } : {}),
     };
   });
+}
+
+/**
+ * The file's absolute path: relative paths resolve against `baseDir`, else the directory
+ * of the app's entry file (`require.main`, the file `cdk.json` runs), else the working
+ * directory. A missing file fails with the path it looked at and how it got there.
+ */
+export function locateUsersFile(file: string, baseDir?: string): string {
+  const entry = require.main?.filename;
+  const base = baseDir ?? (entry ? path.dirname(entry) : process.cwd());
+  const located = path.resolve(base, file);
+  if (!fs.existsSync(located) || !fs.statSync(located).isFile()) {
+    const how = path.isAbsolute(file)
+      ? 'the path is absolute'
+      : baseDir !== undefined
+        ? `relative paths resolve against baseDir, ${base}`
+        : entry
+          ? `relative paths resolve against the directory of the app's entry file ${entry}`
+          : `relative paths resolve against the working directory, ${base}, when there is no entry file`;
+    throw new Error(
+      `UserSeeder.usersFromFile('${file}'): no users file at ${located} (${how}): pass an absolute path (path.join(__dirname, '${file}')) or the directory it is in as baseDir.`,
+    );
+  }
+  return located;
 }
 
 interface Row {

@@ -1,0 +1,97 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+
+/**
+ * Options for the one seeding function of a stack (`CognitoUserSeederFunction`), its log
+ * group and its ownership ledger: what regulated accounts ask of every Lambda function.
+ *
+ * A stack has one seeding function, shared by all its seeders: every seeder in a stack
+ * must pass the same options (share one object), or synth fails naming both seeders.
+ */
+export interface SeedingFunctionOptions {
+  /**
+   * The VPC to run the function in. The function calls Cognito, Secrets Manager, SSM,
+   * DynamoDB and S3 (users files) APIs: the subnets need a route to them (a NAT gateway
+   * or VPC endpoints). The role gets the network-interface permissions
+   * of `AWSLambdaVPCAccessExecutionRole` as an inline policy (`Vpc`), not the managed policy.
+   *
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in `vpc` to place the function.
+   *
+   * @default - the VPC's private subnets (aws-cdk-lib's default for a Lambda function)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups of the function's network interfaces, with `vpc`.
+   *
+   * @default - a new security group that allows all outbound traffic
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * A KMS key to encrypt the function's log group with. Its key policy must let CloudWatch
+   * Logs use it; for a `kms.Key` of this app the construct adds that statement.
+   *
+   * @default - encrypted with CloudWatch Logs' own key
+   */
+  readonly logGroupEncryptionKey?: kms.IKey;
+
+  /**
+   * How long the function's log group keeps its events.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What happens to the function's log group when it leaves the stack or the stack is
+   * deleted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Concurrent executions reserved for the function (and its ceiling). One request runs
+   * at a time per seed resource; a stack's seed resources may run in parallel.
+   *
+   * @default - no reservation: the function uses the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * X-Ray tracing of the function. `ACTIVE` and `PASS_THROUGH` add `xray:PutTraceSegments`
+   * and `xray:PutTelemetryRecords` on `*` (X-Ray has no resource-level permissions).
+   *
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
+
+  /**
+   * A queue for asynchronous invocations that fail. The handler answers CloudFormation
+   * itself and never throws back to Lambda, so nothing is expected to arrive there; some
+   * rule packs ask for one on every function.
+   *
+   * @default - no dead-letter queue
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+
+  /**
+   * An AWS Backup plan to add the ownership ledger table to (one backup selection,
+   * `CognitoUserSeederFunction/LedgerBackup`, with the backup role aws-cdk-lib creates for
+   * it). The table always has point-in-time recovery.
+   *
+   * @default - the ledger is in no backup plan
+   */
+  readonly ledgerBackupPlan?: backup.IBackupPlan;
+}

@@ -1,0 +1,130 @@
+// The package as a user gets it: `npm pack` (its prepack builds, so nothing stale or
+// missing ships), the tarball's content, and a fresh CDK app elsewhere that installs the
+// tarball and synthesizes a stack with it.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.join(__dirname, '..');
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+
+let work: string;
+let tarball: string;
+let files: string[];
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'seeder-pack-'));
+  // Lifecycle scripts run: prepack cleans dist/, compiles with jsii and bundles the handler.
+  const output = npm(['pack', '--json', '--pack-destination', work], root);
+  // The build's own output comes first; npm's JSON report is the last thing printed.
+  const [packed] = JSON.parse(output.slice(output.search(/^\[\s*\{/m)));
+  tarball = path.join(work, packed.filename);
+  files = packed.files.map((f: { path: string }) => f.path).sort();
+}, 240_000);
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds the licence, notice, jsii assembly, compiled library with types, and the bundle with its licences', () => {
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'LICENSE',
+      'NOTICE',
+      'README.md',
+      'package.json',
+      '.jsii',
+      'assets/seed-handler/index.js',
+      'assets/seed-handler/THIRD-PARTY-LICENSES.txt',
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/private/seed-function.js',
+    ]),
+  );
+  // Every library source compiles into the package, with its types.
+  for (const source of fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts'))) {
+    const base = `dist/lib/${source.replace(/\.ts$/, '')}`;
+    expect(files).toEqual(expect.arrayContaining([`${base}.js`, `${base}.d.ts`]));
+  }
+});
+
+test('the tarball holds no tests, rehearsal, handler sources, examples, scripts or development files', () => {
+  const allowed =
+    /^(LICENSE|NOTICE|README\.md|package\.json|\.jsii|assets\/seed-handler\/[^/]+|dist\/lib\/.+\.(js|d\.ts))$/;
+  expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+  expect(files.filter((f) => /^(test|rehearsal|lambda|examples|scripts)\//.test(f) || /\.test\./.test(f))).toEqual([]);
+});
+
+test('the package runs no install-time script, and declares where it comes from', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+    expect(manifest.scripts[script]).toBeUndefined();
+  }
+  expect(manifest.scripts.prepack).toBe('npm run build');
+  expect(manifest).toMatchObject({
+    license: 'Apache-2.0',
+    repository: { url: expect.stringMatching(/github\.com/) },
+    homepage: expect.any(String),
+    bugs: { url: expect.any(String) },
+    author: { name: expect.any(String) },
+    keywords: expect.arrayContaining(['cdk', 'awscdk', 'aws-cdk', 'cognito']),
+    exports: { '.': expect.any(Object), './package.json': './package.json' },
+  });
+  // The .d.ts files hold no @internal type.
+  const declarations = fs.readFileSync(path.join(root, 'dist', 'lib', 'seed-password.d.ts'), 'utf8');
+  expect(declarations).not.toMatch(/@internal|SeedPasswordBinding|_bind/);
+});
+
+test('a fresh CDK app in another directory installs the tarball and synthesizes a SeededUserPool', () => {
+  // GIVEN an app that depends on the tarball and on the aws-cdk-lib and constructs of this lockfile
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  const version = (name: string) => lock.packages[`node_modules/${name}`].version;
+  const app = path.join(work, 'app');
+  fs.mkdirSync(app);
+  fs.writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify({
+      name: 'consumer',
+      private: true,
+      dependencies: {
+        'aws-cdk-lib': version('aws-cdk-lib'),
+        constructs: version('constructs'),
+        'cdk-cognito-seeder': `file:${tarball}`,
+      },
+    }),
+  );
+  fs.writeFileSync(
+    path.join(app, 'app.js'),
+    `const { App, Stack } = require('aws-cdk-lib');
+const { PasswordMode, SeededUserPool, SeedPassword } = require('cdk-cognito-seeder');
+const app = new App({ outdir: 'cdk.out' });
+const stack = new Stack(app, 'Consumer');
+const pool = new SeededUserPool(stack, 'Users', { passwordPolicy: { minLength: 12 } });
+pool.addUser({ username: 'qa', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() });
+app.synth();
+`,
+  );
+
+  // WHEN
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
+  execFileSync(process.execPath, ['app.js'], { cwd: app, stdio: 'pipe' });
+
+  // THEN one seed resource, one function, and its handler asset staged from the package
+  const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
+  const types = Object.values(template.Resources).map((r: any) => r.Type);
+  expect(types.filter((t) => t === 'Custom::CognitoUserSeed')).toHaveLength(1);
+  expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
+  const staged = fs.readdirSync(path.join(app, 'cdk.out')).filter((f) => f.startsWith('asset.'));
+  expect(staged.some((dir) => fs.existsSync(path.join(app, 'cdk.out', dir, 'index.js')))).toBe(true);
+  // The package's exports: the main entry and package.json, nothing deeper.
+  const resolve = (request: string) =>
+    execFileSync(process.execPath, ['-e', `console.log(require.resolve(${JSON.stringify(request)}))`], {
+      cwd: app,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
+  expect(resolve('cdk-cognito-seeder/package.json')).toMatch(/package\.json/);
+  expect(() => resolve('cdk-cognito-seeder/dist/lib/private/seed-function')).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+}, 240_000);
