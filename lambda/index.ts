@@ -70,7 +70,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const started = Date.now();
   const redactor = new Redactor();
   redactor.add(event?.ResponseURL);
-  const logger = new Logger(redactor);
+  const logger = new Logger();
   const signal = new StopSignal();
   const cleanupSignal = new StopSignal();
   const who: RequestIdentity = { owner: event?.LogicalResourceId ?? '', requestId: event?.RequestId ?? '' };
@@ -91,7 +91,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     const record: RequestRecord = {
       status,
       physicalResourceId: id,
-      reason: reason === undefined ? undefined : redactor.redact(reason),
+      reason,
       data,
       answered: false,
     };

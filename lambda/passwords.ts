@@ -5,11 +5,11 @@
 import { createHash } from 'crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { describeError, Redactor } from './log';
+import { ComposedError, describeError, Redactor } from './log';
 import type { PasswordSource } from './properties';
 
 /** A password could not be read; the message names the source, never a value. */
-export class PasswordReadError extends Error {}
+export class PasswordReadError extends ComposedError {}
 
 /** A password and the version of its store it was read from. */
 export interface VersionedPassword {

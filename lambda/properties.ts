@@ -5,6 +5,7 @@ import type {
   SiblingProperties,
 } from '../lib/private/contract';
 import { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES, Rates } from '../lib/private/time-budget';
+import { ComposedError } from './log';
 
 export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES };
 export type { Rates };
@@ -39,7 +40,7 @@ export interface SeedSpec extends RemovalSpec {
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
 
 /** Raised for properties the handler cannot act on; the message is safe to return. */
-export class PropertyError extends Error {}
+export class PropertyError extends ComposedError {}
 
 /**
  * Parses CloudFormation's view of the properties (every scalar a string) back into

@@ -20,14 +20,23 @@ export interface CfnResponse {
 const MAX_BODY_BYTES = 4096;
 
 export function renderResponse(response: CfnResponse): string {
-  let body = JSON.stringify(response);
+  const body = JSON.stringify(response);
   if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return body;
-  const reason = response.Reason ?? '';
-  const excess = Buffer.byteLength(body) - MAX_BODY_BYTES + 20;
-  const kept = reason.slice(0, Math.max(0, reason.length - excess));
-  body = JSON.stringify({ ...response, Reason: `${kept} ...(truncated)` });
-  return body;
+  // Bytes are what CloudFormation counts; characters (code points) are what may be cut,
+  // so multi-byte text is never broken. The longest prefix that fits wins.
+  const chars = Array.from(response.Reason ?? '');
+  const render = (n: number) => JSON.stringify({ ...response, Reason: `${chars.slice(0, n).join('')}${TRUNCATED}` });
+  let low = 0;
+  let high = chars.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (Buffer.byteLength(render(mid)) <= MAX_BODY_BYTES) low = mid;
+    else high = mid - 1;
+  }
+  return render(low);
 }
+
+const TRUNCATED = ' ...(truncated)';
 
 export interface SendOptions {
   readonly attempts?: number;
