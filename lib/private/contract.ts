@@ -87,3 +87,15 @@ export const SEED_RESOURCE_TYPE = 'Custom::CognitoUserSeed';
 
 /** The environment variable through which the seeding function finds its ledger table. */
 export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
+
+/**
+ * The environment variable that holds the id of the seeding function's own stack: the
+ * handler acts only on events whose `StackId` is this one.
+ */
+export const STACK_ID_ENV = 'SEED_STACK_ID';
+
+/**
+ * Set to `true` by the local rehearsal only: lets an event's ResponseURL be a loopback
+ * `http://127.0.0.1` address. A deployed function never has it, so it answers only S3.
+ */
+export const ALLOW_LOOPBACK_ENV = 'SEED_ALLOW_LOOPBACK_RESPONSE_URL';

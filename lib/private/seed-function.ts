@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LEDGER_TABLE_ENV } from './contract';
+import { LEDGER_TABLE_ENV, STACK_ID_ENV } from './contract';
 
 /** The singleton's id in its stack. A public contract: never change it. */
 const SINGLETON_ID = 'CognitoUserSeederFunction';
@@ -76,7 +76,8 @@ export class SeedFunction extends Construct {
       memorySize: 256,
       // CloudFormation is answered by the handler itself: a Lambda retry would only repeat it.
       retryAttempts: 0,
-      environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName },
+      // The stack id lets the handler act only on events its own stack sends.
+      environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName, [STACK_ID_ENV]: Aws.STACK_ID },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
     });
   }
