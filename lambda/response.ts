@@ -60,10 +60,28 @@ export async function sendResponse(url: string, body: string, options: SendOptio
   return false;
 }
 
+/**
+ * One PUT that settles, whatever the socket does: a 2xx response read to its end
+ * resolves; an error, a reset, a socket closed before the response ended (headers sent
+ * then dropped, a half-sent body) or the overall deadline rejects. `timeoutMs` bounds the
+ * whole exchange, not just idleness, so a server that trickles bytes cannot hold it open.
+ */
 function put(url: string, body: string, timeoutMs: number): Promise<void> {
   const target = new URL(url);
   const transport = target.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (error) {
+        request.destroy();
+        reject(error);
+      } else {
+        resolve();
+      }
+    };
     const request = transport.request(
       target,
       {
@@ -72,16 +90,23 @@ function put(url: string, body: string, timeoutMs: number): Promise<void> {
         timeout: timeoutMs,
       },
       (res) => {
-        res.resume();
+        res.on('error', (e) => settle(e));
+        res.on('aborted', () => settle(new Error('response PUT: the connection dropped mid-response')));
+        res.on('close', () => {
+          if (!res.complete) settle(new Error('response PUT: the connection closed before the response ended'));
+        });
         res.on('end', () => {
           const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolve();
-          else reject(new Error(`response PUT answered HTTP ${code}`));
+          if (code >= 200 && code < 300) settle();
+          else settle(new Error(`response PUT answered HTTP ${code}`));
         });
+        res.resume();
       },
     );
-    request.on('timeout', () => request.destroy(new Error('response PUT timed out')));
-    request.on('error', reject);
+    const deadline = setTimeout(() => settle(new Error('response PUT timed out')), timeoutMs);
+    request.on('timeout', () => settle(new Error('response PUT timed out')));
+    request.on('error', (e) => settle(e));
+    request.on('close', () => settle(new Error('response PUT: the connection closed before a response')));
     request.end(body);
   });
 }
