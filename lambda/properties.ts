@@ -16,7 +16,7 @@ export type Mode = 'PERMANENT' | 'TEMPORARY' | 'RESET_REQUIRED';
 /** Where a password comes from, parsed. */
 export type PasswordSource =
   | { readonly kind: 'secretsmanager'; readonly secretArn: string; readonly jsonField?: string }
-  | { readonly kind: 'ssm'; readonly parameterName: string }
+  | { readonly kind: 'ssm'; readonly parameterName: string; readonly allowPlainString?: boolean }
   | { readonly kind: 'plaintext'; readonly value: string };
 
 /** One user to seed, parsed. */
@@ -148,7 +148,14 @@ function parseSource(raw: PasswordSourceProperties, username: string): PasswordS
         jsonField: raw.JsonField === undefined || raw.JsonField === '' ? undefined : String(raw.JsonField),
       };
     case 'ssm':
-      return { kind: 'ssm', parameterName: String(raw.ParameterName) };
+      return {
+        kind: 'ssm',
+        parameterName: String(raw.ParameterName),
+        // Only when set, so the source (and its fingerprint) of every other user is unchanged.
+        ...(parseBoolean(raw.AllowPlainString, `user '${username}': Password.AllowPlainString`)
+          ? { allowPlainString: true }
+          : {}),
+      };
     case 'plaintext':
       return { kind: 'plaintext', value: String(raw.Value) };
     default:

@@ -79,7 +79,12 @@ export interface SeedUserProperties {
 /** Where a password is read at deploy time: a reference, never the value. */
 export type PasswordSourceProperties =
   | { readonly Source: 'secretsmanager'; readonly SecretArn: string; readonly JsonField?: string }
-  | { readonly Source: 'ssm'; readonly ParameterName: string }
+  | {
+      readonly Source: 'ssm';
+      readonly ParameterName: string;
+      /** `true` when the user accepted a plain `String` parameter (`allowPlainStringParameter`). */
+      readonly AllowPlainString?: string;
+    }
   | { readonly Source: 'plaintext'; readonly Value: string };
 
 /** The custom resource type. A public contract: never change it. */
