@@ -97,7 +97,7 @@ export function parseRemoval(raw: unknown): RemovalSpec {
   const rates = (props.Rates ?? {}) as Partial<Record<string, unknown>>;
   return {
     userPoolId,
-    retain: String(props.RemovalPolicy ?? 'destroy').toLowerCase() === 'retain',
+    retain: parseRetain(props.RemovalPolicy),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     rates: {
       create: parsePositive(rates.Create, DEFAULT_RATES.create, 'Rates.Create'),
@@ -163,6 +163,18 @@ function parseSource(raw: PasswordSourceProperties, username: string): PasswordS
         `user '${username}': password source '${String((raw as { Source?: unknown }).Source)}' is not secretsmanager, ssm or plaintext.`,
       );
   }
+}
+
+/** `retain` or `destroy`, in any case and with stray spaces; anything else is refused, not taken as destroy. */
+function parseRetain(value: unknown): boolean {
+  const text = String(value ?? '')
+    .trim()
+    .toLowerCase();
+  if (text === '' || text === 'destroy') return false;
+  if (text === 'retain') return true;
+  throw new PropertyError(
+    `RemovalPolicy must be 'destroy' or 'retain', got '${String(value)}': use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN.`,
+  );
 }
 
 function parseBoolean(value: unknown, name: string): boolean {

@@ -334,6 +334,14 @@ function literalStrings(value: unknown): string[] {
 }
 
 const DEFAULT_GENERATED_LENGTH = 32;
+
+/** The character classes GenerateSecretString draws from (requireEachIncludedType). */
+const GENERATED_CLASSES: [string, string][] = [
+  ['uppercase letter', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'],
+  ['lowercase letter', 'abcdefghijklmnopqrstuvwxyz'],
+  ['digit', '0123456789'],
+  ['symbol', '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'],
+];
 const MAX_PASSWORD_LENGTH = 256;
 
 class GeneratedPassword extends SeedPassword {
@@ -350,6 +358,15 @@ class GeneratedPassword extends SeedPassword {
       if (!Number.isInteger(length) || length < minimum || length > MAX_PASSWORD_LENGTH) {
         throw new Error(
           `${context.path}: user '${context.username}': SeedPassword.generate({ length: ${length} }) must be a whole number from ${minimum} (the pool's minimum password length) to ${MAX_PASSWORD_LENGTH}: choose a length in that range.`,
+        );
+      }
+    }
+    const excluded = this.options.excludeCharacters;
+    if (excluded !== undefined && !Token.isUnresolved(excluded)) {
+      const emptied = GENERATED_CLASSES.filter(([, set]) => [...set].every((c) => excluded.includes(c)));
+      if (emptied.length > 0) {
+        throw new Error(
+          `${context.path}: user '${context.username}': SeedPassword.generate({ excludeCharacters }) excludes every ${emptied.map(([name]) => name).join(' and every ')}, a class each generated password includes and Cognito's password policies require: exclude fewer characters.`,
         );
       }
     }
