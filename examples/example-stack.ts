@@ -1,5 +1,6 @@
 // The example stack: one pool, one user of each mode and of each password source,
 // seeded by a single Custom::CognitoUserSeed.
+import { randomBytes } from 'crypto';
 import { RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -63,8 +64,11 @@ export class ExampleStack extends Stack {
     this.pool.addUser({
       username: 'erin',
       mode: PasswordMode.TEMPORARY,
-      // Shown for completeness: synth warns that this password is in the template.
-      password: SeedPassword.unsafePlainText('Example-Only-Passw0rd!'),
+      // Shown for completeness: synth warns that this password is in the template. It is
+      // random per synth, so no password usable on a deployed pool is published here; it
+      // is still readable by anyone who can read the template, so keep plain-text users
+      // to local rehearsals (this one must change it at first sign-in: TEMPORARY).
+      password: SeedPassword.unsafePlainText(`Local-Only-${randomBytes(12).toString('base64url')}-1a!`),
     });
   }
 }

@@ -10,6 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { refusalOf } from './authenticate';
 import { CognitoPool } from './cognito';
 import { describeError, Logger, Redactor } from './log';
 import { AbortedError, StopSignal } from './pace';
@@ -79,10 +80,17 @@ export function guardTimes(remainingMs: number): { stopAt: number; answerAt: num
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Partial<Context>): Promise<void> {
+  const refusal = refusalOf(event, context);
+  if (refusal !== undefined) {
+    // Not an event of this stack's seed resources: act on nothing, answer nothing (its
+    // ResponseURL is not trusted), and log the rule only, never the event.
+    new Logger().error({ outcome: 'refused-event', rule: refusal });
+    return;
+  }
   const started = Date.now();
   const redactor = new Redactor();
   redactor.add(event?.ResponseURL);
-  const logger = new Logger(redactor);
+  const logger = new Logger();
   const signal = new StopSignal();
   const cleanupSignal = new StopSignal();
   const who: RequestIdentity = { owner: event?.LogicalResourceId ?? '', requestId: event?.RequestId ?? '' };
@@ -103,7 +111,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     const record: RequestRecord = {
       status,
       physicalResourceId: id,
-      reason: reason === undefined ? undefined : redactor.redact(reason),
+      reason,
       data,
       answered: false,
     };

@@ -1,10 +1,12 @@
+import { ComposedError } from './log';
+
 /**
  * Pacing for calls against Cognito's per-account quotas: a bounded worker pool, a rate
  * limiter per quota category that slows down when throttled, and retry with backoff.
  */
 
 /** Thrown when the request's time is up; nothing new is started after it. */
-export class AbortedError extends Error {
+export class AbortedError extends ComposedError {
   constructor() {
     super('stopped: the function is about to time out');
   }

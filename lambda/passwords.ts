@@ -5,11 +5,11 @@
 import { createHash } from 'crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { describeError, Redactor } from './log';
+import { ComposedError, describeError, Redactor } from './log';
 import type { PasswordSource } from './properties';
 
 /** A password could not be read; the message names the source, never a value. */
-export class PasswordReadError extends Error {}
+export class PasswordReadError extends ComposedError {}
 
 /** A password and the version of its store it was read from. */
 export interface VersionedPassword {
@@ -52,7 +52,7 @@ export class PasswordReader {
       case 'secretsmanager':
         return this.fromSecret(source.secretArn, source.jsonField);
       case 'ssm':
-        return this.fromParameter(source.parameterName);
+        return this.fromParameter(source.parameterName, source.allowPlainString === true);
     }
   }
 
@@ -86,12 +86,14 @@ export class PasswordReader {
     return { value: field, version };
   }
 
-  private async fromParameter(name: string): Promise<VersionedPassword> {
+  private async fromParameter(name: string, allowPlainString: boolean): Promise<VersionedPassword> {
     let value: string | undefined;
     let version: string | undefined;
+    let type: string | undefined;
     try {
       const out = await this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       value = out?.Parameter?.Value;
+      type = out?.Parameter?.Type;
       version = out?.Parameter?.Version === undefined ? undefined : String(out.Parameter.Version);
     } catch (error) {
       throw new PasswordReadError(`SSM parameter ${name} could not be read (${describeError(error, this.redactor)})`);
@@ -100,6 +102,11 @@ export class PasswordReader {
       throw new PasswordReadError(`SSM parameter ${name} has no value`);
     }
     this.redactor.add(value);
+    if (type !== 'SecureString' && !allowPlainString) {
+      throw new PasswordReadError(
+        `SSM parameter ${name} is a ${type ?? 'parameter of unknown type'}, not a SecureString: its value is stored unencrypted (and, if CloudFormation created it, is in a template); store the password as a SecureString, or pass { allowPlainStringParameter: true } to SeedPassword.fromSsmParameter() to accept it`,
+      );
+    }
     return { value, version };
   }
 }

@@ -5,6 +5,7 @@ import type {
   SiblingProperties,
 } from '../lib/private/contract';
 import { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES, Rates } from '../lib/private/time-budget';
+import { ComposedError } from './log';
 
 export { DEFAULT_MAX_CONCURRENCY, DEFAULT_RATES };
 export type { Rates };
@@ -15,7 +16,7 @@ export type Mode = 'PERMANENT' | 'TEMPORARY' | 'RESET_REQUIRED';
 /** Where a password comes from, parsed. */
 export type PasswordSource =
   | { readonly kind: 'secretsmanager'; readonly secretArn: string; readonly jsonField?: string }
-  | { readonly kind: 'ssm'; readonly parameterName: string }
+  | { readonly kind: 'ssm'; readonly parameterName: string; readonly allowPlainString?: boolean }
   | { readonly kind: 'plaintext'; readonly value: string };
 
 /** One user to seed, parsed. */
@@ -39,7 +40,7 @@ export interface SeedSpec extends RemovalSpec {
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
 
 /** Raised for properties the handler cannot act on; the message is safe to return. */
-export class PropertyError extends Error {}
+export class PropertyError extends ComposedError {}
 
 /**
  * Parses CloudFormation's view of the properties (every scalar a string) back into
@@ -96,7 +97,7 @@ export function parseRemoval(raw: unknown): RemovalSpec {
   const rates = (props.Rates ?? {}) as Partial<Record<string, unknown>>;
   return {
     userPoolId,
-    retain: String(props.RemovalPolicy ?? 'destroy').toLowerCase() === 'retain',
+    retain: parseRetain(props.RemovalPolicy),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     rates: {
       create: parsePositive(rates.Create, DEFAULT_RATES.create, 'Rates.Create'),
@@ -147,7 +148,14 @@ function parseSource(raw: PasswordSourceProperties, username: string): PasswordS
         jsonField: raw.JsonField === undefined || raw.JsonField === '' ? undefined : String(raw.JsonField),
       };
     case 'ssm':
-      return { kind: 'ssm', parameterName: String(raw.ParameterName) };
+      return {
+        kind: 'ssm',
+        parameterName: String(raw.ParameterName),
+        // Only when set, so the source (and its fingerprint) of every other user is unchanged.
+        ...(parseBoolean(raw.AllowPlainString, `user '${username}': Password.AllowPlainString`)
+          ? { allowPlainString: true }
+          : {}),
+      };
     case 'plaintext':
       return { kind: 'plaintext', value: String(raw.Value) };
     default:
@@ -155,6 +163,18 @@ function parseSource(raw: PasswordSourceProperties, username: string): PasswordS
         `user '${username}': password source '${String((raw as { Source?: unknown }).Source)}' is not secretsmanager, ssm or plaintext.`,
       );
   }
+}
+
+/** `retain` or `destroy`, in any case and with stray spaces; anything else is refused, not taken as destroy. */
+function parseRetain(value: unknown): boolean {
+  const text = String(value ?? '')
+    .trim()
+    .toLowerCase();
+  if (text === '' || text === 'destroy') return false;
+  if (text === 'retain') return true;
+  throw new PropertyError(
+    `RemovalPolicy must be 'destroy' or 'retain', got '${String(value)}': use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN.`,
+  );
 }
 
 function parseBoolean(value: unknown, name: string): boolean {

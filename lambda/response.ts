@@ -20,14 +20,23 @@ export interface CfnResponse {
 const MAX_BODY_BYTES = 4096;
 
 export function renderResponse(response: CfnResponse): string {
-  let body = JSON.stringify(response);
+  const body = JSON.stringify(response);
   if (Buffer.byteLength(body) <= MAX_BODY_BYTES) return body;
-  const reason = response.Reason ?? '';
-  const excess = Buffer.byteLength(body) - MAX_BODY_BYTES + 20;
-  const kept = reason.slice(0, Math.max(0, reason.length - excess));
-  body = JSON.stringify({ ...response, Reason: `${kept} ...(truncated)` });
-  return body;
+  // Bytes are what CloudFormation counts; characters (code points) are what may be cut,
+  // so multi-byte text is never broken. The longest prefix that fits wins.
+  const chars = Array.from(response.Reason ?? '');
+  const render = (n: number) => JSON.stringify({ ...response, Reason: `${chars.slice(0, n).join('')}${TRUNCATED}` });
+  let low = 0;
+  let high = chars.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (Buffer.byteLength(render(mid)) <= MAX_BODY_BYTES) low = mid;
+    else high = mid - 1;
+  }
+  return render(low);
 }
+
+const TRUNCATED = ' ...(truncated)';
 
 export interface SendOptions {
   readonly attempts?: number;
@@ -51,10 +60,28 @@ export async function sendResponse(url: string, body: string, options: SendOptio
   return false;
 }
 
+/**
+ * One PUT that settles, whatever the socket does: a 2xx response read to its end
+ * resolves; an error, a reset, a socket closed before the response ended (headers sent
+ * then dropped, a half-sent body) or the overall deadline rejects. `timeoutMs` bounds the
+ * whole exchange, not just idleness, so a server that trickles bytes cannot hold it open.
+ */
 function put(url: string, body: string, timeoutMs: number): Promise<void> {
   const target = new URL(url);
   const transport = target.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (error) {
+        request.destroy();
+        reject(error);
+      } else {
+        resolve();
+      }
+    };
     const request = transport.request(
       target,
       {
@@ -63,16 +90,23 @@ function put(url: string, body: string, timeoutMs: number): Promise<void> {
         timeout: timeoutMs,
       },
       (res) => {
-        res.resume();
+        res.on('error', (e) => settle(e));
+        res.on('aborted', () => settle(new Error('response PUT: the connection dropped mid-response')));
+        res.on('close', () => {
+          if (!res.complete) settle(new Error('response PUT: the connection closed before the response ended'));
+        });
         res.on('end', () => {
           const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolve();
-          else reject(new Error(`response PUT answered HTTP ${code}`));
+          if (code >= 200 && code < 300) settle();
+          else settle(new Error(`response PUT answered HTTP ${code}`));
         });
+        res.resume();
       },
     );
-    request.on('timeout', () => request.destroy(new Error('response PUT timed out')));
-    request.on('error', reject);
+    const deadline = setTimeout(() => settle(new Error('response PUT timed out')), timeoutMs);
+    request.on('timeout', () => settle(new Error('response PUT timed out')));
+    request.on('error', (e) => settle(e));
+    request.on('close', () => settle(new Error('response PUT: the connection closed before a response')));
     request.end(body);
   });
 }

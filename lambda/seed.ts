@@ -5,7 +5,7 @@
  */
 import { CognitoPool, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
 import { AppliedSpec, Ledger, UserRecord } from './ledger';
-import { describeError, Logger, Redactor } from './log';
+import { ComposedError, describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import {
@@ -30,7 +30,7 @@ import type { PasswordSource, Rates, RemovalSpec, SeedSpec, UserSpec } from './p
 import { throwawayPassword } from './throwaway-password';
 
 /** A request that failed; carries the physical id to answer with. */
-export class SeedFailure extends Error {
+export class SeedFailure extends ComposedError {
   constructor(
     message: string,
     readonly physicalResourceId: string,
@@ -40,7 +40,7 @@ export class SeedFailure extends Error {
 }
 
 /** A failure about one user; its message names the user. */
-class UserError extends Error {
+class UserError extends ComposedError {
   constructor(username: string, message: string) {
     super(`user '${username}': ${message}`);
   }
@@ -256,7 +256,7 @@ class Run {
   private async preflight(spec: SeedSpec): Promise<Plan> {
     const description = await this.pool.describe();
     if (!description) {
-      throw new Error(
+      throw new ComposedError(
         `user pool ${this.userPoolId} does not exist: check the pool id, or create the pool before seeding it`,
       );
     }
@@ -368,7 +368,9 @@ class Run {
     this.deps.signal.throwIfStopped();
 
     if (problems.length > 0) {
-      throw new Error(`pre-flight found ${problems.length} problem(s), nothing was written: ${problems.join('; ')}`);
+      throw new ComposedError(
+        `pre-flight found ${problems.length} problem(s), nothing was written: ${problems.join('; ')}`,
+      );
     }
     return plan;
   }
@@ -657,7 +659,10 @@ class Run {
   /** AdminResetUserPassword acts on confirmed users: confirm with a throwaway first. */
   private async forceReset(username: string): Promise<void> {
     const policy = this.description?.passwordPolicy ?? {};
-    await this.pool.setPassword(username, throwawayPassword(policy), true);
+    const throwaway = throwawayPassword(policy);
+    // Never stored or logged, but an error may echo it: mask it like any other password.
+    this.deps.redactor.add(throwaway);
+    await this.pool.setPassword(username, throwaway, true);
     await this.pool.resetPassword(username);
   }
 

@@ -1,5 +1,6 @@
-import { Annotations, Aws, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -39,6 +40,28 @@ export interface GeneratedPasswordOptions {
 }
 
 /**
+ * Options for `SeedPassword.fromSsmParameter()`.
+ */
+export interface SsmParameterPasswordOptions {
+  /**
+   * The customer managed KMS key the SecureString is encrypted with. The seeding role (and
+   * any grantee of `grantReadPassword`) may then decrypt with it, only through SSM.
+   *
+   * @default - the parameter uses the AWS managed `aws/ssm` key, which needs no grant
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Accept a plain `String` (or `StringList`) parameter. Its value is stored unencrypted
+   * and, when CloudFormation created it, is in a template: the seeding function refuses
+   * such a parameter at deploy time unless this is set.
+   *
+   * @default false
+   */
+  readonly allowPlainStringParameter?: boolean;
+}
+
+/**
  * What a password source contributes to a seeder: the reference that the handler reads,
  * and the permissions to read it.
  *
@@ -52,6 +75,10 @@ export interface SeedPasswordBinding {
   readonly secret?: secretsmanager.ISecret;
   /** The parameter the password lives in, if it lives in one. */
   readonly parameter?: ssm.IParameter;
+  /** The JSON field of the secret that holds the password, if only one field does. */
+  readonly jsonField?: string;
+  /** The customer managed key a parameter is encrypted with, when the construct was told. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -88,13 +115,15 @@ export abstract class SeedPassword {
   /**
    * The password stored in an SSM SecureString parameter, read with decryption. The
    * seeding function may read exactly this parameter. Parameters encrypted with the
-   * default `aws/ssm` key need no further grant; for a customer managed key, allow the
-   * seeding role to decrypt with it.
+   * default `aws/ssm` key need no further grant; for a customer managed key, pass it as
+   * `options.encryptionKey`. CloudFormation cannot create a SecureString: a parameter this
+   * app creates holds its value in the template, and is refused at synth.
    *
    * @param parameter the SecureString parameter holding the password
+   * @param options its key, and whether a plain String parameter is accepted
    */
-  public static fromSsmParameter(parameter: ssm.IParameter): SeedPassword {
-    return new ParameterPassword(parameter);
+  public static fromSsmParameter(parameter: ssm.IParameter, options: SsmParameterPasswordOptions = {}): SeedPassword {
+    return new ParameterPassword(parameter, options);
   }
 
   /**
@@ -159,6 +188,32 @@ function readSecretStatements(secret: secretsmanager.ISecret): iam.PolicyStateme
   return statements;
 }
 
+/**
+ * What a grantee needs to read one stored password: `GetSecretValue` (never
+ * `DescribeSecret`) or `GetParameter` (never its history) on exactly its store, and
+ * `kms:Decrypt` on a key the construct knows only through the owning service.
+ *
+ * @internal
+ */
+export function passwordReadGrants(binding: SeedPasswordBinding): Omit<iam.GrantOnPrincipalOptions, 'grantee'>[] {
+  const grants: Omit<iam.GrantOnPrincipalOptions, 'grantee'>[] = [];
+  const decryptVia = (key: kms.IKey, service: string) =>
+    grants.push({
+      actions: ['kms:Decrypt'],
+      resourceArns: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `${service}.${Aws.REGION}.amazonaws.com` } },
+    });
+  if (binding.secret) {
+    grants.push({ actions: ['secretsmanager:GetSecretValue'], resourceArns: [secretPolicyArn(binding.secret)] });
+    if (binding.secret.encryptionKey) decryptVia(binding.secret.encryptionKey, 'secretsmanager');
+  }
+  if (binding.parameter) {
+    grants.push({ actions: ['ssm:GetParameter'], resourceArns: [binding.parameter.parameterArn] });
+    if (binding.encryptionKey) decryptVia(binding.encryptionKey, 'ssm');
+  }
+  return grants;
+}
+
 class SecretPassword extends SeedPassword {
   constructor(
     private readonly secret: secretsmanager.ISecret,
@@ -167,7 +222,8 @@ class SecretPassword extends SeedPassword {
     super();
   }
 
-  public _bind(): SeedPasswordBinding {
+  public _bind(scope: Construct, context: SeedPasswordBindContext): SeedPasswordBinding {
+    checkSecretValueNotInTemplate(scope, context, this.secret);
     return {
       source: {
         Source: 'secretsmanager',
@@ -176,30 +232,129 @@ class SecretPassword extends SeedPassword {
       },
       statements: readSecretStatements(this.secret),
       secret: this.secret,
+      jsonField: this.jsonField,
     };
   }
 }
 
 class ParameterPassword extends SeedPassword {
-  constructor(private readonly parameter: ssm.IParameter) {
+  constructor(
+    private readonly parameter: ssm.IParameter,
+    private readonly options: SsmParameterPasswordOptions,
+  ) {
     super();
   }
 
-  public _bind(): SeedPasswordBinding {
+  public _bind(_scope: Construct, context: SeedPasswordBindContext): SeedPasswordBinding {
+    checkParameterValueNotInTemplate(context, this.parameter, this.options);
     return {
-      source: { Source: 'ssm', ParameterName: this.parameter.parameterName },
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['ssm:GetParameter'],
-          resources: [this.parameter.parameterArn],
-        }),
-      ],
+      source: {
+        Source: 'ssm',
+        ParameterName: this.parameter.parameterName,
+        ...(this.options.allowPlainStringParameter ? { AllowPlainString: 'true' } : {}),
+      },
+      statements: readParameterStatements(this.parameter, this.options.encryptionKey),
       parameter: this.parameter,
+      encryptionKey: this.options.encryptionKey,
     };
   }
 }
 
+/** `ssm:GetParameter` on exactly the parameter, and `kms:Decrypt` on its key only via SSM. */
+export function readParameterStatements(parameter: ssm.IParameter, key?: kms.IKey): iam.PolicyStatement[] {
+  const statements = [new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameter.parameterArn] })];
+  if (key) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `ssm.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+  }
+  return statements;
+}
+
+/**
+ * A parameter this app creates is a plain String whose value CloudFormation reads from the
+ * template (it cannot create a SecureString). A literal value is refused: the password
+ * would be published with the template under a name that does not say so.
+ */
+function checkParameterValueNotInTemplate(
+  context: SeedPasswordBindContext,
+  parameter: ssm.IParameter,
+  options: SsmParameterPasswordOptions,
+): void {
+  if (!(parameter instanceof ssm.StringParameter || parameter instanceof ssm.StringListParameter)) return;
+  const cfn = parameter.node.defaultChild as ssm.CfnParameter | undefined;
+  const value = cfn?.value;
+  const who = `${context.path}: user '${context.username}'`;
+  if (value !== undefined && !Token.isUnresolved(value)) {
+    throw new Error(
+      `${who}: SeedPassword.fromSsmParameter() was given ${parameter.node.path}, a ${cfn?.type ?? 'String'} parameter this app creates with a literal value: the password is in the CloudFormation template (CloudFormation cannot create a SecureString). Create the SecureString outside CloudFormation and import it with ssm.StringParameter.fromSecureStringParameterAttributes(), or use SeedPassword.generate() or fromSecret().`,
+    );
+  }
+  if (!options.allowPlainStringParameter) {
+    throw new Error(
+      `${who}: SeedPassword.fromSsmParameter() was given ${parameter.node.path}, a parameter this app creates, which is a plain ${cfn?.type ?? 'String'} (CloudFormation cannot create a SecureString) and is refused at deploy. Import a SecureString with ssm.StringParameter.fromSecureStringParameterAttributes(), or pass { allowPlainStringParameter: true } to accept a plain String.`,
+    );
+  }
+}
+
+/** A CloudFormation dynamic reference: the template holds where the value is, not the value. */
+const DYNAMIC_REFERENCE = /^\{\{resolve:(?:secretsmanager|ssm-secure|ssm):[^}]*\}\}$/;
+
+/**
+ * A secret this app creates with `SecretValue.unsafePlainText` (or any literal
+ * `secretStringValue`/`secretObjectValue`) holds its value in the template. A wholly
+ * literal value is refused; a value built from literals and references is warned about.
+ */
+function checkSecretValueNotInTemplate(
+  scope: Construct,
+  context: SeedPasswordBindContext,
+  secret: secretsmanager.ISecret,
+): void {
+  if (!(secret instanceof secretsmanager.Secret)) return;
+  const cfn = secret.node.defaultChild as secretsmanager.CfnSecret | undefined;
+  if (cfn?.secretString === undefined) return;
+  const resolved: unknown = Stack.of(secret).resolve(cfn.secretString);
+  const who = `${context.path}: user '${context.username}'`;
+  if (typeof resolved === 'string') {
+    if (DYNAMIC_REFERENCE.test(resolved)) return;
+    throw new Error(
+      `${who}: SeedPassword.fromSecret() was given ${secret.node.path}, a secret created with a literal value (SecretValue.unsafePlainText or secretStringValue): the password is in the CloudFormation template. Let CloudFormation generate it (SeedPassword.generate(), or a Secret with generateSecretString), or create the secret outside CloudFormation and import it with secretsmanager.Secret.fromSecretNameV2().`,
+    );
+  }
+  if (literalStrings(resolved).length > 0) {
+    Annotations.of(scope).addWarningV2(
+      'cdk-cognito-seeder:secretValueInTemplate',
+      `${who}: SeedPassword.fromSecret() was given ${secret.node.path}, whose value is built in the template from literal parts (secretObjectValue or Fn::Join): if the password is one of them, it is in the CloudFormation template. Generate the password instead (generateSecretString with generateStringKey).`,
+    );
+  }
+}
+
+/** The literal strings of a resolved value, without JSON punctuation and dynamic references. */
+function literalStrings(value: unknown): string[] {
+  if (typeof value === 'string') {
+    return DYNAMIC_REFERENCE.test(value) || /^[\s{}[\]":,]*$/.test(value) ? [] : [value];
+  }
+  if (Array.isArray(value)) return value.flatMap(literalStrings);
+  if (value === null || typeof value !== 'object') return [];
+  const entries = Object.entries(value);
+  // A Ref or attribute names a resource, not a value.
+  if (entries.length === 1 && (entries[0][0] === 'Ref' || entries[0][0] === 'Fn::GetAtt')) return [];
+  return entries.flatMap(([, v]) => literalStrings(v));
+}
+
 const DEFAULT_GENERATED_LENGTH = 32;
+
+/** The character classes GenerateSecretString draws from (requireEachIncludedType). */
+const GENERATED_CLASSES: [string, string][] = [
+  ['uppercase letter', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'],
+  ['lowercase letter', 'abcdefghijklmnopqrstuvwxyz'],
+  ['digit', '0123456789'],
+  ['symbol', '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'],
+];
 const MAX_PASSWORD_LENGTH = 256;
 
 class GeneratedPassword extends SeedPassword {
@@ -220,6 +375,15 @@ class GeneratedPassword extends SeedPassword {
       if (!Number.isInteger(length) || length < minimum || length > MAX_PASSWORD_LENGTH) {
         throw new Error(
           `${context.path}: user '${context.username}': SeedPassword.generate({ length: ${length} }) must be a whole number from ${minimum} (the pool's minimum password length) to ${MAX_PASSWORD_LENGTH}: choose a length in that range.`,
+        );
+      }
+    }
+    const excluded = this.options.excludeCharacters;
+    if (excluded !== undefined && !Token.isUnresolved(excluded)) {
+      const emptied = GENERATED_CLASSES.filter(([, set]) => [...set].every((c) => excluded.includes(c)));
+      if (emptied.length > 0) {
+        throw new Error(
+          `${context.path}: user '${context.username}': SeedPassword.generate({ excludeCharacters }) excludes every ${emptied.map(([name]) => name).join(' and every ')}, a class each generated password includes and Cognito's password policies require: exclude fewer characters.`,
         );
       }
     }
@@ -277,7 +441,7 @@ class PlainTextPassword extends SeedPassword {
   public _bind(scope: Construct, context: SeedPasswordBindContext): SeedPasswordBinding {
     Annotations.of(scope).addWarningV2(
       'cdk-cognito-seeder:plainTextPassword',
-      `The password of user '${context.username}' is written into the CloudFormation template in plain text: anyone who can read the template or the stack can read it. Use SeedPassword.fromSecret(), fromSsmParameter() or generate() instead.`,
+      `${context.path}: user '${context.username}': SeedPassword.unsafePlainText() writes the password in plain text into the CloudFormation template or users file (an S3 asset, when the users outgrow the template): anyone who can read the template, the stack or the asset bucket can read it. Use SeedPassword.fromSecret(), fromSsmParameter() or generate() instead.`,
     );
     return { source: { Source: 'plaintext', Value: this.value }, statements: [] };
   }

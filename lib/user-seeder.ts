@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  Annotations,
   ArnFormat,
   Aspects,
   CfnResource,
@@ -18,7 +19,6 @@ import {
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import {
   SEED_RESOURCE_TYPE,
@@ -47,7 +47,7 @@ import {
   validateRemovalPolicy,
   validateUsers,
 } from './private/validation';
-import { SeedPassword, SeedPasswordBinding } from './seed-password';
+import { passwordReadGrants, SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
 import { SeedingFunctionOptions } from './seeding-function-options';
 
@@ -222,7 +222,7 @@ interface BoundUser {
  * never appear in the template, the resource's properties or its logs. The function's
  * role may call exactly the Cognito operations it needs, on exactly this pool.
  */
-export class UserSeeder extends Construct {
+export class UserSeeder extends Construct implements iam.IGrantable {
   /**
    * Reads a population kept in a file beside the app: a JSON array of
    * `{ username, mode?, attributes?, groups?, passwordRevision? }`, or a CSV file with a
@@ -240,6 +240,16 @@ export class UserSeeder extends Construct {
 
   /** The pool the users are seeded into. */
   public readonly userPool: cognito.IUserPool;
+
+  /**
+   * The role of the stack's seeding function (shared by every seeder in the stack): an
+   * escape hatch for what the construct cannot know, such as a customer managed key on
+   * the assets bucket (`key.grantDecrypt(seeder)`). Grant it nothing else.
+   */
+  public readonly seedingRole: iam.IRole;
+
+  /** The seeding function's role, so `key.grantDecrypt(seeder)` and the like work. */
+  public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly users: BoundUser[] = [];
   private readonly usernames = new Set<string>();
@@ -277,6 +287,8 @@ export class UserSeeder extends Construct {
     };
     for (const user of props.users ?? []) this.checkBudget(user);
     const seedFunction = SeedFunction.of(this, props.seedingFunction);
+    this.seedingRole = seedFunction.role;
+    this.grantPrincipal = seedFunction.role;
     this.policy = new iam.Policy(this, 'Policy', {
       roles: [seedFunction.role],
       statements: [
@@ -365,24 +377,68 @@ export class UserSeeder extends Construct {
   }
 
   /**
-   * Lets `grantee` read the passwords of the users seeded so far: every secret and SSM
-   * parameter they come from. Call it after adding the users.
+   * Lets `grantee` read one user's password: `secretsmanager:GetSecretValue` on its secret
+   * or `ssm:GetParameter` on its parameter, and `kms:Decrypt` on a key the construct knows
+   * only through that service. IAM cannot narrow a grant to one JSON field: a password
+   * kept in one field of a larger secret grants the whole secret (synth warns).
+   *
+   * @param username the seeded user's username
+   * @param grantee who may read, for example a test runner's role
+   */
+  public grantReadPassword(username: string, grantee: iam.IGrantable): iam.Grant {
+    const bound = this.boundUser(username);
+    if (!bound.binding?.secret && !bound.binding?.parameter) {
+      throw new Error(
+        `${this.node.path}: user '${username}' has no stored password to grant (mode ${bound.user.mode}${bound.binding ? ', unsafePlainText' : ''}): only users with SeedPassword.fromSecret(), fromSsmParameter() or generate() have one.`,
+      );
+    }
+    return this.grantBinding(bound.binding, grantee);
+  }
+
+  /**
+   * Lets `grantee` read the password of every user of this seeder, those added after this
+   * call included (resolved at synth): exactly what `grantReadPassword` grants, per store.
    *
    * @param grantee who may read, for example a test runner's role
    */
   public grantReadPasswords(grantee: iam.IGrantable): iam.Grant {
-    const secrets = new Map<string, secretsmanager.ISecret>();
-    const parameters = new Map<string, ssm.IParameter>();
-    for (const { binding } of this.users) {
-      if (binding?.secret) secrets.set(binding.secret.secretArn, binding.secret);
-      if (binding?.parameter) parameters.set(binding.parameter.parameterArn, binding.parameter);
+    const granted = new Set<SeedPasswordBinding>();
+    const grantAll = (): iam.Grant[] => {
+      const grants: iam.Grant[] = [];
+      for (const { binding } of this.users) {
+        if (!binding || granted.has(binding) || (!binding.secret && !binding.parameter)) continue;
+        granted.add(binding);
+        grants.push(this.grantBinding(binding, grantee));
+      }
+      return grants;
+    };
+    // Users added after this call are granted when synth visits the seed resource.
+    Aspects.of(this).add({ visit: (node) => node === this.resource && grantAll() });
+    const now = grantAll();
+    if (now.length === 0) return iam.Grant.drop(grantee, 'no seeded user has a stored password yet');
+    return now.reduce((all, grant) => all.combine(grant));
+  }
+
+  private grantBinding(binding: SeedPasswordBinding, grantee: iam.IGrantable): iam.Grant {
+    if (binding.jsonField !== undefined) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cognito-seeder:grantWholeSecret',
+        `${this.node.path}: a password kept in field '${binding.jsonField}' of a secret is granted as the whole secret (IAM cannot grant one field): every other field of it is readable too. Keep test passwords in a secret of their own.`,
+      );
     }
-    const grants = [
-      ...[...secrets.values()].map((s) => s.grantRead(grantee)),
-      ...[...parameters.values()].map((p) => p.grantRead(grantee)),
-    ];
-    if (grants.length === 0) return iam.Grant.drop(grantee, 'no seeded user has a stored password');
-    return grants.reduce((all, grant) => all.combine(grant));
+    return passwordReadGrants(binding)
+      .map((options) => iam.Grant.addToPrincipal({ grantee, ...options }))
+      .reduce((all, grant) => all.combine(grant));
+  }
+
+  private boundUser(username: string): BoundUser {
+    const bound = this.users.find((u) => u.user.username === username);
+    if (!bound) {
+      throw new Error(
+        `${this.node.path}: no seeded user '${username}' (users: ${this.users.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
+      );
+    }
+    return bound;
   }
 
   /**

@@ -406,6 +406,8 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
+      // The loopback ResponseURL server is the rehearsal's CloudFormation: let the handler answer it.
+      SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true',
       // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };

@@ -130,7 +130,7 @@ function resetMocks(usernames: PoolUsernames = {}): void {
     .resolves({ SecretString: JSON.stringify({ username: 'x', password: JSON_PW }), VersionId: 'json-v1' });
   ssm
     .on(GetParameterCommand, { Name: PARAM, WithDecryption: true })
-    .resolves({ Parameter: { Value: BOB_PW, Version: 1 } });
+    .resolves({ Parameter: { Type: 'SecureString', Value: BOB_PW, Version: 1 } });
 }
 
 /** Every write succeeds; AdminCreateUser answers with the new user's `sub`. */

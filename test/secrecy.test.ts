@@ -70,7 +70,7 @@ beforeEach(async () => {
     .on(GetSecretValueCommand, { SecretId: 'arn:secret:json' })
     .resolves({ SecretString: JSON.stringify({ pw: CANARIES.json }) });
   secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:notjson' }).resolves({ SecretString: CANARIES.notJson });
-  ssm.on(GetParameterCommand).resolves({ Parameter: { Value: CANARIES.ssm } });
+  ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: CANARIES.ssm } });
   for (const cmd of [
     AdminCreateUserCommand,
     AdminSetUserPasswordCommand,

@@ -493,7 +493,7 @@ describe('UserSeeder', () => {
       PolicyDocument: {
         Statement: [
           {
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Action: 'secretsmanager:GetSecretValue',
             Resource: { Ref: Match.stringLikeRegexp('SeederGeneratedPassword') },
           },
         ],
@@ -501,7 +501,7 @@ describe('UserSeeder', () => {
     });
   });
 
-  test('unsafePlainText warns at synth that the password is in the template', () => {
+  test('unsafePlainText warns at synth that the password is in the template or users file', () => {
     const stack = new Stack();
     new UserSeeder(stack, 'Seeder', {
       userPool: importedPool(stack),
@@ -512,7 +512,7 @@ describe('UserSeeder', () => {
 
     Annotations.fromStack(stack).hasWarning(
       '/Default/Seeder',
-      Match.stringLikeRegexp("user 'a' is written into the CloudFormation template in plain text"),
+      Match.stringLikeRegexp("user 'a': .* in plain text into the CloudFormation template or users file"),
     );
   });
 

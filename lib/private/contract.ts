@@ -79,7 +79,12 @@ export interface SeedUserProperties {
 /** Where a password is read at deploy time: a reference, never the value. */
 export type PasswordSourceProperties =
   | { readonly Source: 'secretsmanager'; readonly SecretArn: string; readonly JsonField?: string }
-  | { readonly Source: 'ssm'; readonly ParameterName: string }
+  | {
+      readonly Source: 'ssm';
+      readonly ParameterName: string;
+      /** `true` when the user accepted a plain `String` parameter (`allowPlainStringParameter`). */
+      readonly AllowPlainString?: string;
+    }
   | { readonly Source: 'plaintext'; readonly Value: string };
 
 /** The custom resource type. A public contract: never change it. */
@@ -93,3 +98,15 @@ export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
  * maximum): a request may run across invocations for this long.
  */
 export const SEED_SERVICE_TIMEOUT_SECONDS = 3600;
+
+/**
+ * The environment variable that holds the id of the seeding function's own stack: the
+ * handler acts only on events whose `StackId` is this one.
+ */
+export const STACK_ID_ENV = 'SEED_STACK_ID';
+
+/**
+ * Set to `true` by the local rehearsal only: lets an event's ResponseURL be a loopback
+ * `http://127.0.0.1` address. A deployed function never has it, so it answers only S3.
+ */
+export const ALLOW_LOOPBACK_ENV = 'SEED_ALLOW_LOOPBACK_RESPONSE_URL';

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { SeedingFunctionOptions } from '../seeding-function-options';
-import { LEDGER_TABLE_ENV } from './contract';
+import { LEDGER_TABLE_ENV, STACK_ID_ENV } from './contract';
 
 /** The singleton's id in its stack. A public contract: never change it. */
 const SINGLETON_ID = 'CognitoUserSeederFunction';
@@ -111,7 +111,8 @@ export class SeedFunction extends Construct {
       memorySize: 256,
       // CloudFormation is answered by the handler itself: a Lambda retry would only repeat it.
       retryAttempts: 0,
-      environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName },
+      // The stack id lets the handler act only on events its own stack sends.
+      environment: { [LEDGER_TABLE_ENV]: this.ledger.tableName, [STACK_ID_ENV]: Aws.STACK_ID },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
       vpc: options.vpc,
       vpcSubnets: options.vpcSubnets,

@@ -21,10 +21,16 @@ const RESERVED = new Set(['username', 'mode', 'groups', 'passwordrevision']);
  * A file never carries passwords: they come from `defaults.password`.
  */
 export function readUsersFile(file: string, defaults: FileDefaults): SeedUser[] {
-  const text = fs.readFileSync(locateUsersFile(file, defaults.baseDir), 'utf8');
+  // A byte-order mark (Excel writes one) is not part of the first column's name.
+  const text = fs.readFileSync(locateUsersFile(file, defaults.baseDir), 'utf8').replace(/^\uFEFF/, '');
   const rows = path.extname(file).toLowerCase() === '.csv' ? csvRows(text, file) : jsonRows(text, file);
   return rows.map(({ line, fields }) => {
     const where = `${file}:${line}`;
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new Error(
+        `${where}: the row is ${fields === null ? 'null' : typeof fields}, not a user: give every row an object with a username.`,
+      );
+    }
     if (Object.keys(fields).some((k) => k.toLowerCase().includes('password') && k !== 'passwordRevision')) {
       throw new Error(
         `${where}: a users file must not hold passwords: remove the column and pass a SeedPassword in the options.`,
@@ -93,23 +99,45 @@ interface Row {
 }
 
 function jsonRows(text: string, file: string): Row[] {
-  const parsed = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // The parser's message may quote the file; say where instead.
+    const at = /position (\d+)/.exec((error as Error).message);
+    const line = at ? text.slice(0, Number(at[1])).split('\n').length : undefined;
+    throw new Error(
+      `${file}${line ? `:${line}` : ''}: the file is not valid JSON: fix it (a JSON users file holds an array of users).`,
+    );
+  }
   if (!Array.isArray(parsed)) throw new Error(`${file}: a JSON users file holds an array of users.`);
-  return parsed.map((fields, i) => ({ line: i + 1, fields }));
+  return parsed.map((fields, i) => ({ line: i + 1, fields: fields as Record<string, unknown> }));
 }
+
+/** The reserved columns, whatever their case in the header. */
+const CANONICAL: Record<string, string> = {
+  username: 'username',
+  mode: 'mode',
+  groups: 'groups',
+  passwordrevision: 'passwordRevision',
+};
 
 /** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. */
 function csvRows(text: string, file: string): Row[] {
-  const records: string[][] = [];
+  const records: { line: number; fields: string[] }[] = [];
   let record: string[] = [];
   let field = '';
   let quoted = false;
+  let line = 1;
+  let recordLine = 1;
+  let quoteLine = 1;
   const endField = () => {
     record.push(field);
     field = '';
   };
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
     if (quoted) {
       if (c === '"' && text[i + 1] === '"') {
         field += '"';
@@ -121,26 +149,45 @@ function csvRows(text: string, file: string): Row[] {
       }
     } else if (c === '"') {
       quoted = true;
+      quoteLine = line;
     } else if (c === ',') {
       endField();
     } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
+      if (c === '\r' && text[i + 1] === '\n') {
+        i++;
+        line++;
+      }
       endField();
-      records.push(record);
+      records.push({ line: recordLine, fields: record });
       record = [];
+      recordLine = line;
     } else {
       field += c;
     }
   }
+  if (quoted) {
+    throw new Error(
+      `${file}:${quoteLine}: a quoted field is never closed: end it with a double quote (write "" for a quote inside it).`,
+    );
+  }
   if (field !== '' || record.length > 0) {
     endField();
-    records.push(record);
+    records.push({ line: recordLine, fields: record });
   }
-  const [header, ...rest] = records.filter((r) => r.some((f) => f.trim() !== ''));
-  if (!header?.includes('username'))
+  const [header, ...rest] = records.filter((r) => r.fields.some((f) => f.trim() !== ''));
+  const names = (header?.fields ?? []).map((h) => CANONICAL[h.trim().toLowerCase()] ?? h.trim());
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name.toLowerCase())) {
+      throw new Error(`${file}:${header.line}: column '${name}' appears twice in the header: keep one of them.`);
+    }
+    seen.add(name.toLowerCase());
+  }
+  if (!names.includes('username')) {
     throw new Error(`${file}: a CSV users file needs a header row with a username column.`);
-  return rest.map((r, i) => ({
-    line: i + 2,
-    fields: Object.fromEntries(header.map((h, j) => [h.trim(), (r[j] ?? '').trim()])),
+  }
+  return rest.map((r) => ({
+    line: r.line,
+    fields: Object.fromEntries(names.map((h, j) => [h, (r.fields[j] ?? '').trim()])),
   }));
 }

@@ -100,6 +100,26 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
       throw new Error(`${who}: attribute ${flag} is '${value}', it must be 'true' or 'false': use one of those.`);
     }
   }
+  const known = (v?: string) => v !== undefined && !Token.isUnresolved(v);
+  if (known(attributes.email_verified) && attributes.email_verified === 'true' && !attributes.email) {
+    throw new Error(
+      `${who}: email_verified is 'true' but the user has no email: set attribute email, or remove email_verified.`,
+    );
+  }
+  if (
+    known(attributes.phone_number_verified) &&
+    attributes.phone_number_verified === 'true' &&
+    !attributes.phone_number
+  ) {
+    throw new Error(
+      `${who}: phone_number_verified is 'true' but the user has no phone_number: set attribute phone_number, or remove phone_number_verified.`,
+    );
+  }
+  if (known(attributes.phone_number) && !/^\+[1-9]\d{1,14}$/.test(attributes.phone_number)) {
+    throw new Error(
+      `${who}: phone_number '${attributes.phone_number}' is not in E.164 form, which Cognito requires: write it as + and the country code and number, digits only (for example +14155550100).`,
+    );
+  }
   if (user.mode === PasswordMode.RESET_REQUIRED && !hasVerifiedContact(attributes)) {
     throw new Error(
       `${who}: mode RESET_REQUIRED sends a reset code, so it needs a verified email or phone: set attributes email and email_verified: 'true' (or phone_number and phone_number_verified: 'true').`,

@@ -29,9 +29,12 @@ export function props(users: object[], overrides: Record<string, unknown> = {}):
   };
 }
 
+/** The stack every test event comes from; test/support/handler-env.js gives the handler the same id. */
+export const STACK_ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1';
+
 const base = {
   ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:seed',
-  StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1',
+  StackId: STACK_ID,
   LogicalResourceId: LOGICAL_ID,
   ResourceType: 'Custom::CognitoUserSeed',
 };
@@ -88,9 +91,15 @@ export function fromResource(
   return { ...event, LogicalResourceId: logicalId };
 }
 
-export function context(remainingMs = 900_000): { getRemainingTimeInMillis: () => number } {
+/** The seeding function's own ARN: the ServiceToken of every event above. */
+export const FUNCTION_ARN = base.ServiceToken;
+
+export function context(remainingMs = 900_000): {
+  getRemainingTimeInMillis: () => number;
+  invokedFunctionArn: string;
+} {
   const deadline = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => deadline - Date.now() };
+  return { getRemainingTimeInMillis: () => deadline - Date.now(), invokedFunctionArn: FUNCTION_ARN };
 }
 
 /** Captures everything the handler prints, by any route. */

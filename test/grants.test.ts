@@ -1,0 +1,190 @@
+// Grants give a test runner exactly the passwords it needs, statement by statement, and
+// the seeding role exactly what the construct was told about customer managed keys.
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { PasswordMode, SeedPassword, UserSeeder } from '../lib';
+
+function setup() {
+  const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const userPool = cognito.UserPool.fromUserPoolId(stack, 'Pool', 'eu-west-1_POOL');
+  const runner = new iam.Role(stack, 'Runner', { assumedBy: new iam.AccountRootPrincipal() });
+  const seeder = new UserSeeder(stack, 'Seeder', { userPool });
+  return { stack, seeder, runner };
+}
+
+/** The statements of the runner's policy, in order. */
+function runnerStatements(stack: Stack): unknown[] {
+  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Runner') }] },
+  });
+  return Object.values(policies).flatMap((p) => (p as any).Properties.PolicyDocument.Statement);
+}
+
+const via = (service: string) => ({
+  StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+});
+const viaSsm = via('ssm');
+const viaSecretsManager = via('secretsmanager');
+
+test('grantReadPassword grants one user: GetSecretValue only, kms:Decrypt only via Secrets Manager', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const key = new kms.Key(stack, 'Key');
+  const mine = new secretsmanager.Secret(stack, 'Mine', { encryptionKey: key });
+  const other = new secretsmanager.Secret(stack, 'Other');
+  seeder.addUser({ username: 'alice', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(mine) });
+  seeder.addUser({ username: 'bob', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(other) });
+
+  // WHEN
+  seeder.grantReadPassword('alice', runner);
+
+  // THEN
+  const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
+  expect(runnerStatements(stack)).toEqual([
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalId(mine) } },
+    {
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: { 'Fn::GetAtt': [logicalId(key), 'Arn'] },
+      Condition: viaSecretsManager,
+    },
+  ]);
+});
+
+test('grantReadPassword on an SSM parameter: GetParameter only, no history, kms:Decrypt via SSM for a told key', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const key = kms.Key.fromKeyArn(stack, 'Cmk', 'arn:aws:kms:eu-west-1:111111111111:key/abc');
+  const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'P', { parameterName: '/seed/bob' });
+  seeder.addUser({
+    username: 'bob',
+    mode: PasswordMode.TEMPORARY,
+    password: SeedPassword.fromSsmParameter(parameter, { encryptionKey: key }),
+  });
+
+  // WHEN
+  seeder.grantReadPassword('bob', runner);
+
+  // THEN
+  expect(runnerStatements(stack)).toEqual([
+    {
+      Effect: 'Allow',
+      Action: 'ssm:GetParameter',
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/seed/bob']],
+      },
+    },
+    {
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+      Condition: viaSsm,
+    },
+  ]);
+});
+
+test('the seeding role may decrypt a SecureString under the key it was told, only via SSM', () => {
+  // GIVEN
+  const { stack, seeder } = setup();
+  const key = kms.Key.fromKeyArn(stack, 'Cmk', 'arn:aws:kms:eu-west-1:111111111111:key/abc');
+  const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'P', { parameterName: '/seed/bob' });
+
+  // WHEN
+  seeder.addUser({
+    username: 'bob',
+    mode: PasswordMode.TEMPORARY,
+    password: SeedPassword.fromSsmParameter(parameter, { encryptionKey: key }),
+  });
+
+  // THEN
+  Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    PolicyName: Match.stringLikeRegexp('SeederPolicy'),
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+          Condition: viaSsm,
+        },
+      ]),
+    },
+  });
+});
+
+test('grantReadPasswords covers users added after the call, each store once, and nothing else', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const shared = SeedPassword.generate();
+  seeder.addUser({ username: 'a', mode: PasswordMode.PERMANENT, password: shared });
+
+  // WHEN the grant comes first, then more users
+  seeder.grantReadPasswords(runner);
+  seeder.addUser({ username: 'b', mode: PasswordMode.PERMANENT, password: shared });
+  const later = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Later', { parameterName: '/later' });
+  seeder.addUser({ username: 'c', mode: PasswordMode.TEMPORARY, password: SeedPassword.fromSsmParameter(later) });
+  seeder.addUser({
+    username: 'd',
+    mode: PasswordMode.RESET_REQUIRED,
+    attributes: { email: 'd@x.io', email_verified: 'true' },
+  });
+
+  // THEN
+  const statements = runnerStatements(stack) as { Action: string }[];
+  expect(statements.map((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+  expect(JSON.stringify(statements)).not.toMatch(/DescribeSecret|GetParameterHistory|GetParameters"|kms:\*/);
+});
+
+test('a password in one JSON field grants the whole secret, and synth says so', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const db = secretsmanager.Secret.fromSecretCompleteArn(
+    stack,
+    'Db',
+    'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf',
+  );
+  seeder.addUser({ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(db, 'password') });
+
+  // WHEN
+  seeder.grantReadPassword('a', runner);
+
+  // THEN
+  Annotations.fromStack(stack).hasWarning(
+    '/Stack/Seeder',
+    Match.stringLikeRegexp("field 'password' of a secret is granted as the whole secret"),
+  );
+});
+
+test('the seeding role is exposed as an IGrantable for what the construct cannot know', () => {
+  // GIVEN
+  const { stack, seeder } = setup();
+  const key = new kms.Key(stack, 'AssetsKey');
+
+  // WHEN
+  key.grantDecrypt(seeder);
+
+  // THEN
+  expect(seeder.seedingRole).toBe(seeder.grantPrincipal);
+  Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    Roles: [{ Ref: Match.stringLikeRegexp('CognitoUserSeederFunctionServiceRole') }],
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:Decrypt' })]) },
+  });
+});
+
+test('fails when grantReadPassword names a user with no stored password', () => {
+  const { seeder, runner } = setup();
+  seeder.addUser({
+    username: 'p',
+    mode: PasswordMode.TEMPORARY,
+    password: SeedPassword.unsafePlainText('Plain-Passw0rd!'),
+  });
+  expect(() => seeder.grantReadPassword('p', runner)).toThrow(
+    "Stack/Seeder: user 'p' has no stored password to grant (mode TEMPORARY, unsafePlainText): only users with SeedPassword.fromSecret(), fromSsmParameter() or generate() have one.",
+  );
+  expect(() => seeder.grantReadPassword('nobody', runner)).toThrow(/no seeded user 'nobody' \(users: p\)/);
+});
