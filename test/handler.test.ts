@@ -12,6 +12,7 @@ import {
   GetGroupCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import * as crypto from 'crypto';
@@ -28,6 +29,7 @@ import {
   createEvent,
   deleteEvent,
   fromResource,
+  FUNCTION_ARN,
   LOGICAL_ID,
   physicalIdOf,
   POOL_ID,
@@ -44,6 +46,7 @@ import {
   createdUser,
   createsAnyUser,
   describePool,
+  lambda,
   listsUsers,
   POLICY,
   PoolUsernames,
@@ -1491,17 +1494,23 @@ describe('pace at the floor', () => {
     expect(cognito).toHaveReceivedCommandTimes(AdminGetUserCommand, 3);
   });
 
-  test('fails early, before any write, when the users cannot be seeded in the time left', async () => {
+  test('without its own ARN (no way to continue), fails early, before any write, when the users cannot be seeded in the time left', async () => {
     const users = Array.from({ length: 30 }, (_, i) => ({ ...bob, Username: `u${i}` }));
     // an empty pool, however pre-flight chooses to look the users up
     absent(usernamesOf(users));
     listsUsers([[]]);
     allowWrites();
-
-    await handler(
-      createEvent(server.url, props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } })),
-      context(20_000),
-    );
+    // A context without the ARN (the function still knows its name, so the event is its own)
+    const { invokedFunctionArn: _, ...alone } = context(20_000);
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
+    try {
+      await handler(
+        createEvent(server.url, props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } })),
+        alone,
+      );
+    } finally {
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+    }
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(
@@ -1509,5 +1518,33 @@ describe('pace at the floor', () => {
     );
     expect(writeLog()).toEqual([]);
     expect(await ledger.users()).toEqual([]);
+  });
+
+  test('with its own ARN, a request too long for one invocation continues: the same event to its own function, no answer yet', async () => {
+    // GIVEN 30 users at 1 creation a second, and 5 s in this invocation
+    const users = Array.from({ length: 30 }, (_, i) => ({ ...bob, Username: `u${i}` }));
+    absent(usernamesOf(users));
+    listsUsers([[]]);
+    allowWrites();
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const event = createEvent(
+      server.url,
+      props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } }),
+    );
+
+    // WHEN
+    await handler(event, context(5_000));
+
+    // THEN nothing answered; the rest handed to a fresh invocation of exactly this function
+    expect(server.bodies).toEqual([]);
+    const invokes = lambda.commandCalls(InvokeCommand);
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0].args[0].input).toMatchObject({ FunctionName: FUNCTION_ARN, InvocationType: 'Event' });
+    expect(JSON.parse(Buffer.from(invokes[0].args[0].input.Payload as Uint8Array).toString())).toEqual(event);
+    // ...with the progress the ledger holds: the users created so far, and the lock free
+    const held = await ledger.users();
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThan(users.length);
+    expect((await ledger.items()).some((i) => i.sk === 'LOCK')).toBe(false);
   });
 });

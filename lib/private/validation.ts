@@ -101,7 +101,15 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
     }
   }
   const known = (v?: string) => v !== undefined && !Token.isUnresolved(v);
-  if (known(attributes.email_verified) && attributes.email_verified === 'true' && !attributes.email) {
+  // In a pool whose usernames are email addresses (or phone numbers), the username is the
+  // address: a verified flag without the attribute is then about the username itself.
+  const aliasLike = (pattern: RegExp) => !Token.isUnresolved(username) && pattern.test(username);
+  if (
+    known(attributes.email_verified) &&
+    attributes.email_verified === 'true' &&
+    !attributes.email &&
+    !aliasLike(/^[^@\s]+@[^@\s]+$/)
+  ) {
     throw new Error(
       `${who}: email_verified is 'true' but the user has no email: set attribute email, or remove email_verified.`,
     );
@@ -109,7 +117,8 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
   if (
     known(attributes.phone_number_verified) &&
     attributes.phone_number_verified === 'true' &&
-    !attributes.phone_number
+    !attributes.phone_number &&
+    !aliasLike(/^\+[1-9]\d{1,14}$/)
   ) {
     throw new Error(
       `${who}: phone_number_verified is 'true' but the user has no phone_number: set attribute phone_number, or remove phone_number_verified.`,

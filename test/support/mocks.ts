@@ -10,12 +10,15 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { POOL_ID } from './cfn';
 
 export const cognito = mockClient(CognitoIdentityProviderClient);
 export const secrets = mockClient(SecretsManagerClient);
 export const ssm = mockClient(SSMClient);
+/** The function invoking itself to continue a long request. */
+export const lambda = mockClient(LambdaClient);
 
 /** An error shaped as the SDK throws them. */
 export function awsError(name: string, message: string = name): Error {
@@ -40,6 +43,8 @@ export function strictMocks(poolId: string = POOL_ID, groups: string[] = ['admin
   cognito.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   secrets.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   ssm.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  lambda.reset();
+  lambda.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   describePool(poolId, groups);
 }
 
