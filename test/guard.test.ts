@@ -3,7 +3,7 @@
 // concurrent twin of a request neither acts nor answers.
 import { AdminCreateUserCommand, AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { handler } from '../lambda';
-import { captureOutput, context, createEvent, POOL_ID, props, ResponseServer } from './support/cfn';
+import { captureOutput, context, createEvent, POOL_ID, props, ResponseServer, withoutArn } from './support/cfn';
 import { TestLedger } from './support/ledger';
 import { awsError, cognito, strictMocks } from './support/mocks';
 
@@ -57,7 +57,7 @@ test("the guard's answer has arrived when the handler returns, even when the sto
 
   // WHEN the function has 1.5 s, and no way to continue elsewhere (no ARN of its own in the
   // context: it knows itself by name only), so this invocation must answer
-  const { invokedFunctionArn: _, ...alone } = context(1500);
+  const alone = withoutArn(context(1500));
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
   try {
     await handler(createEvent(server.url, props(users)), alone);

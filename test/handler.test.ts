@@ -36,6 +36,7 @@ import {
   props,
   ResponseServer,
   updateEvent,
+  withoutArn,
 } from './support/cfn';
 import { LedgerUser, TestLedger } from './support/ledger';
 import {
@@ -1501,7 +1502,7 @@ describe('pace at the floor', () => {
     listsUsers([[]]);
     allowWrites();
     // A context without the ARN (the function still knows its name, so the event is its own)
-    const { invokedFunctionArn: _, ...alone } = context(20_000);
+    const alone = withoutArn(context(20_000));
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
     try {
       await handler(

@@ -102,6 +102,11 @@ export function context(remainingMs = 900_000): {
   return { getRemainingTimeInMillis: () => deadline - Date.now(), invokedFunctionArn: FUNCTION_ARN };
 }
 
+/** A context without the function's ARN: it cannot continue in a fresh invocation. */
+export function withoutArn(c: ReturnType<typeof context>): { getRemainingTimeInMillis: () => number } {
+  return { getRemainingTimeInMillis: c.getRemainingTimeInMillis };
+}
+
 /** Captures everything the handler prints, by any route. */
 export function captureOutput(): { text: () => string; lines: () => Record<string, unknown>[]; restore: () => void } {
   const chunks: string[] = [];
