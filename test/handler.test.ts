@@ -1428,6 +1428,28 @@ describe('users file (large populations)', () => {
     expect(await ledger.usernames()).toEqual(['f1', 'f2']);
   });
 
+  test('a stack Delete needs no users file: with the object gone, it still deletes every user the ledger holds', async () => {
+    // GIVEN a Create from v1, and v1 gone from the bucket since
+    s3.on(GetObjectCommand, { Bucket: 'assets', Key: 'v1.json' }).resolves(object(v1));
+    await createFromFile(createEvent(server.url, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])));
+    const physicalId = server.last.PhysicalResourceId;
+    s3.reset();
+    s3.onAnyCommand().rejects(awsError('NoSuchKey', 'The specified key does not exist.'));
+    cognito.reset();
+    strictMocks();
+    present(['f1', 'f2']);
+    cognito.on(AdminDeleteUserCommand).resolves({});
+
+    // WHEN
+    await handler(deleteEvent(server.url, physicalId, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])), context());
+
+    // THEN
+    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId });
+    expect(writeLog().sort()).toEqual(['AdminDeleteUser f1', 'AdminDeleteUser f2']);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(await ledger.users()).toEqual([]);
+  });
+
   test('an update reads only the new file and reconciles it against the ledger', async () => {
     // GIVEN a Create from v1
     s3.on(GetObjectCommand, { Bucket: 'assets', Key: 'v1.json' }).resolves(object(v1));
