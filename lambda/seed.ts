@@ -60,8 +60,11 @@ export function poolOfPhysicalId(id: string | undefined, logicalResourceId: stri
 /** A user appearing this long before its `creating` record still counts as ours (clock skew). */
 const CLOCK_SKEW_MS = 60_000;
 
-/** Fewer new users than this are looked up one by one, whatever the pool's size. */
-const LIST_AT_LEAST = 100;
+/**
+ * Fewer new users than this are looked up one by one, whatever the pool's size (exact, and
+ * quick: 20 reads are a sixth of a second at the read quota).
+ */
+const LIST_AT_LEAST = 20;
 
 /** Log a progress line after this many users. */
 const PROGRESS_EVERY = 500;
