@@ -140,17 +140,24 @@ function parseUser(raw: SeedUserProperties, index: number): UserSpec {
 }
 
 function parseSource(raw: PasswordSourceProperties, username: string): PasswordSource {
+  // A reference that is missing would otherwise be read as the text 'undefined'.
+  const required = (value: unknown, name: string): string => {
+    if (typeof value === 'string' && value !== '') return value;
+    throw new PropertyError(
+      `user '${username}': password source ${raw.Source} has no ${name}: pass the password with SeedPassword.fromSecret(), fromSsmParameter() or generate() so the construct sets it.`,
+    );
+  };
   switch (raw.Source) {
     case 'secretsmanager':
       return {
         kind: 'secretsmanager',
-        secretArn: String(raw.SecretArn),
+        secretArn: required(raw.SecretArn, 'SecretArn'),
         jsonField: raw.JsonField === undefined || raw.JsonField === '' ? undefined : String(raw.JsonField),
       };
     case 'ssm':
       return {
         kind: 'ssm',
-        parameterName: String(raw.ParameterName),
+        parameterName: required(raw.ParameterName, 'ParameterName'),
         // Only when set, so the source (and its fingerprint) of every other user is unchanged.
         ...(parseBoolean(raw.AllowPlainString, `user '${username}': Password.AllowPlainString`)
           ? { allowPlainString: true }

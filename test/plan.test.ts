@@ -46,6 +46,17 @@ describe('parseProperties', () => {
     );
   });
 
+  test('fails when a password source has no reference, naming the user and the field', () => {
+    expect(() =>
+      parseProperties(raw([{ Username: 'a', Mode: 'PERMANENT', Password: { Source: 'secretsmanager' } }])),
+    ).toThrow(
+      /^user 'a': password source secretsmanager has no SecretArn: pass the password with SeedPassword\.fromSecret\(\)/,
+    );
+    expect(() =>
+      parseProperties(raw([{ Username: 'b', Mode: 'TEMPORARY', Password: { Source: 'ssm', ParameterName: '' } }])),
+    ).toThrow(/^user 'b': password source ssm has no ParameterName/);
+  });
+
   test('fails when a username is listed twice', () => {
     expect(() => parseProperties(raw([temp('a'), temp('a')]))).toThrow(PropertyError);
   });
