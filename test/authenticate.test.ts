@@ -5,8 +5,8 @@ import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { handler } from '../lambda';
 import { refusalOf } from '../lambda/authenticate';
-import { captureOutput, context, createEvent, FUNCTION_ARN, props, ResponseServer, STACK_ID } from './support/cfn';
-import { TestLedger } from './support/ledger';
+import { context, createEvent, FUNCTION_ARN, props, STACK_ID } from './support/cfn';
+import { inProcessHandler } from './support/in-process';
 import { cognito, secrets, ssm, strictMocks } from './support/mocks';
 
 const ENV = { SEED_STACK_ID: STACK_ID };
@@ -114,25 +114,10 @@ describe('refusalOf', () => {
 });
 
 describe('the handler, given a forged event', () => {
-  const server = new ResponseServer();
-  let ledger: TestLedger;
-  let output: ReturnType<typeof captureOutput>;
-  beforeAll(async () => {
-    await server.start();
-    ledger = await TestLedger.start();
-  });
-  afterAll(async () => {
-    await server.stop();
-    await ledger.stop();
-  });
-  beforeEach(async () => {
-    server.reset();
-    await ledger.freshTable();
+  const { server, ledger, output } = inProcessHandler(() => {
     strictMocks();
     cognito.on(AdminGetUserCommand).resolves({ Username: 'victim', UserAttributes: [{ Name: 'sub', Value: 's' }] });
-    output = captureOutput();
   });
-  afterEach(() => output.restore());
 
   // The takeover the issue measured: adopt an existing user and set a password of the caller's choice.
   const takeover = () =>

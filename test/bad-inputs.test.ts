@@ -23,8 +23,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { handler } from '../lambda';
 import { PasswordMode, SeedPassword, SeedUser, UserSeeder, UserSeederProps } from '../lib';
-import { captureOutput, context, createEvent, props, ResponseServer } from './support/cfn';
-import { TestLedger } from './support/ledger';
+import { context, createEvent, props } from './support/cfn';
+import { inProcessHandler } from './support/in-process';
 import { awsError, cognito as cognitoMock, secrets, ssm as ssmMock, strictMocks } from './support/mocks';
 
 // ---------------------------------------------------------------- synth
@@ -585,20 +585,7 @@ deployRow(
 );
 
 describe('at deploy', () => {
-  const server = new ResponseServer();
-  let ledger: TestLedger;
-  let output: ReturnType<typeof captureOutput>;
-  beforeAll(async () => {
-    await server.start();
-    ledger = await TestLedger.start();
-  });
-  afterAll(async () => {
-    await server.stop();
-    await ledger.stop();
-  });
-  beforeEach(async () => {
-    server.reset();
-    await ledger.freshTable();
+  const { server, ledger } = inProcessHandler(() => {
     strictMocks();
     cognitoMock.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
     secrets.on(GetSecretValueCommand, { SecretId: 'arn:ok' }).resolves({ SecretString: 'Good-Passw0rd!' });
@@ -609,9 +596,7 @@ describe('at deploy', () => {
     ssmMock
       .on(GetParameterCommand, { Name: '/gone' })
       .rejects(awsError('ParameterNotFound', 'Parameter /gone not found.'));
-    output = captureOutput();
   });
-  afterEach(() => output.restore());
 
   test.each(deployRows)('fails on %s', async (_name, properties, setup, message) => {
     // GIVEN

@@ -3,13 +3,9 @@
 // concurrent twin of a request neither acts nor answers.
 import { AdminCreateUserCommand, AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { handler } from '../lambda';
-import { captureOutput, context, createEvent, POOL_ID, props, ResponseServer, withoutArn } from './support/cfn';
-import { TestLedger } from './support/ledger';
+import { context, createEvent, POOL_ID, props, withoutArn } from './support/cfn';
+import { inProcessHandler } from './support/in-process';
 import { awsError, cognito, strictMocks } from './support/mocks';
-
-const server = new ResponseServer();
-let ledger: TestLedger;
-let output: ReturnType<typeof captureOutput>;
 
 const temp = (Username: string) => ({
   Username,
@@ -17,25 +13,13 @@ const temp = (Username: string) => ({
   Password: { Source: 'plaintext', Value: 'Xy-12345678!' },
 });
 
-beforeAll(async () => {
-  await server.start();
-  ledger = await TestLedger.start();
-});
-afterAll(async () => {
-  await server.stop();
-  await ledger.stop();
-});
-beforeEach(async () => {
-  server.reset();
-  await ledger.freshTable();
+const { server, ledger, output } = inProcessHandler(() => {
   strictMocks();
   cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
   cognito.on(AdminCreateUserCommand).callsFake(async (input: { Username: string }) => ({
     User: { Username: input.Username, Attributes: [{ Name: 'sub', Value: `sub-${input.Username}` }] },
   }));
-  output = captureOutput();
 });
-afterEach(() => output.restore());
 
 test("the guard's answer has arrived when the handler returns, even when the stopped work returns first", async () => {
   // GIVEN three users created, then a throttling storm, then a compensation whose calls

@@ -23,7 +23,6 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { handler } from '../lambda';
 import { passwordPolicyViolations } from '../lambda/plan';
 import {
-  captureOutput,
   CfnResponseBody,
   context,
   createEvent,
@@ -34,11 +33,11 @@ import {
   physicalIdOf,
   POOL_ID,
   props,
-  ResponseServer,
   updateEvent,
   withoutArn,
 } from './support/cfn';
-import { LedgerUser, TestLedger } from './support/ledger';
+import { inProcessHandler } from './support/in-process';
+import type { LedgerUser } from './support/ledger';
 import {
   absent,
   absentThenCreated,
@@ -87,27 +86,8 @@ const dave: User = {
 };
 const PHYSICAL_ID = physicalIdOf(POOL_ID);
 
-const server = new ResponseServer();
-let ledger: TestLedger;
-let output: ReturnType<typeof captureOutput>;
-
-beforeAll(async () => {
-  await server.start();
-  // Before the handler's first invocation: it creates its DynamoDB client once.
-  ledger = await TestLedger.start();
-});
-afterAll(async () => {
-  await server.stop();
-  await ledger.stop();
-});
-beforeEach(async () => {
-  server.reset();
-  await ledger.freshTable();
-  resetMocks();
-  output = captureOutput();
-});
+const { server, ledger, output } = inProcessHandler(() => resetMocks());
 afterEach(async () => {
-  output.restore();
   // Canaries: no password and no part of the ResponseURL is printed, answered or recorded.
   const printed = output.text();
   const answered = server.raw.join('\n');

@@ -9,8 +9,8 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { handler } from '../lambda';
 import { ComposedError, describeError, Logger, Redactor } from '../lambda/log';
 import { renderResponse } from '../lambda/response';
-import { captureOutput, context, createEvent, props, ResponseServer } from './support/cfn';
-import { TestLedger } from './support/ledger';
+import { context, createEvent, props } from './support/cfn';
+import { inProcessHandler } from './support/in-process';
 import { awsError, cognito, createsAnyUser, secrets, strictMocks } from './support/mocks';
 
 function redactorOf(...secrets: string[]): Redactor {
@@ -132,26 +132,11 @@ describe('renderResponse', () => {
 });
 
 describe('the handler', () => {
-  const server = new ResponseServer();
-  let ledger: TestLedger;
-  let output: ReturnType<typeof captureOutput>;
-  beforeAll(async () => {
-    await server.start();
-    ledger = await TestLedger.start();
-  });
-  afterAll(async () => {
-    await server.stop();
-    await ledger.stop();
-  });
-  beforeEach(async () => {
-    server.reset();
-    await ledger.freshTable();
+  const { server, output } = inProcessHandler(() => {
     strictMocks();
     cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
     createsAnyUser();
-    output = captureOutput();
   });
-  afterEach(() => output.restore());
 
   test("masks RESET_REQUIRED's throwaway password when Cognito echoes it", async () => {
     // GIVEN Cognito echoes the password it was given, JSON-escaped, in its error

@@ -11,17 +11,8 @@ import {
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { handler } from '../lambda';
-import {
-  captureOutput,
-  context,
-  createEvent,
-  deleteEvent,
-  POOL_ID,
-  props,
-  ResponseServer,
-  updateEvent,
-} from './support/cfn';
-import { TestLedger } from './support/ledger';
+import { context, createEvent, deleteEvent, POOL_ID, props, updateEvent } from './support/cfn';
+import { inProcessHandler } from './support/in-process';
 import { awsError, cognito, secrets, ssm, strictMocks } from './support/mocks';
 
 const CANARIES = {
@@ -46,22 +37,7 @@ const users = [
 ];
 const PHYSICAL_ID = `${POOL_ID}/UsersSeeder7F21A71B`;
 
-const server = new ResponseServer();
-let output: ReturnType<typeof captureOutput>;
-
-let ledger: TestLedger;
-
-beforeAll(async () => {
-  await server.start();
-  ledger = await TestLedger.start();
-});
-afterAll(async () => {
-  await server.stop();
-  await ledger.stop();
-});
-beforeEach(async () => {
-  server.reset();
-  await ledger.freshTable();
+const { server, output } = inProcessHandler(() => {
   strictMocks();
   // Every username is free in the pool at pre-flight.
   cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
@@ -80,9 +56,7 @@ beforeEach(async () => {
   ]) {
     cognito.on(cmd as never).resolves({} as never);
   }
-  output = captureOutput();
 });
-afterEach(() => output.restore());
 
 function expectNoLeak(): void {
   const everything = [output.text(), ...server.raw].join('\n');

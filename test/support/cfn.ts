@@ -107,32 +107,50 @@ export function withoutArn(c: ReturnType<typeof context>): { getRemainingTimeInM
   return { getRemainingTimeInMillis: c.getRemainingTimeInMillis };
 }
 
-/** Captures everything the handler prints, by any route. */
-export function captureOutput(): { text: () => string; lines: () => Record<string, unknown>[]; restore: () => void } {
-  const chunks: string[] = [];
-  const spies = [
-    jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-      chunks.push(String(c));
+/** Everything the handler prints, by any route, while capturing (one object for a whole suite). */
+export class CapturedOutput {
+  private chunks: string[] = [];
+  private spies: jest.SpyInstance[] = [];
+
+  /** Starts a fresh capture; what an earlier one caught is dropped. */
+  start(): this {
+    this.restore();
+    this.chunks = [];
+    const keep = (c: string | Uint8Array) => {
+      this.chunks.push(String(c));
       return true;
-    }),
-    jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-      chunks.push(String(c));
-      return true;
-    }),
-    ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
-      jest.spyOn(console, m).mockImplementation((...args: unknown[]) => {
-        chunks.push(args.map(String).join(' ') + '\n');
-      }),
-    ),
-  ];
-  return {
-    text: () => chunks.join(''),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l)),
-    restore: () => spies.forEach((s) => s.mockRestore()),
-  };
+    };
+    this.spies = [
+      jest.spyOn(process.stdout, 'write').mockImplementation(keep),
+      jest.spyOn(process.stderr, 'write').mockImplementation(keep),
+      ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+        jest.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+          this.chunks.push(args.map(String).join(' ') + '\n');
+        }),
+      ),
+    ];
+    return this;
+  }
+
+  /** Stops capturing; what was caught stays readable. */
+  restore(): void {
+    this.spies.forEach((s) => s.mockRestore());
+    this.spies = [];
+  }
+
+  text(): string {
+    return this.chunks.join('');
+  }
+
+  lines(): Record<string, unknown>[] {
+    return this.text()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+  }
+}
+
+/** Captures everything the handler prints, from now on. */
+export function captureOutput(): CapturedOutput {
+  return new CapturedOutput().start();
 }

@@ -48,35 +48,37 @@ export class TestLedger {
   private tables = 0;
   private table = '';
 
-  private constructor(
-    private readonly db: LedgerDb,
-    private readonly client: DynamoDBClient,
-    private readonly savedEnv: Record<string, string | undefined>,
-  ) {}
+  private db?: LedgerDb;
+  private client?: DynamoDBClient;
+  private savedEnv: Record<string, string | undefined> = {};
 
   /**
    * Starts the database and points the handler at it. Call before the handler's first
    * invocation: it creates its DynamoDB client once, from these variables.
    */
-  static async start(): Promise<TestLedger> {
-    const db = await startLedgerDb();
-    const savedEnv = Object.fromEntries(ENV.map((name) => [name, process.env[name]]));
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
+  async start(): Promise<void> {
+    this.db = await startLedgerDb();
+    this.savedEnv = Object.fromEntries(ENV.map((name) => [name, process.env[name]]));
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = this.db.endpoint;
     process.env.AWS_REGION = 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
-    const client = new DynamoDBClient({
-      endpoint: db.endpoint,
+    this.client = new DynamoDBClient({
+      endpoint: this.db.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    return new TestLedger(db, client, savedEnv);
+  }
+
+  private get dynamodb(): DynamoDBClient {
+    if (!this.client) throw new Error('TestLedger: start() it first');
+    return this.client;
   }
 
   /** Creates an empty table, as the construct does, and makes it the handler's ledger. */
   async freshTable(): Promise<string> {
     const name = `ledger-${++this.tables}`;
-    await this.client.send(
+    await this.dynamodb.send(
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
@@ -92,7 +94,7 @@ export class TestLedger {
     );
     // dynalite answers CreateTable while the table is still CREATING.
     for (;;) {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: name }));
+      const out = await this.dynamodb.send(new DescribeTableCommand({ TableName: name }));
       if (out.Table?.TableStatus === 'ACTIVE') break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -106,7 +108,7 @@ export class TestLedger {
     const items: Item[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
+      const out = await this.dynamodb.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
       for (const item of out.Items ?? []) {
         items.push(
           Object.fromEntries(
@@ -172,8 +174,8 @@ export class TestLedger {
   }
 
   async stop(): Promise<void> {
-    this.client.destroy();
-    await this.db.stop();
+    this.client?.destroy();
+    await this.db?.stop();
     for (const [name, value] of Object.entries(this.savedEnv)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
