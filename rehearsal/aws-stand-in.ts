@@ -1,6 +1,7 @@
 /**
- * A minimal loopback stand-in for the calls the handler makes outside Cognito and its
- * ledger: Secrets Manager GetSecretValue and SSM GetParameter (AWS JSON 1.1), S3 GetObject
+ * A minimal loopback stand-in for the calls the handler and the testing module make outside
+ * Cognito and the ledger: Secrets Manager GetSecretValue and PutSecretValue, SSM GetParameter
+ * and GetParametersByPath (AWS JSON 1.1), S3 GetObject
  * (path-style, for users files), and Lambda's asynchronous Invoke (a request continuing in
  * a fresh invocation). The harness fills it; nothing here ever reaches AWS.
  */
@@ -12,6 +13,10 @@ export class AwsStandIn {
   readonly secrets = new Map<string, string>();
   /** Parameter values by name. */
   readonly parameters = new Map<string, string>();
+  /** The type of a parameter when it is not `SecureString` (e.g. a manifest pointer, `String`). */
+  readonly parameterTypes = new Map<string, string>();
+  /** How many times each secret was written (PutSecretValue): its version number. */
+  readonly secretVersions = new Map<string, number>();
   /** S3 objects by `bucket/key`. */
   readonly objects = new Map<string, Buffer>();
   /** Calls served, by target, for reports. */
@@ -77,19 +82,43 @@ export class AwsStandIn {
     };
     const notFound = (what: string) =>
       reply(400, { __type: 'ResourceNotFoundException', message: `${what} not found in the rehearsal stand-in` });
+    const version = (id: string) => `rehearsal-${this.secretVersions.get(id) ?? 0}`;
     if (target === 'secretsmanager.GetSecretValue') {
       const value = this.secrets.get(input.SecretId);
       if (value === undefined) return notFound(`secret ${input.SecretId}`);
-      return reply(200, { ARN: input.SecretId, Name: input.SecretId, SecretString: value, VersionId: 'rehearsal' });
+      return reply(200, {
+        ARN: input.SecretId,
+        Name: input.SecretId,
+        SecretString: value,
+        VersionId: version(input.SecretId),
+      });
     }
+    if (target === 'secretsmanager.PutSecretValue') {
+      if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
+      this.secrets.set(input.SecretId, String(input.SecretString));
+      this.secretVersions.set(input.SecretId, (this.secretVersions.get(input.SecretId) ?? 0) + 1);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: version(input.SecretId) });
+    }
+    const parameter = (name: string) => ({
+      Name: name,
+      Type: this.parameterTypes.get(name) ?? 'SecureString',
+      Value: this.parameters.get(name),
+      Version: 1,
+    });
     if (target === 'AmazonSSM.GetParameter') {
-      const value = this.parameters.get(input.Name);
-      if (value === undefined)
+      if (!this.parameters.has(input.Name))
         return reply(400, {
           __type: 'ParameterNotFound',
           message: `parameter ${input.Name} not found in the rehearsal stand-in`,
         });
-      return reply(200, { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } });
+      return reply(200, { Parameter: parameter(input.Name) });
+    }
+    if (target === 'AmazonSSM.GetParametersByPath') {
+      const path = String(input.Path).replace(/\/$/, '') + '/';
+      const names = [...this.parameters.keys()]
+        .filter((name) => name.startsWith(path) && (input.Recursive || !name.slice(path.length).includes('/')))
+        .sort();
+      return reply(200, { Parameters: names.map(parameter) });
     }
     reply(400, { __type: 'UnknownOperationException', message: `${target} is not served by the rehearsal stand-in` });
   }
