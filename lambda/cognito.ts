@@ -5,6 +5,10 @@
 import {
   AdminAddUserToGroupCommand,
   AdminCreateUserCommand,
+  AdminInitiateAuthCommand,
+  AdminRespondToAuthChallengeCommand,
+  AdminSetUserMFAPreferenceCommand,
+  AssociateSoftwareTokenCommand,
   AdminDeleteUserAttributesCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
@@ -16,6 +20,8 @@ import {
   DescribeUserPoolCommand,
   GetGroupCommand,
   ListUsersCommand,
+  SetUserMFAPreferenceCommand,
+  VerifySoftwareTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
 import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
@@ -30,7 +36,21 @@ export interface PoolDescription {
   readonly estimatedUsers: number;
   /** Attribute names the pool's schema has (`custom:` prefixed); empty when not reported. */
   readonly attributeNames: ReadonlySet<string>;
+  /** `OFF`, `ON` (required) or `OPTIONAL`; undefined when not reported. */
+  readonly mfaConfiguration?: string;
 }
+
+/**
+ * Where a TOTP enrolment stands after a sign-in: tokens (MFA optional), a session to set
+ * MFA up with (MFA required), or a TOTP challenge (a token is enrolled already).
+ */
+export type EnrolmentStart =
+  | { readonly kind: 'tokens'; readonly accessToken: string }
+  | { readonly kind: 'setup'; readonly session: string }
+  | { readonly kind: 'enrolled' };
+
+/** The token or session the software-token calls authenticate with. */
+export type EnrolmentAuth = { readonly accessToken: string } | { readonly session: string };
 
 /** Cognito's ListUsers quota (UserList), calls per second. */
 export const LIST_RATE = 30;
@@ -96,6 +116,7 @@ export class CognitoPool {
           usernameAttributes: out?.UserPool?.UsernameAttributes ?? [],
         },
         attributeNames: new Set((out?.UserPool?.SchemaAttributes ?? []).flatMap((a) => (a.Name ? [a.Name] : []))),
+        mfaConfiguration: out?.UserPool?.MfaConfiguration,
       };
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
@@ -260,6 +281,107 @@ export class CognitoPool {
       }
       token = page?.PaginationToken;
     } while (token);
+  }
+
+  /** Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP token. */
+  async startEnrolment(clientId: string, username: string, password: string): Promise<EnrolmentStart> {
+    const out = await this.call('read', () =>
+      this.client.send(
+        new AdminInitiateAuthCommand({
+          UserPoolId: this.userPoolId,
+          ClientId: clientId,
+          AuthFlow: 'ADMIN_USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: username, PASSWORD: password },
+        }),
+      ),
+    );
+    if (out?.AuthenticationResult?.AccessToken)
+      return { kind: 'tokens', accessToken: out.AuthenticationResult.AccessToken };
+    if (out?.ChallengeName === 'MFA_SETUP' && out.Session) return { kind: 'setup', session: out.Session };
+    if (out?.ChallengeName === 'SOFTWARE_TOKEN_MFA') return { kind: 'enrolled' };
+    throw new Error(
+      `signing in to enrol a TOTP token gave challenge ${out?.ChallengeName ?? 'none'}, not tokens or MFA_SETUP`,
+    );
+  }
+
+  /** AssociateSoftwareToken: the new token's base32 secret, and the session to verify it with. */
+  async associateSoftwareToken(auth: EnrolmentAuth): Promise<{ secretCode: string; auth: EnrolmentAuth }> {
+    const out = await this.call('write', () =>
+      this.client.send(
+        new AssociateSoftwareTokenCommand(
+          'accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session },
+        ),
+      ),
+    );
+    if (!out?.SecretCode) throw new Error('AssociateSoftwareToken returned no secret');
+    return {
+      secretCode: out.SecretCode,
+      auth: 'accessToken' in auth ? auth : { session: out.Session ?? auth.session },
+    };
+  }
+
+  /** VerifySoftwareToken with a current code; the session to finish MFA_SETUP with, if any. */
+  async verifySoftwareToken(auth: EnrolmentAuth, code: string): Promise<EnrolmentAuth> {
+    const out = await this.call('write', () =>
+      this.client.send(
+        new VerifySoftwareTokenCommand({
+          ...('accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session }),
+          UserCode: code,
+          FriendlyDeviceName: 'cdk-cognito-seeder',
+        }),
+      ),
+    );
+    if (out?.Status && out.Status !== 'SUCCESS') throw new Error(`VerifySoftwareToken answered ${out.Status}`);
+    return 'accessToken' in auth ? auth : { session: out?.Session ?? auth.session };
+  }
+
+  /** Finishes an MFA_SETUP sign-in (pools with MFA required): an access token. */
+  async finishSetup(clientId: string, username: string, session: string): Promise<string> {
+    const out = await this.call('read', () =>
+      this.client.send(
+        new AdminRespondToAuthChallengeCommand({
+          UserPoolId: this.userPoolId,
+          ClientId: clientId,
+          ChallengeName: 'MFA_SETUP',
+          Session: session,
+          ChallengeResponses: { USERNAME: username },
+        }),
+      ),
+    );
+    const token = out?.AuthenticationResult?.AccessToken;
+    if (!token) throw new Error(`finishing MFA_SETUP gave challenge ${out?.ChallengeName ?? 'none'}, not tokens`);
+    return token;
+  }
+
+  /** Makes the software token the user's enabled, preferred MFA method (with the user's own token). */
+  async preferSoftwareToken(accessToken: string): Promise<void> {
+    await this.call('write', () =>
+      this.client.send(
+        new SetUserMFAPreferenceCommand({
+          AccessToken: accessToken,
+          SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+        }),
+      ),
+    );
+  }
+
+  /** Turns a user's software-token MFA off (the seeder no longer asks for it); false when the user is gone. */
+  async disableSoftwareToken(username: string): Promise<boolean> {
+    try {
+      await this.call('write', () =>
+        this.client.send(
+          new AdminSetUserMFAPreferenceCommand({
+            UserPoolId: this.userPoolId,
+            Username: username,
+            SoftwareTokenMfaSettings: { Enabled: false, PreferredMfa: false },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'UserNotFoundException') return false;
+      throw error;
+    }
   }
 
   private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {

@@ -16,7 +16,13 @@ import { describeError, Logger, Redactor } from './log';
 import { AbortedError, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { LEDGER_TABLE_ENV, SEED_SERVICE_TIMEOUT_SECONDS } from '../lib/private/contract';
+import {
+  ALLOW_SEEDING_CONTEXT,
+  FORBIDDEN_ACCOUNTS_CONTEXT,
+  LEDGER_TABLE_ENV,
+  SEED_SERVICE_TIMEOUT_SECONDS,
+} from '../lib/private/contract';
+import { TotpStore } from './totp';
 import { Ledger, RequestRecord } from './ledger';
 import { parseProperties, parseRemoval, RemovalSpec, SeedSpec } from './properties';
 import { renderResponse, sendResponse } from './response';
@@ -93,7 +99,11 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const logger = new Logger();
   const signal = new StopSignal();
   const cleanupSignal = new StopSignal();
-  const who: RequestIdentity = { owner: event?.LogicalResourceId ?? '', requestId: event?.RequestId ?? '' };
+  const who: RequestIdentity = {
+    owner: event?.LogicalResourceId ?? '',
+    requestId: event?.RequestId ?? '',
+    stackId: event?.StackId,
+  };
   const token = randomUUID();
   const inFlight: Promise<void>[] = [];
   let ledger: Ledger | undefined;
@@ -306,15 +316,23 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         remainingMs: () =>
           (context?.invokedFunctionArn ? overallDeadline() : Math.min(overallDeadline(), stopDeadline)) - Date.now(),
         canContinue,
+        totp: (secretArn) => new TotpStore(secretsManager, secretArn, redactor),
       };
       let result: SeedResult;
       switch (event.RequestType) {
         case 'Create':
         case 'Update': {
           spec = parseProperties(await usersFiles.inline(event.ResourceProperties));
-          await finishPending(who, spec, deps);
           const id = physicalId(spec.userPoolId, who.owner);
           const failedId = event.RequestType === 'Create' ? id : event.PhysicalResourceId;
+          const account = context?.invokedFunctionArn?.split(':')[4];
+          if (account && spec.forbiddenAccounts.includes(account)) {
+            throw new SeedFailure(
+              `seeding is forbidden in account ${account} (the stage guard: forbiddenAccounts or the context key ${FORBIDDEN_ACCOUNTS_CONTEXT}); nothing was written. To seed this account deliberately, deploy with -c ${ALLOW_SEEDING_CONTEXT}=${account}`,
+              failedId,
+            );
+          }
+          await finishPending(who, spec, deps);
           result = await reconcileRequest(spec, who, id, failedId, deps);
           break;
         }

@@ -9,7 +9,10 @@
  * - `OWNER#<owner>` / `POOL#<poolId>`: a pool where the owner holds users;
  * - `OWNER#<owner>` / `REQUEST#<requestId>`: a request applied, and its answer;
  * - `OWNER#<owner>` / `PROGRESS#<requestId>`: a request carried on across invocations;
- * - `OWNER#<owner>` / `LOCK`: the delivery acting now.
+ * - `OWNER#<owner>` / `LOCK`: the delivery acting now;
+ * - `MANIFEST#<owner>` / `<poolId>#HEAD` and `<poolId>#PART#…`: the manifest of what the
+ *   owner seeded into a pool, for the tests that sign in as its users (format:
+ *   testing/manifest-format.ts). It holds no password.
  */
 import {
   AttributeValue,
@@ -20,6 +23,14 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'crypto';
+import {
+  manifestHeadKey,
+  manifestPartitionKey,
+  manifestPartKey,
+  manifestPartPrefix,
+  splitManifestBody,
+} from '../lib/private/manifest-format';
 
 /** What a seeder applied to a user: never a password, only where it came from. */
 export interface AppliedSpec {
@@ -56,6 +67,8 @@ export interface UserRecord {
   readonly applied?: AppliedSpec;
   /** The owner a user was taken over from, to hand it back if this request fails. */
   readonly previousOwner?: string;
+  /** `enrolled` once the seeder enrolled a TOTP software token for the user (its secret is in the TOTP secret). */
+  readonly totp?: 'enrolled';
 }
 
 /** A request that was applied, with the answer it got. */
@@ -347,6 +360,71 @@ export class Ledger {
     }
   }
 
+  /**
+   * Publishes a manifest body: its parts under a new generation, then the HEAD that points
+   * at them (a reader sees the old manifest or the new one, never a mix), then the parts of
+   * older generations are removed.
+   */
+  async putManifest(owner: string, pool: string, generation: string, body: string): Promise<void> {
+    const pk = s(manifestPartitionKey(owner));
+    const parts = splitManifestBody(body);
+    for (const [index, part] of parts.entries()) {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk, sk: s(manifestPartKey(pool, generation, index)), body: s(part) },
+        }),
+      );
+    }
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          pk,
+          sk: s(manifestHeadKey(pool)),
+          generation: s(generation),
+          parts: n(parts.length),
+          sha256: s(createHash('sha256').update(body).digest('hex')),
+        },
+      }),
+    );
+    const current = manifestPartPrefix(pool, generation);
+    for (const sk of await this.manifestKeys(owner, `${pool}#PART#`)) {
+      if (!sk.startsWith(current)) await this.deleteKey(pk, sk);
+    }
+  }
+
+  /** Removes the manifest of what `owner` seeded into `pool` (its HEAD first, then its parts). */
+  async deleteManifest(owner: string, pool: string): Promise<void> {
+    const pk = s(manifestPartitionKey(owner));
+    await this.deleteKey(pk, manifestHeadKey(pool));
+    for (const sk of await this.manifestKeys(owner, `${pool}#PART#`)) await this.deleteKey(pk, sk);
+  }
+
+  private async manifestKeys(owner: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': s(manifestPartitionKey(owner)), ':prefix': s(prefix) },
+          ProjectionExpression: 'sk',
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) keys.push(str(item, 'sk') ?? '');
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return keys.filter((k) => k !== '');
+  }
+
+  private async deleteKey(pk: AttributeValue, sk: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { pk, sk: s(sk) } }));
+  }
+
   private async putUser(
     record: UserRecord,
     condition: string,
@@ -387,6 +465,7 @@ function toItem(r: UserRecord): Record<string, AttributeValue> {
   if (r.sub) item.sub = s(r.sub);
   if (r.applied) item.applied = s(JSON.stringify(r.applied));
   if (r.previousOwner) item.previousOwner = s(r.previousOwner);
+  if (r.totp) item.totp = s(r.totp);
   return item;
 }
 
@@ -405,5 +484,6 @@ function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
     at: Number(item.at?.N ?? 0),
     applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
     previousOwner: str(item, 'previousOwner'),
+    totp: str(item, 'totp') === 'enrolled' ? 'enrolled' : undefined,
   };
 }

@@ -27,6 +27,8 @@ export interface UserSpec {
   readonly attributes: { readonly [name: string]: string };
   readonly groups: readonly string[];
   readonly passwordRevision?: string;
+  /** `TOTP`: the seeder enrols a software token for the user. */
+  readonly mfa?: 'TOTP';
 }
 
 /** The resource's properties, parsed. */
@@ -35,6 +37,16 @@ export interface SeedSpec extends RemovalSpec {
   readonly users: readonly UserSpec[];
   /** Other seed resources of the stack on this pool: their logical ids and usernames. */
   readonly siblings: ReadonlyMap<string, readonly string[]>;
+  /** The app client tests sign in with (for the manifest). */
+  readonly clientId?: string;
+  /** Account ids this seeder must not seed. */
+  readonly forbiddenAccounts: readonly string[];
+}
+
+/** Where TOTP secrets are kept and the client enrolment signs in with; read by Create, Update and Delete. */
+export interface TotpSpec {
+  readonly secretArn: string;
+  readonly clientId: string;
 }
 
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
@@ -70,10 +82,22 @@ export function parseProperties(raw: unknown): SeedSpec {
     }
     siblings.set(sibling.Owner, sibling.Usernames.map(String));
   }
+  const totpUsers = users.filter((u) => u.mfa === 'TOTP');
+  const removal = parseRemoval(props);
+  if (totpUsers.length > 0 && !removal.totp) {
+    throw new PropertyError(
+      `user '${totpUsers[0].username}' asks for a TOTP token but the resource has no Totp settings: add the user with the construct, which creates them.`,
+    );
+  }
+  const forbidden = props.ForbiddenAccounts ?? [];
+  if (!Array.isArray(forbidden)) throw new PropertyError('ForbiddenAccounts must be a list of account ids.');
+  const clientId = props.ClientId;
   return {
-    ...parseRemoval(props),
+    ...removal,
     userPoolId,
     siblings,
+    clientId: typeof clientId === 'string' && clientId !== '' ? clientId : undefined,
+    forbiddenAccounts: forbidden.map((a) => String(a).trim()),
     adoptExistingUsers: parseBoolean(props.AdoptExistingUsers, 'AdoptExistingUsers'),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     users,
@@ -86,6 +110,8 @@ export interface RemovalSpec {
   readonly retain: boolean;
   readonly maxConcurrency: number;
   readonly rates: Rates;
+  /** TOTP secrets of this seeder's users, when any has one. */
+  readonly totp?: TotpSpec;
 }
 
 export function parseRemoval(raw: unknown): RemovalSpec {
@@ -95,8 +121,13 @@ export function parseRemoval(raw: unknown): RemovalSpec {
     throw new PropertyError('UserPoolId is required: pass the id of the pool to seed.');
   }
   const rates = (props.Rates ?? {}) as Partial<Record<string, unknown>>;
+  const totp = props.Totp as Partial<Record<string, unknown>> | undefined;
+  if (totp !== undefined && (typeof totp?.SecretArn !== 'string' || typeof totp?.ClientId !== 'string')) {
+    throw new PropertyError('Totp needs a SecretArn and a ClientId.');
+  }
   return {
     userPoolId,
+    ...(totp ? { totp: { secretArn: totp.SecretArn as string, clientId: totp.ClientId as string } } : {}),
     retain: parseRetain(props.RemovalPolicy),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     rates: {
@@ -129,6 +160,15 @@ function parseUser(raw: SeedUserProperties, index: number): UserSpec {
   if (!Array.isArray(groups)) {
     throw new PropertyError(`user '${username}': Groups must be a list of group names.`);
   }
+  const mfa = raw.Mfa === undefined || raw.Mfa === '' ? undefined : String(raw.Mfa).trim().toUpperCase();
+  if (mfa !== undefined && mfa !== 'TOTP') {
+    throw new PropertyError(`user '${username}': Mfa '${String(raw.Mfa)}' is not supported: use TOTP or leave it out.`);
+  }
+  if (mfa && mode !== 'PERMANENT') {
+    throw new PropertyError(
+      `user '${username}': a TOTP token needs mode PERMANENT (a ${mode} user cannot sign in to enrol one): make the user PERMANENT or drop mfa.`,
+    );
+  }
   return {
     username,
     mode,
@@ -136,6 +176,7 @@ function parseUser(raw: SeedUserProperties, index: number): UserSpec {
     attributes,
     groups: [...new Set(groups.map(String))],
     passwordRevision: raw.PasswordRevision === undefined ? undefined : String(raw.PasswordRevision),
+    ...(mfa ? { mfa: 'TOTP' as const } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * ledger (pre-flight first, then the writes, each recorded), or remove what the ledger
  * holds. Every delete goes through `deleteOwned`, whose first line checks ownership.
  */
-import { CognitoPool, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
+import { CognitoPool, EnrolmentAuth, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
 import { AppliedSpec, Ledger, UserRecord } from './ledger';
 import { ComposedError, describeError, Logger, Redactor } from './log';
 import { AbortedError, runBounded, StopSignal } from './pace';
@@ -28,6 +28,8 @@ import {
 } from './plan';
 import type { PasswordSource, Rates, RemovalSpec, SeedSpec, UserSpec } from './properties';
 import { throwawayPassword } from './throwaway-password';
+import { buildManifest } from './manifest';
+import { totpCode, TotpStore } from './totp';
 
 /** A request that failed; carries the physical id to answer with. */
 export class SeedFailure extends ComposedError {
@@ -87,13 +89,20 @@ export interface SeedDeps {
    * what the ledger already holds.
    */
   readonly canContinue: () => boolean;
+  /** The store of TOTP secrets kept in `secretArn`. */
+  readonly totp: (secretArn: string) => TotpStore;
 }
 
 /** Who is asking: the seed resource (the ledger's owner) and the request. */
 export interface RequestIdentity {
   readonly owner: string;
   readonly requestId: string;
+  /** The stack the resource belongs to (recorded in the manifest). */
+  readonly stackId?: string;
 }
+
+/** TOTP users enrolled per batch: one write of the TOTP secret each, sessions well inside their 3 minutes. */
+const ENROL_BATCH = 50;
 
 export interface SeedResult {
   readonly physicalResourceId: string;
@@ -148,6 +157,8 @@ class Run {
   private readonly pool: CognitoPool;
   private readonly counts: Counts = {};
   private description?: PoolDescription;
+  /** The pool's ledger records as pre-flight read them. */
+  private records: readonly UserRecord[] = [];
   private done = 0;
   private readonly started = Date.now();
 
@@ -182,6 +193,27 @@ class Run {
     if (plan.writes.length > 0) await this.deps.ledger.notePool(this.who.owner, this.userPoolId);
     let error = await this.runAll(plan.writes, (a) => this.write(a));
     if (error === undefined) error = await this.runAll(plan.removals, (a) => this.remove(a));
+    if (error === undefined)
+      error = await this.settleTotp(spec).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    if (error === undefined) {
+      error = await this.deps.ledger
+        .putManifest(
+          this.who.owner,
+          this.userPoolId,
+          this.who.requestId,
+          JSON.stringify(buildManifest(spec, this.who.owner, this.who.stackId ?? '', this.who.requestId)),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) =>
+            new ComposedError(
+              `the manifest could not be written to the ledger (${describeError(e, this.deps.redactor)})`,
+            ),
+        );
+    }
     if (error === undefined) {
       return {
         physicalResourceId: successId,
@@ -215,6 +247,9 @@ class Run {
       if (this.continues(error)) throw error;
       if (error !== undefined) throw new SeedFailure(describeError(error, this.deps.redactor), currentId);
     }
+    await this.deps.ledger.deleteManifest(this.who.owner, this.userPoolId);
+    // Retained users keep their tokens, and the secret is retained with them.
+    if (this.pace.totp && !retain) await this.deps.totp(this.pace.totp.secretArn).save(this.userPoolId, new Map());
     await this.deps.ledger.forgetPool(this.who.owner, this.userPoolId);
     return { physicalResourceId: currentId, counts: { ...this.counts, calls: this.pool.stats.calls } };
   }
@@ -299,6 +334,7 @@ class Run {
       applied: appliedSpec(user, user.password ? versions.get(sourceKey(user.password)) : undefined),
     }));
     const records = await this.deps.ledger.poolRecords(this.userPoolId);
+    this.records = records;
     const lookups = new Set(lookupsFor(this.who.owner, desired, records));
     const live = await this.lookUp(
       desired.filter((d) => lookups.has(d.key)),
@@ -336,6 +372,11 @@ class Run {
       if (unknown.length > 0) {
         problems.push(
           `user '${user.username}': attribute(s) ${unknown.join(', ')} are not in the pool's schema: add them to the pool or remove them from the user`,
+        );
+      }
+      if (user.mfa === 'TOTP' && description.mfaConfiguration === 'OFF') {
+        problems.push(
+          `user '${user.username}': asks for a TOTP token, but pool ${this.userPoolId} has MFA turned off: set the pool's mfa to OPTIONAL or REQUIRED with mfaSecondFactor { otp: true }, or drop mfa from the user`,
         );
       }
       if (user.mode === 'RESET_REQUIRED' && !hasVerifiedContact(user)) {
@@ -595,7 +636,7 @@ class Run {
     } catch (error) {
       if (errorName(error) !== 'UserNotFoundException') throw error;
       // Deleted outside CloudFormation: seed it again rather than fail the update.
-      await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined });
+      await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined, totp: undefined });
       return this.create(action.key, user, action.applied);
     }
     await this.deps.ledger.save({ ...record, applied: action.applied });
@@ -642,6 +683,113 @@ class Run {
     // If `to` took it over already, the record is no longer ours: nothing to do.
     await this.deps.ledger.save(moved, record.owner);
     return 'handed-over';
+  }
+
+  /**
+   * Brings TOTP tokens in line with the spec, after the writes and removals: enrols users
+   * that ask for a token and have none, turns tokens off for held users that no longer ask,
+   * and keeps in the TOTP secret exactly the held, enrolled users of this pool.
+   */
+  private async settleTotp(spec: SeedSpec): Promise<void> {
+    const rule = this.description?.usernameRule ?? { caseSensitive: true, usernameAttributes: [] };
+    const wanted = spec.users.filter((u) => u.mfa === 'TOTP');
+    const wantedKeys = new Set(wanted.map((u) => usernameKey(u.username, rule)));
+    const desiredKeys = new Set(spec.users.map((u) => usernameKey(u.username, rule)));
+    // Tokens this seeder enrolled for users it still seeds that no longer ask for one (the
+    // ledger as pre-flight read it). Users that left were deleted with their token, or
+    // released as they are.
+    const turnOff = this.records.filter(
+      (r) => r.owner === this.who.owner && r.totp === 'enrolled' && desiredKeys.has(r.key) && !wantedKeys.has(r.key),
+    );
+    const offError = await runBounded(turnOff, spec.maxConcurrency, this.deps.signal, async (record) => {
+      // A user this request deleted has no token left to turn off.
+      if (await this.pool.disableSoftwareToken(record.cognitoUsername ?? record.username)) {
+        await this.deps.ledger.save({ ...record, totp: undefined });
+        this.count('totp-off');
+      }
+    });
+    if (offError !== undefined) throw offError;
+    if (!spec.totp) return;
+    const { secretArn, clientId } = spec.totp;
+    const records = (await this.deps.ledger.poolRecords(this.userPoolId)).filter(
+      (r) => r.owner === this.who.owner && r.state === 'present',
+    );
+    const store = this.deps.totp(secretArn);
+    const secrets = await store.load(this.userPoolId);
+    const before = JSON.stringify([...secrets.entries()].sort());
+
+    const byKey = new Map(records.map((r) => [r.key, r]));
+    const toEnrol = wanted.flatMap((user) => {
+      const record = byKey.get(usernameKey(user.username, rule));
+      return record && record.totp !== 'enrolled' ? [{ user, record }] : [];
+    });
+    // Keep the secrets of held users that have or are getting a token; drop the rest (removed users).
+    const keep = new Set([
+      ...records.filter((r) => r.totp === 'enrolled' && wantedKeys.has(r.key)).map((r) => r.username),
+      ...toEnrol.map((e) => e.user.username),
+    ]);
+    for (const name of [...secrets.keys()]) if (!keep.has(name)) secrets.delete(name);
+    for (let i = 0; i < toEnrol.length; i += ENROL_BATCH) {
+      await this.enrolBatch(toEnrol.slice(i, i + ENROL_BATCH), clientId, secrets, store);
+    }
+    if (JSON.stringify([...secrets.entries()].sort()) !== before) await store.save(this.userPoolId, secrets);
+  }
+
+  /**
+   * Enrols a batch: sign in and associate a token for each, write the TOTP secret once
+   * (before any token is verified, so no verified token's secret can be lost), then verify
+   * each with a current code and make it the preferred MFA method.
+   */
+  private async enrolBatch(
+    batch: readonly { user: UserSpec; record: UserRecord }[],
+    clientId: string,
+    secrets: Map<string, string>,
+    store: TotpStore,
+  ): Promise<void> {
+    const associated: { user: UserSpec; record: UserRecord; name: string; auth: EnrolmentAuth; secret: string }[] = [];
+    const startError = await runBounded(batch, this.pace.maxConcurrency, this.deps.signal, async ({ user, record }) => {
+      const name = record.cognitoUsername ?? record.username;
+      const password = await this.deps.passwords.read(user.password as PasswordSource);
+      try {
+        const start = await this.pool.startEnrolment(clientId, name, password);
+        if (start.kind === 'enrolled') {
+          if (!secrets.has(user.username)) {
+            throw new Error(
+              'already has a TOTP token this seeder holds no secret for: turn its software-token MFA off (AdminSetUserMFAPreference) and deploy again',
+            );
+          }
+          await this.deps.ledger.save({ ...record, totp: 'enrolled' });
+          return;
+        }
+        const auth: EnrolmentAuth =
+          start.kind === 'tokens' ? { accessToken: start.accessToken } : { session: start.session };
+        if ('accessToken' in auth) this.deps.redactor.add(auth.accessToken);
+        const token = await this.pool.associateSoftwareToken(auth);
+        this.deps.redactor.add(token.secretCode);
+        associated.push({ user, record, name, auth: token.auth, secret: token.secretCode });
+      } catch (error) {
+        throw new UserError(user.username, `TOTP enrolment failed (${describeError(error, this.deps.redactor)})`);
+      }
+    });
+    if (startError !== undefined) throw startError;
+    if (associated.length === 0) return;
+    for (const a of associated) secrets.set(a.user.username, a.secret);
+    await store.save(this.userPoolId, secrets);
+    const verifyError = await runBounded(associated, this.pace.maxConcurrency, this.deps.signal, async (a) => {
+      try {
+        const auth = await this.pool.verifySoftwareToken(a.auth, totpCode(a.secret));
+        const accessToken =
+          'accessToken' in auth ? auth.accessToken : await this.pool.finishSetup(clientId, a.name, auth.session);
+        this.deps.redactor.add(accessToken);
+        await this.pool.preferSoftwareToken(accessToken);
+      } catch (error) {
+        throw new UserError(a.user.username, `TOTP enrolment failed (${describeError(error, this.deps.redactor)})`);
+      }
+      await this.deps.ledger.save({ ...a.record, totp: 'enrolled' });
+      this.count('totp-enrolled');
+      this.deps.logger.info({ user: a.user.username, action: 'enrol-totp', outcome: 'enrolled' });
+    });
+    if (verifyError !== undefined) throw verifyError;
   }
 
   private async removeFromGroup(username: string, group: string): Promise<void> {

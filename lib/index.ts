@@ -1,5 +1,6 @@
 export * from './password-mode';
 export * from './seed-password';
+export * from './seed-mfa';
 export * from './seed-user';
 export * from './user-seeder';
 export * from './seeded-user-pool';

@@ -1,3 +1,4 @@
+import { SeedMfa } from './seed-mfa';
 import { PasswordMode } from './password-mode';
 import { SeedPassword } from './seed-password';
 
@@ -47,4 +48,12 @@ export interface SeedUser {
    * @default - the password is set when the user is created, or when its source or mode changes
    */
   readonly passwordRevision?: string;
+
+  /**
+   * A second factor to enrol at seed time, for pools with MFA optional or required.
+   * PERMANENT users only.
+   *
+   * @default - none: the user signs in with its password alone (in a pool with MFA required, it is asked to set MFA up)
+   */
+  readonly mfa?: SeedMfa;
 }

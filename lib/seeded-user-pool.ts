@@ -39,6 +39,7 @@ export class SeededUserPool extends cognito.UserPool {
       passwordPolicy: props.passwordPolicy,
       customAttributes: Object.keys(props.customAttributes ?? {}),
       caseSensitive: poolComparesCase(props),
+      mfa: { configuration: props.mfa ?? cognito.Mfa.OFF, otp: props.mfaSecondFactor?.otp === true },
     };
     // Bad users fail before the pool or anything else is created.
     validateUsers(scope.node.path ? `${scope.node.path}/${id}` : id, props.users ?? [], facts);

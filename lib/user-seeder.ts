@@ -19,10 +19,15 @@ import {
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import {
+  ALLOW_SEEDING_CONTEXT,
+  FORBIDDEN_ACCOUNTS_CONTEXT,
+  FORBIDDEN_STAGES_CONTEXT,
   SEED_RESOURCE_TYPE,
   SEED_SERVICE_TIMEOUT_SECONDS,
+  TotpProperties,
   SeedResourceProperties,
   SeedUserProperties,
   SiblingProperties,
@@ -40,7 +45,9 @@ import {
 } from './private/time-budget';
 import { readUsersFile } from './private/users-file';
 import { PasswordMode } from './password-mode';
+import { manifestParameterName, manifestParameterPath, manifestPartitionKey } from './private/manifest-format';
 import {
+  MAX_TOTP_USERS,
   minimumPasswordLength,
   usernameKey,
   validatePositive,
@@ -131,6 +138,36 @@ export interface SeedingOptions {
    * @default - not in a VPC, logs kept 30 days with CloudWatch Logs' key and retained on delete, no reserved concurrency, no tracing, no dead-letter queue, the ledger in no backup plan
    */
   readonly seedingFunction?: SeedingFunctionOptions;
+
+  /**
+   * The app client your tests sign in with. Recorded in the manifest, so
+   * `SeededUsers.signIn()` (`cdk-cognito-seeder/testing`) needs no client id. It must allow
+   * the flow the tests use: `authFlows: { userPassword: true }` or `{ userSrp: true }`.
+   *
+   * @default - none recorded: tests pass `clientId` to `signIn()`
+   */
+  readonly signInClient?: cognito.IUserPoolClient;
+
+  /**
+   * The stage guard: AWS account ids this seeder must never seed. Checked at synth where
+   * the stack's account is known, and at deploy against the seeding function's own
+   * account. Added to the context key `cdk-cognito-seeder:forbiddenAccounts`, which a
+   * platform team sets for every app. To seed such an account deliberately, deploy with
+   * `-c cdk-cognito-seeder:allowSeedingIn=<account id>`.
+   *
+   * @default - only the accounts in the context key
+   */
+  readonly forbiddenAccounts?: string[];
+
+  /**
+   * The stage guard: names of CDK stages (`cdk.Stage`) in which this seeder must never
+   * seed, checked at synth against every stage the seeder is in. Added to the context key
+   * `cdk-cognito-seeder:forbiddenStages`. To seed such a stage deliberately, synthesize
+   * with `-c cdk-cognito-seeder:allowSeedingIn=<stage name>`.
+   *
+   * @default - only the stages in the context key
+   */
+  readonly forbiddenStages?: string[];
 }
 
 /**
@@ -251,7 +288,14 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   /** The seeding function's role, so `key.grantDecrypt(seeder)` and the like work. */
   public readonly grantPrincipal: iam.IPrincipal;
 
-  private readonly users: BoundUser[] = [];
+  /**
+   * The name of the SSM parameter that points at this seeder's manifest (what it seeded,
+   * never a password): `/cdk-cognito-seeder/<stack name>/<seeder path>`.
+   * `SeededUsers.load({ stackName })` finds it from the stack name alone.
+   */
+  public readonly manifestParameterName: string;
+
+  private readonly bound: BoundUser[] = [];
   private readonly usernames = new Set<string>();
   private readonly bindings = new Map<SeedPassword, SeedPasswordBinding>();
   private readonly policy: iam.Policy;
@@ -265,6 +309,10 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private inlineSiblings?: SiblingProperties[];
   private usersFile?: UsersFileProperties;
   private tokens?: unknown[];
+  private readonly seedFunction: SeedFunction;
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly manifestParameter: ssm.StringParameter;
+  private totp?: { readonly secret: secretsmanager.Secret; readonly client: cognito.UserPoolClient };
 
   constructor(scope: Construct, id: string, props: UserSeederProps) {
     super(scope, id);
@@ -276,8 +324,10 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       validatePositive(this.node.path, `rateLimits.${name}`, value as number);
     }
     validateUsers(this.node.path, props.users ?? [], this.known);
+    const forbiddenAccounts = stageGuard(this, props);
 
     this.userPool = props.userPool;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const limits = props.rateLimits ?? {};
     this.rates = {
       create: limits.userCreation ?? DEFAULT_RATES.create,
@@ -287,6 +337,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     };
     for (const user of props.users ?? []) this.checkBudget(user);
     const seedFunction = SeedFunction.of(this, props.seedingFunction);
+    this.seedFunction = seedFunction;
     this.seedingRole = seedFunction.role;
     this.grantPrincipal = seedFunction.role;
     this.policy = new iam.Policy(this, 'Policy', {
@@ -301,6 +352,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
             'cognito-idp:AdminGetUser',
             'cognito-idp:AdminRemoveUserFromGroup',
             'cognito-idp:AdminResetUserPassword',
+            // Turns off a TOTP token the seeder enrolled, once its user no longer asks for one.
+            'cognito-idp:AdminSetUserMFAPreference',
             'cognito-idp:AdminSetUserPassword',
             'cognito-idp:AdminUpdateUserAttributes',
             'cognito-idp:DescribeUserPool',
@@ -327,6 +380,12 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       Siblings: Lazy.any({ produce: () => this.inlineSiblings }, { omitEmptyArray: true }),
       UsersFile: Lazy.any({ produce: () => this.usersFile }),
       Tokens: Lazy.any({ produce: () => this.tokens }),
+      ClientId: props.signInClient?.userPoolClientId,
+      Totp: Lazy.any({
+        produce: (): TotpProperties | undefined =>
+          this.totp && { SecretArn: this.totp.secret.secretArn, ClientId: this.totp.client.userPoolClientId },
+      }),
+      ForbiddenAccounts: forbiddenAccounts.length > 0 ? forbiddenAccounts : undefined,
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: seedFunction.function.functionArn,
@@ -340,9 +399,36 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.resource.node.addDependency(seedFunction.ledger);
     this.resource.node.addDependency(seedFunction.continuation);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
+
+    // The manifest's pointer: published after the seed resource, which writes the manifest.
+    const stack = Stack.of(this);
+    this.manifestParameterName = manifestParameterName(
+      stack.stackName,
+      this.node.path.slice(stack.node.path.length + 1),
+    );
+    this.manifestParameter = new ssm.StringParameter(this, 'Manifest', {
+      parameterName: this.manifestParameterName,
+      description: `Where the manifest of the users ${this.node.path} seeded is (no passwords): read by cdk-cognito-seeder/testing`,
+      stringValue: stack.toJsonString({
+        version: 1,
+        table: seedFunction.ledger.tableName,
+        owner: this.ownerLogicalId(),
+        userPoolId: props.userPool.userPoolId,
+        region: stack.region,
+        clientId: props.signInClient?.userPoolClientId,
+      }),
+    });
+    this.manifestParameter.node.addDependency(this.resource);
     Aspects.of(this).add({ visit: (node) => node === this.resource && this.placeUsers() });
 
     for (const user of props.users ?? []) this.bind(user);
+  }
+
+  /**
+   * The usernames seeded so far, in the order they were added.
+   */
+  public get users(): string[] {
+    return this.bound.map((u) => u.user.username);
   }
 
   /**
@@ -362,10 +448,10 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    * @param username the seeded user's username
    */
   public passwordSecret(username: string): secretsmanager.ISecret {
-    const bound = this.users.find((u) => u.user.username === username);
+    const bound = this.bound.find((u) => u.user.username === username);
     if (!bound) {
       throw new Error(
-        `${this.node.path}: no seeded user '${username}' (users: ${this.users.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
+        `${this.node.path}: no seeded user '${username}' (users: ${this.bound.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
       );
     }
     if (!bound.binding?.secret) {
@@ -392,7 +478,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         `${this.node.path}: user '${username}' has no stored password to grant (mode ${bound.user.mode}${bound.binding ? ', unsafePlainText' : ''}): only users with SeedPassword.fromSecret(), fromSsmParameter() or generate() have one.`,
       );
     }
-    return this.grantBinding(bound.binding, grantee);
+    const grant = this.grantBinding(bound.binding, grantee).combine(this.grantReadManifest(grantee));
+    return bound.user.mfa ? grant.combine(this.grantReadTotp(grantee)) : grant;
   }
 
   /**
@@ -405,7 +492,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     const granted = new Set<SeedPasswordBinding>();
     const grantAll = (): iam.Grant[] => {
       const grants: iam.Grant[] = [];
-      for (const { binding } of this.users) {
+      for (const { binding } of this.bound) {
         if (!binding || granted.has(binding) || (!binding.secret && !binding.parameter)) continue;
         granted.add(binding);
         grants.push(this.grantBinding(binding, grantee));
@@ -415,8 +502,140 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     // Users added after this call are granted when synth visits the seed resource.
     Aspects.of(this).add({ visit: (node) => node === this.resource && grantAll() });
     const now = grantAll();
-    if (now.length === 0) return iam.Grant.drop(grantee, 'no seeded user has a stored password yet');
-    return now.reduce((all, grant) => all.combine(grant));
+    // TOTP secrets too, for TOTP users added later as well.
+    let totpGranted = false;
+    const grantTotp = (): void => {
+      if (this.totp && !totpGranted) {
+        totpGranted = true;
+        this.grantReadTotp(grantee);
+      }
+    };
+    Aspects.of(this).add({ visit: (node) => node === this.resource && grantTotp() });
+    grantTotp();
+    return now.reduce((all, grant) => all.combine(grant), this.grantReadManifest(grantee));
+  }
+
+  /**
+   * Lets `grantee` read this seeder's manifest (usernames, modes, groups, where passwords
+   * live; never a password): `ssm:GetParameter` on its pointer parameter,
+   * `ssm:GetParametersByPath` on the stack's manifest path, and `dynamodb:Query` on the
+   * stack's ledger table limited to this seeder's manifest items (`dynamodb:LeadingKeys`).
+   * `grantReadPassword`, `grantReadPasswords` and `grantRearm` include it.
+   *
+   * @param grantee who may read, for example a test runner's role
+   */
+  public grantReadManifest(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const parameters = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter'],
+      resourceArns: [this.manifestParameter.parameterArn],
+    }).combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['ssm:GetParametersByPath'],
+        resourceArns: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: manifestParameterPath(stack.stackName).slice(1),
+            arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    const query = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [this.seedFunction.ledger.tableArn],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`${MANIFEST_KEY_PREFIX}${this.ownerLogicalId()}`] },
+      },
+    });
+    return parameters.combine(query);
+  }
+
+  /**
+   * Lets `grantee` put a TEMPORARY user back into FORCE_CHANGE_PASSWORD with its seeded
+   * password (`SeededUsers.rearm()` in `cdk-cognito-seeder/testing`), so every run of a
+   * first-sign-in test starts the same: `cognito-idp:AdminSetUserPassword` on this pool
+   * (IAM cannot narrow it to some users: the grantee may set any user's password in the
+   * pool), and what `grantReadPassword` grants for every TEMPORARY user, those added later
+   * included.
+   *
+   * @param grantee who may re-arm users, for example a test runner's role
+   */
+  public grantRearm(grantee: iam.IGrantable): iam.Grant {
+    const granted = new Set<SeedPasswordBinding>();
+    const grantTemporary = (): void => {
+      for (const { user, binding } of this.bound) {
+        if (user.mode !== PasswordMode.TEMPORARY || !binding || granted.has(binding)) continue;
+        if (!binding.secret && !binding.parameter) continue;
+        granted.add(binding);
+        this.grantBinding(binding, grantee);
+      }
+    };
+    Aspects.of(this).add({ visit: (node) => node === this.resource && grantTemporary() });
+    grantTemporary();
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cognito-idp:AdminSetUserPassword'],
+      resourceArns: [this.userPool.userPoolArn],
+    }).combine(this.grantReadManifest(grantee));
+  }
+
+  private grantReadTotp(grantee: iam.IGrantable): iam.Grant {
+    if (!this.totp) return iam.Grant.drop(grantee, 'no TOTP users');
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.totp.secret.secretArn],
+    });
+  }
+
+  /** The seed resource's logical id: the ledger's owner of its users. */
+  private ownerLogicalId(): string {
+    return (this.resource.node.defaultChild as CfnResource).logicalId;
+  }
+
+  /**
+   * The TOTP secret and enrolment client, made with the first TOTP user: the function may
+   * write exactly that secret and sign users in through exactly that client.
+   */
+  private enableTotp(): void {
+    if (this.totp) return;
+    const secret = new secretsmanager.Secret(this, 'TotpSecrets', {
+      description: `TOTP secrets of the users ${this.node.path} enrolled (written by the seeding function; read by tests)`,
+      // A placeholder the function replaces; it ignores anything but pool entries.
+      generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'placeholder', excludePunctuation: true },
+      removalPolicy: this.removalPolicy,
+    });
+    // Rotating it would break every enrolled token: the seeding function is its only writer.
+    (secret.node.defaultChild as CfnResource).addMetadata('cdk_nag', {
+      rules_to_suppress: [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Holds TOTP seeds that the seeding function writes at enrolment; rotating it would break every enrolled token.',
+        },
+      ],
+    });
+    const client = new cognito.UserPoolClient(this, 'TotpEnrolmentClient', {
+      userPool: this.userPool,
+      authFlows: { adminUserPassword: true },
+      generateSecret: false,
+    });
+    this.policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['cognito-idp:AdminInitiateAuth', 'cognito-idp:AdminRespondToAuthChallenge'],
+        resources: [this.userPool.userPoolArn],
+      }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        resources: [secret.secretArn],
+      }),
+    );
+    this.totp = { secret, client };
   }
 
   private grantBinding(binding: SeedPasswordBinding, grantee: iam.IGrantable): iam.Grant {
@@ -432,10 +651,10 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   }
 
   private boundUser(username: string): BoundUser {
-    const bound = this.users.find((u) => u.user.username === username);
+    const bound = this.bound.find((u) => u.user.username === username);
     if (!bound) {
       throw new Error(
-        `${this.node.path}: no seeded user '${username}' (users: ${this.users.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
+        `${this.node.path}: no seeded user '${username}' (users: ${this.bound.map((u) => u.user.username).join(', ') || 'none'}): pass the username of a seeded user.`,
       );
     }
     return bound;
@@ -476,7 +695,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    */
   private placeUsers(): void {
     const stack = Stack.of(this);
-    const rendered = this.users.map((u) => renderUser(u));
+    const rendered = this.bound.map((u) => renderUser(u));
     const siblings = this.siblings();
     // A file holds the users alone, or, when the stack has siblings on the pool, both.
     const resolved = stack.resolve(siblings.length > 0 ? { Users: rendered, Siblings: siblings } : rendered);
@@ -555,7 +774,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   }
 
   private usernameList(): string[] {
-    return this.users.map((u) => u.user.username);
+    return this.bound.map((u) => u.user.username);
   }
 
   private bind(user: SeedUser): void {
@@ -568,6 +787,15 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       });
       this.bindings.set(user.password, binding);
     }
+    if (user.mfa !== undefined) {
+      const count = this.bound.filter((u) => u.user.mfa !== undefined).length + 1;
+      if (count > MAX_TOTP_USERS) {
+        throw new Error(
+          `${this.node.path}: user '${user.username}' is TOTP user number ${count}, and one seeder keeps at most ${MAX_TOTP_USERS} TOTP secrets (one Secrets Manager secret of 64 KB): split TOTP users across seeders.`,
+        );
+      }
+      this.enableTotp();
+    }
     this.usernames.add(usernameKey(user.username, this.known));
     for (const statement of binding?.statements ?? []) {
       // A password shared by many users is one grant, not one per user.
@@ -576,7 +804,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       this.statementKeys.add(key);
       this.policy.addStatements(statement);
     }
-    this.users.push({ user, binding });
+    this.bound.push({ user, binding });
   }
 }
 
@@ -608,6 +836,7 @@ function renderUser({ user, binding }: BoundUser): SeedUserProperties {
     ...(Object.keys(attributes).length > 0 ? { Attributes: { ...attributes } } : {}),
     ...(groups.length > 0 ? { Groups: [...groups] } : {}),
     ...(user.passwordRevision !== undefined ? { PasswordRevision: user.passwordRevision } : {}),
+    ...(user.mfa !== undefined ? { Mfa: user.mfa } : {}),
   };
 }
 
@@ -634,4 +863,46 @@ class DependOnGroups implements IAspect {
       }
     }
   }
+}
+
+/** The prefix of a seeder's manifest items in the ledger (testing/manifest-format.ts). */
+const MANIFEST_KEY_PREFIX = manifestPartitionKey('');
+
+/**
+ * The stage guard at synth: fails when the seeder's stack is in a forbidden account (when
+ * known) or one of its stages is forbidden, unless allowed by name. Returns the forbidden
+ * accounts the function checks at deploy (its own account, always known there).
+ */
+function stageGuard(seeder: Construct, props: SeedingOptions): string[] {
+  const node = seeder.node;
+  const list = (value: unknown): string[] => {
+    if (value === undefined || value === null) return [];
+    if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter((v) => v !== '');
+    const text = String(value).trim();
+    if (text.startsWith('[')) return list(JSON.parse(text));
+    return text
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  };
+  const allowed = new Set(list(node.tryGetContext(ALLOW_SEEDING_CONTEXT)));
+  const accounts = [
+    ...new Set([...(props.forbiddenAccounts ?? []), ...list(node.tryGetContext(FORBIDDEN_ACCOUNTS_CONTEXT))]),
+  ];
+  const stages = new Set([...(props.forbiddenStages ?? []), ...list(node.tryGetContext(FORBIDDEN_STAGES_CONTEXT))]);
+  const allow = `To seed it deliberately, pass -c ${ALLOW_SEEDING_CONTEXT}=`;
+  for (const scope of node.scopes) {
+    if (Stage.isStage(scope) && stages.has(scope.stageName) && !allowed.has(scope.stageName)) {
+      throw new Error(
+        `${node.path}: seeding is forbidden in stage '${scope.stageName}' (the stage guard: forbiddenStages or the context key ${FORBIDDEN_STAGES_CONTEXT}). Remove the seeder from this stage. ${allow}${scope.stageName}`,
+      );
+    }
+  }
+  const account = Stack.of(seeder).account;
+  if (!Token.isUnresolved(account) && accounts.includes(account) && !allowed.has(account)) {
+    throw new Error(
+      `${node.path}: seeding is forbidden in account ${account} (the stage guard: forbiddenAccounts or the context key ${FORBIDDEN_ACCOUNTS_CONTEXT}). Remove the seeder from this stack. ${allow}${account}`,
+    );
+  }
+  return accounts.filter((a) => !allowed.has(a));
 }

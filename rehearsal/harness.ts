@@ -195,6 +195,7 @@ export class Rehearsal {
           Policies: p.Policies,
           Schema: p.Schema,
           UsernameAttributes: p.UsernameAttributes,
+          MfaConfiguration: p.MfaConfiguration,
         }),
       );
       const poolId = out.UserPool!.Id!;
@@ -259,6 +260,15 @@ export class Rehearsal {
         `${id}.Arn`,
         `arn:aws:lambda:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:function:${name}`,
       );
+    }
+
+    // Manifest pointers: in CloudFormation they follow the seed resource (DependsOn).
+    for (const [id, r] of ofType('AWS::SSM::Parameter')) {
+      const p = resolve(r.Properties ?? {}, ctx) as any;
+      const name = String(p.Name ?? `/rehearsal/${id}`);
+      this.refs.set(id, name);
+      this.standIn.parameters.set(name, String(p.Value));
+      this.standIn.parameterTypes.set(name, String(p.Type ?? 'String'));
     }
 
     return ofType('Custom::CognitoUserSeed').map(([logicalId, r]) => {

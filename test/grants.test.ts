@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { PasswordMode, SeedPassword, UserSeeder } from '../lib';
+import { PasswordMode, SeedMfa, SeedPassword, UserSeeder } from '../lib';
 
 function setup() {
   const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -23,6 +23,56 @@ function runnerStatements(stack: Stack): unknown[] {
     Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Runner') }] },
   });
   return Object.values(policies).flatMap((p) => (p as any).Properties.PolicyDocument.Statement);
+}
+
+const logicalIdOf = (stack: Stack, c: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(c.node.defaultChild as any);
+
+/** What reading the manifest takes: the pointer, the stack's path, and the seeder's manifest items only. */
+function manifestStatements(stack: Stack, seeder: UserSeeder): unknown[] {
+  const parameter = seeder.node.findChild('Manifest') as ssm.StringParameter;
+  const owner = logicalIdOf(stack, seeder.node.findChild('Resource') as any);
+  return [
+    {
+      Effect: 'Allow',
+      Action: 'ssm:GetParameter',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':ssm:eu-west-1:111111111111:parameter',
+            { Ref: logicalIdOf(stack, parameter) },
+          ],
+        ],
+      },
+    },
+    {
+      Effect: 'Allow',
+      Action: 'ssm:GetParametersByPath',
+      Resource: {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/cdk-cognito-seeder/Stack'],
+        ],
+      },
+    },
+    {
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CognitoUserSeederFunctionLedger'), 'Arn'] },
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`MANIFEST#${owner}`] } },
+    },
+  ];
+}
+
+/** `expected` with its matchers, as Template assertions see them. */
+function expectStatements(stack: Stack, expected: unknown[]): void {
+  Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    Roles: [{ Ref: Match.stringLikeRegexp('^Runner') }],
+    PolicyDocument: { Statement: Match.exact(expected) },
+  });
 }
 
 const via = (service: string) => ({
@@ -45,7 +95,7 @@ test('grantReadPassword grants one user: GetSecretValue only, kms:Decrypt only v
 
   // THEN
   const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
-  expect(runnerStatements(stack)).toEqual([
+  expectStatements(stack, [
     { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalId(mine) } },
     {
       Effect: 'Allow',
@@ -53,6 +103,7 @@ test('grantReadPassword grants one user: GetSecretValue only, kms:Decrypt only v
       Resource: { 'Fn::GetAtt': [logicalId(key), 'Arn'] },
       Condition: viaSecretsManager,
     },
+    ...manifestStatements(stack, seeder),
   ]);
 });
 
@@ -71,7 +122,7 @@ test('grantReadPassword on an SSM parameter: GetParameter only, no history, kms:
   seeder.grantReadPassword('bob', runner);
 
   // THEN
-  expect(runnerStatements(stack)).toEqual([
+  expectStatements(stack, [
     {
       Effect: 'Allow',
       Action: 'ssm:GetParameter',
@@ -85,6 +136,7 @@ test('grantReadPassword on an SSM parameter: GetParameter only, no history, kms:
       Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
       Condition: viaSsm,
     },
+    ...manifestStatements(stack, seeder),
   ]);
 });
 
@@ -136,7 +188,15 @@ test('grantReadPasswords covers users added after the call, each store once, and
 
   // THEN
   const statements = runnerStatements(stack) as { Action: string }[];
-  expect(statements.map((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+  expect(statements.map((s) => s.Action)).toEqual([
+    'secretsmanager:GetSecretValue',
+    // the manifest
+    'ssm:GetParameter',
+    'ssm:GetParametersByPath',
+    'dynamodb:Query',
+    // user c, added after the grant
+    'ssm:GetParameter',
+  ]);
   expect(JSON.stringify(statements)).not.toMatch(/DescribeSecret|GetParameterHistory|GetParameters"|kms:\*/);
 });
 
@@ -187,4 +247,99 @@ test('fails when grantReadPassword names a user with no stored password', () => 
     "Stack/Seeder: user 'p' has no stored password to grant (mode TEMPORARY, unsafePlainText): only users with SeedPassword.fromSecret(), fromSsmParameter() or generate() have one.",
   );
   expect(() => seeder.grantReadPassword('nobody', runner)).toThrow(/no seeded user 'nobody' \(users: p\)/);
+});
+
+test("grantReadManifest grants the pointer, the stack path and this seeder's manifest items, nothing more", () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  seeder.addUser({ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() });
+
+  // WHEN
+  seeder.grantReadManifest(runner);
+
+  // THEN
+  expectStatements(stack, manifestStatements(stack, seeder));
+  expect(seeder.manifestParameterName).toBe('/cdk-cognito-seeder/Stack/Seeder');
+});
+
+test("grantRearm: AdminSetUserPassword on the pool, the TEMPORARY users' passwords (later ones too), the manifest", () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const temporary = new secretsmanager.Secret(stack, 'Temporary');
+  const permanent = new secretsmanager.Secret(stack, 'Permanent');
+  seeder.addUser({ username: 'p', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(permanent) });
+
+  // WHEN the grant comes first, then a TEMPORARY user
+  seeder.grantRearm(runner);
+  seeder.addUser({ username: 't', mode: PasswordMode.TEMPORARY, password: SeedPassword.fromSecret(temporary) });
+
+  // THEN
+  expectStatements(stack, [
+    {
+      Effect: 'Allow',
+      Action: 'cognito-idp:AdminSetUserPassword',
+      Resource: stack.resolve(seeder.userPool.userPoolArn),
+    },
+    ...manifestStatements(stack, seeder),
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, temporary) } },
+  ]);
+});
+
+test('a TOTP user: the seeding role may write exactly its TOTP secret; grantReadPassword adds reading it', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const secret = new secretsmanager.Secret(stack, 'Pw');
+
+  // WHEN
+  seeder.addUser({
+    username: 'carol',
+    mode: PasswordMode.PERMANENT,
+    password: SeedPassword.fromSecret(secret),
+    mfa: SeedMfa.TOTP,
+  });
+  seeder.grantReadPassword('carol', runner);
+
+  // THEN
+  const totp = seeder.node.findChild('TotpSecrets') as secretsmanager.Secret;
+  const client = seeder.node.findChild('TotpEnrolmentClient') as cognito.UserPoolClient;
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyName: Match.stringLikeRegexp('SeederPolicy'),
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        {
+          Effect: 'Allow',
+          Action: ['cognito-idp:AdminInitiateAuth', 'cognito-idp:AdminRespondToAuthChallenge'],
+          Resource: stack.resolve(seeder.userPool.userPoolArn),
+        },
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+          Resource: { Ref: logicalIdOf(stack, totp) },
+        },
+      ]),
+    },
+  });
+  template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+    UserPoolId: 'eu-west-1_POOL',
+    ExplicitAuthFlows: ['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    GenerateSecret: false,
+  });
+  template.hasResourceProperties('Custom::CognitoUserSeed', {
+    Users: [Match.objectLike({ Username: 'carol', Mfa: 'TOTP' })],
+    Totp: { SecretArn: { Ref: logicalIdOf(stack, totp) }, ClientId: { Ref: logicalIdOf(stack, client) } },
+  });
+  expectStatements(stack, [
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, secret) } },
+    ...manifestStatements(stack, seeder),
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, totp) } },
+  ]);
+});
+
+test('no TOTP user, no TOTP secret, client or enrolment permission', () => {
+  const { stack, seeder } = setup();
+  seeder.addUser({ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() });
+  const template = Template.fromStack(stack);
+  template.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
+  expect(JSON.stringify(template.toJSON())).not.toMatch(/AdminInitiateAuth|PutSecretValue|"Totp"/);
 });

@@ -491,12 +491,14 @@ describe('UserSeeder', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('Runner') }],
       PolicyDocument: {
-        Statement: [
+        // The manifest's statements follow (test/grants.test.ts has them exactly).
+        Statement: Match.arrayWith([
           {
             Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
             Resource: { Ref: Match.stringLikeRegexp('SeederGeneratedPassword') },
           },
-        ],
+        ]),
       },
     });
   });

@@ -32,6 +32,18 @@ export interface SeedResourceProperties {
    * `{"$token": n}` wherever a token (a generated secret's ARN, a group's name) stood.
    */
   readonly Tokens?: string[];
+  /** The app client tests sign in with, recorded in the manifest. */
+  readonly ClientId?: string;
+  /** Where TOTP users' secrets are kept, and the app client the seeder signs in with to enrol them. */
+  readonly Totp?: TotpProperties;
+  /** Account ids this seeder must never seed (the stage guard), checked against the function's own account. */
+  readonly ForbiddenAccounts?: string[];
+}
+
+/** TOTP enrolment: the seeder's secret for TOTP seeds, and its app client (ADMIN_USER_PASSWORD_AUTH). */
+export interface TotpProperties {
+  readonly SecretArn: string;
+  readonly ClientId: string;
 }
 
 /** Another seed resource of the same stack and pool. */
@@ -74,6 +86,8 @@ export interface SeedUserProperties {
   readonly Attributes?: { [name: string]: string };
   readonly Groups?: string[];
   readonly PasswordRevision?: string;
+  /** `TOTP` to enrol a software token (PERMANENT users). */
+  readonly Mfa?: string;
 }
 
 /** Where a password is read at deploy time: a reference, never the value. */
@@ -110,3 +124,15 @@ export const STACK_ID_ENV = 'SEED_STACK_ID';
  * `http://127.0.0.1` address. A deployed function never has it, so it answers only S3.
  */
 export const ALLOW_LOOPBACK_ENV = 'SEED_ALLOW_LOOPBACK_RESPONSE_URL';
+
+/** Context key: account ids where no seeder of the app may seed (the platform team's stage guard). */
+export const FORBIDDEN_ACCOUNTS_CONTEXT = 'cdk-cognito-seeder:forbiddenAccounts';
+
+/** Context key: CDK stage names where no seeder of the app may seed. */
+export const FORBIDDEN_STAGES_CONTEXT = 'cdk-cognito-seeder:forbiddenStages';
+
+/**
+ * Context key: one account id or stage name (or a list) where seeding is allowed
+ * deliberately although the stage guard forbids it.
+ */
+export const ALLOW_SEEDING_CONTEXT = 'cdk-cognito-seeder:allowSeedingIn';

@@ -12,7 +12,12 @@ export interface KnownPool {
   readonly customAttributes?: readonly string[];
   /** False when the pool compares usernames without case (or they are email aliases). */
   readonly caseSensitive?: boolean;
+  /** The pool's MFA setting and whether TOTP is one of its second factors, when known. */
+  readonly mfa?: { readonly configuration: string; readonly otp: boolean };
 }
+
+/** TOTP users a seeder may hold: their secrets share one Secrets Manager secret (64 KB). */
+export const MAX_TOTP_USERS = 500;
 
 /** A username as the pool compares it, as far as synth knows the pool. */
 export function usernameKey(username: string, pool?: KnownPool): string {
@@ -128,6 +133,21 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
     throw new Error(
       `${who}: phone_number '${attributes.phone_number}' is not in E.164 form, which Cognito requires: write it as + and the country code and number, digits only (for example +14155550100).`,
     );
+  }
+  if (user.mfa !== undefined) {
+    if ((user.mfa as string) !== 'TOTP') {
+      throw new Error(`${who}: mfa '${String(user.mfa)}' is not a SeedMfa: use SeedMfa.TOTP or leave mfa out.`);
+    }
+    if (user.mode !== PasswordMode.PERMANENT) {
+      throw new Error(
+        `${who}: mfa TOTP needs mode PERMANENT: a ${user.mode} user cannot sign in to enrol a token. Make the user PERMANENT, or drop mfa.`,
+      );
+    }
+    if (pool?.mfa && (pool.mfa.configuration === 'OFF' || !pool.mfa.otp)) {
+      throw new Error(
+        `${who}: mfa TOTP needs a pool with MFA OPTIONAL or REQUIRED and TOTP as a second factor, and this pool has ${pool.mfa.configuration === 'OFF' ? 'MFA off' : 'no TOTP second factor'}: set mfa: cognito.Mfa.OPTIONAL (or REQUIRED) and mfaSecondFactor: { otp: true, sms: false } on the pool, or drop mfa from the user.`,
+      );
+    }
   }
   if (user.mode === PasswordMode.RESET_REQUIRED && !hasVerifiedContact(attributes)) {
     throw new Error(
