@@ -23,9 +23,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { handler } from '../lambda';
 import { PasswordMode, SeedPassword, SeedUser, UserSeeder, UserSeederProps } from '../lib';
-import { context, createEvent, props } from './support/cfn';
+import { context, createEvent, FUNCTION_ARN, props } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
 import { awsError, cognito as cognitoMock, secrets, ssm as ssmMock, strictMocks } from './support/mocks';
+
+const FUNCTION_ACCOUNT = FUNCTION_ARN.split(':')[4];
 
 // ---------------------------------------------------------------- synth
 
@@ -582,6 +584,50 @@ deployRow(
     cognitoMock
       .on(DescribeUserPoolCommand, { UserPoolId: 'us-east-1_GONE' })
       .rejects(awsError('ResourceNotFoundException', 'User pool us-east-1_GONE does not exist.')),
+);
+
+// Test identities: TOTP users and the stage guard.
+const totp = { Totp: { SecretArn: 'arn:totp', ClientId: 'client' } };
+deployRow(
+  'an Mfa other than TOTP',
+  props([{ ...ok, Mfa: 'SMS' }], totp),
+  "Create failed: user 'u': Mfa 'SMS' is not supported: use TOTP or leave it out.",
+);
+deployRow(
+  'a TOTP user that is not PERMANENT',
+  props([{ ...ok, Mode: 'TEMPORARY', Mfa: 'totp' }], totp),
+  "Create failed: user 'u': a TOTP token needs mode PERMANENT (a TEMPORARY user cannot sign in to enrol one): make the user PERMANENT or drop mfa.",
+);
+deployRow(
+  'a TOTP user without the Totp settings',
+  props([{ ...ok, Mfa: 'TOTP' }]),
+  "Create failed: user 'u' asks for a TOTP token but the resource has no Totp settings: add the user with the construct, which creates them.",
+);
+deployRow(
+  'Totp settings without a ClientId',
+  props([ok], { Totp: { SecretArn: 'arn:totp' } }),
+  'Create failed: Totp needs a SecretArn and a ClientId.',
+);
+deployRow(
+  'a TOTP user in a pool with MFA off',
+  props([{ ...ok, Mfa: 'TOTP' }], { ...totp, UserPoolId: 'us-east-1_MFAOFF' }),
+  preflight(
+    "user 'u': asks for a TOTP token, but pool us-east-1_MFAOFF has MFA turned off: set the pool's mfa to OPTIONAL or REQUIRED with mfaSecondFactor { otp: true }, or drop mfa from the user",
+  ),
+  () =>
+    cognitoMock
+      .on(DescribeUserPoolCommand, { UserPoolId: 'us-east-1_MFAOFF' })
+      .resolves({ UserPool: { Id: 'us-east-1_MFAOFF', MfaConfiguration: 'OFF' } }),
+);
+deployRow(
+  'ForbiddenAccounts that is not a list',
+  props([ok], { ForbiddenAccounts: '123456789012' }),
+  'Create failed: ForbiddenAccounts must be a list of account ids.',
+);
+deployRow(
+  "the function's own account in ForbiddenAccounts (the stage guard)",
+  props([ok], { ForbiddenAccounts: ['111111111111', FUNCTION_ACCOUNT] }),
+  `Create failed: seeding is forbidden in account ${FUNCTION_ACCOUNT} (the stage guard: forbiddenAccounts or the context key cdk-cognito-seeder:forbiddenAccounts); nothing was written. To seed this account deliberately, deploy with -c cdk-cognito-seeder:allowSeedingIn=${FUNCTION_ACCOUNT}`,
 );
 
 describe('at deploy', () => {

@@ -8,7 +8,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
+import { PasswordMode, SeedMfa, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
 
 interface Finding {
   rule: string;
@@ -79,4 +79,22 @@ test('Compliance: on a SeededUserPool the seeder adds no finding but the generat
   expect(findings.filter((f) => isSeederResource(f.path))).toEqual([
     { rule: 'AwsSolutions-SMG4', path: 'S/Pool/Seeder/GeneratedPassword/Resource' },
   ]);
+});
+
+test('Compliance: a TOTP user adds no finding: its TOTP secret carries the reason it is not rotated', () => {
+  const { findings } = synthWithNag((stack) => {
+    new UserSeeder(stack, 'Seeder', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_abc'),
+      users: [
+        {
+          username: 'carol',
+          mode: PasswordMode.PERMANENT,
+          password: SeedPassword.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Secret', 'seed/c')),
+          mfa: SeedMfa.TOTP,
+        },
+      ],
+    });
+  });
+
+  expect(findings.filter((f) => isSeederResource(f.path))).toEqual([]);
 });

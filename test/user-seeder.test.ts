@@ -15,6 +15,7 @@ const COGNITO_ACTIONS = [
   'cognito-idp:AdminGetUser',
   'cognito-idp:AdminRemoveUserFromGroup',
   'cognito-idp:AdminResetUserPassword',
+  'cognito-idp:AdminSetUserMFAPreference',
   'cognito-idp:AdminSetUserPassword',
   'cognito-idp:AdminUpdateUserAttributes',
   'cognito-idp:DescribeUserPool',
