@@ -9,6 +9,9 @@ import { Secret, TOTP } from 'otpauth';
 import type { Redactor } from './log';
 
 export class TotpStore {
+  /** True when the secret still holds something other than pool entries (the construct's placeholder). */
+  private placeholder = false;
+
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly secretArn: string,
@@ -23,12 +26,18 @@ export class TotpStore {
     return new Map(Object.entries(entries));
   }
 
-  /** Replaces the secrets kept for `pool` (none: the pool's entry goes). */
+  /**
+   * Replaces the secrets kept for `pool` (none: the pool's entry goes). Writes nothing when
+   * the secret holds them already: every write is a new version of the secret.
+   */
   async save(pool: string, secrets: ReadonlyMap<string, string>): Promise<void> {
     const all = await this.readAll();
+    const before = JSON.stringify(all[pool] ?? {});
     if (secrets.size === 0) delete all[pool];
     else all[pool] = Object.fromEntries([...secrets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (JSON.stringify(all[pool] ?? {}) === before && !this.placeholder) return;
     await this.client.send(new PutSecretValueCommand({ SecretId: this.secretArn, SecretString: JSON.stringify(all) }));
+    this.placeholder = false;
   }
 
   private async readAll(): Promise<Record<string, Record<string, string>>> {
@@ -37,6 +46,7 @@ export class TotpStore {
       const parsed = JSON.parse(out.SecretString ?? '{}') as unknown;
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
       // The construct's initial value is a placeholder; keep only pool entries.
+      this.placeholder = Object.values(parsed).some((v) => v === null || typeof v !== 'object');
       return Object.fromEntries(
         Object.entries(parsed as Record<string, unknown>).filter(([, v]) => v !== null && typeof v === 'object'),
       ) as Record<string, Record<string, string>>;

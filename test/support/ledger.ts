@@ -23,6 +23,7 @@ export interface LedgerUser {
   readonly requestId: string;
   readonly applied?: AppliedSpec;
   readonly previousOwner?: string;
+  readonly totp?: string;
 }
 
 /** A request record (`OWNER#<owner>` / `REQUEST#<id>`) with its recorded answer. */
@@ -137,6 +138,7 @@ export class TestLedger {
         requestId: String(i.requestId),
         applied: i.applied === undefined ? undefined : (JSON.parse(String(i.applied)) as AppliedSpec),
         previousOwner: i.previousOwner === undefined ? undefined : String(i.previousOwner),
+        totp: i.totp === undefined ? undefined : String(i.totp),
       }))
       .sort((a, b) => `${a.pool}/${a.key}`.localeCompare(`${b.pool}/${b.key}`));
   }
