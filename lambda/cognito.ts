@@ -23,6 +23,7 @@ import {
   SetUserMFAPreferenceCommand,
   VerifySoftwareTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { ComposedError } from './log';
 import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
 import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
 import { DEFAULT_RATES, Rates } from './properties';
@@ -62,9 +63,17 @@ export function errorName(error: unknown): string {
   return (error as { name?: string })?.name ?? '';
 }
 
+/** A Cognito call waiting for its answer. */
+export interface InFlightCall {
+  readonly op: string;
+  readonly user?: string;
+  readonly since: number;
+}
+
 /** One pool, spoken to at the configured pace. */
 export class CognitoPool {
   readonly stats: PaceStats;
+  private readonly inFlight = new Set<InFlightCall>();
   private readonly limiters: Record<keyof Rates, RateLimiter>;
   /** ListUsers has a quota of its own (UserList, 30 calls a second), a quarter of the reads'. */
   private readonly listLimiter: RateLimiter;
@@ -97,7 +106,7 @@ export class CognitoPool {
   /** The pool's password policy and schema; undefined when the pool does not exist. */
   async describe(): Promise<PoolDescription | undefined> {
     try {
-      const out = await this.call('read', () =>
+      const out = await this.call('read', 'DescribeUserPool', undefined, () =>
         this.client.send(new DescribeUserPoolCommand({ UserPoolId: this.userPoolId })),
       );
       const policy = out?.UserPool?.Policies?.PasswordPolicy;
@@ -126,7 +135,7 @@ export class CognitoPool {
 
   async groupExists(groupName: string): Promise<boolean> {
     try {
-      await this.call('read', () =>
+      await this.call('read', 'GetGroup', undefined, () =>
         this.client.send(new GetGroupCommand({ UserPoolId: this.userPoolId, GroupName: groupName })),
       );
       return true;
@@ -143,7 +152,7 @@ export class CognitoPool {
     temporaryPassword?: string,
   ): Promise<LiveUser> {
     const userAttributes = Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
-    const out = await this.call('create', () =>
+    const out = await this.call('create', 'AdminCreateUser', username, () =>
       this.client.send(
         new AdminCreateUserCommand({
           UserPoolId: this.userPoolId,
@@ -162,7 +171,7 @@ export class CognitoPool {
   }
 
   async setPassword(username: string, password: string, permanent: boolean): Promise<void> {
-    await this.call('recovery', () =>
+    await this.call('recovery', 'AdminSetUserPassword', username, () =>
       this.client.send(
         new AdminSetUserPasswordCommand({
           UserPoolId: this.userPoolId,
@@ -175,13 +184,13 @@ export class CognitoPool {
   }
 
   async resetPassword(username: string): Promise<void> {
-    await this.call('recovery', () =>
+    await this.call('recovery', 'AdminResetUserPassword', username, () =>
       this.client.send(new AdminResetUserPasswordCommand({ UserPoolId: this.userPoolId, Username: username })),
     );
   }
 
   async updateAttributes(username: string, attributes: { readonly [name: string]: string }): Promise<void> {
-    await this.call('write', () =>
+    await this.call('write', 'AdminUpdateUserAttributes', username, () =>
       this.client.send(
         new AdminUpdateUserAttributesCommand({
           UserPoolId: this.userPoolId,
@@ -193,7 +202,7 @@ export class CognitoPool {
   }
 
   async deleteAttributes(username: string, names: readonly string[]): Promise<void> {
-    await this.call('write', () =>
+    await this.call('write', 'AdminDeleteUserAttributes', username, () =>
       this.client.send(
         new AdminDeleteUserAttributesCommand({
           UserPoolId: this.userPoolId,
@@ -205,7 +214,7 @@ export class CognitoPool {
   }
 
   async addToGroup(username: string, groupName: string): Promise<void> {
-    await this.call('write', () =>
+    await this.call('write', 'AdminAddUserToGroup', username, () =>
       this.client.send(
         new AdminAddUserToGroupCommand({ UserPoolId: this.userPoolId, Username: username, GroupName: groupName }),
       ),
@@ -213,7 +222,7 @@ export class CognitoPool {
   }
 
   async removeFromGroup(username: string, groupName: string): Promise<void> {
-    await this.call('write', () =>
+    await this.call('write', 'AdminRemoveUserFromGroup', username, () =>
       this.client.send(
         new AdminRemoveUserFromGroupCommand({
           UserPoolId: this.userPoolId,
@@ -227,7 +236,7 @@ export class CognitoPool {
   /** Deletes a user; false when it, or its whole pool, was already gone. */
   async deleteUser(username: string): Promise<boolean> {
     try {
-      await this.call('write', () =>
+      await this.call('write', 'AdminDeleteUser', username, () =>
         this.client.send(new AdminDeleteUserCommand({ UserPoolId: this.userPoolId, Username: username })),
       );
       return true;
@@ -243,7 +252,7 @@ export class CognitoPool {
   async getUser(username: string): Promise<LiveUser | undefined> {
     let out;
     try {
-      out = await this.call('read', () =>
+      out = await this.call('read', 'AdminGetUser', username, () =>
         this.client.send(new AdminGetUserCommand({ UserPoolId: this.userPoolId, Username: username })),
       );
     } catch (error) {
@@ -285,7 +294,7 @@ export class CognitoPool {
 
   /** Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP token. */
   async startEnrolment(clientId: string, username: string, password: string): Promise<EnrolmentStart> {
-    const out = await this.call('read', () =>
+    const out = await this.call('read', 'AdminInitiateAuth', username, () =>
       this.client.send(
         new AdminInitiateAuthCommand({
           UserPoolId: this.userPoolId,
@@ -306,7 +315,7 @@ export class CognitoPool {
 
   /** AssociateSoftwareToken: the new token's base32 secret, and the session to verify it with. */
   async associateSoftwareToken(auth: EnrolmentAuth): Promise<{ secretCode: string; auth: EnrolmentAuth }> {
-    const out = await this.call('write', () =>
+    const out = await this.call('write', 'AssociateSoftwareToken', undefined, () =>
       this.client.send(
         new AssociateSoftwareTokenCommand(
           'accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session },
@@ -322,7 +331,7 @@ export class CognitoPool {
 
   /** VerifySoftwareToken with a current code; the session to finish MFA_SETUP with, if any. */
   async verifySoftwareToken(auth: EnrolmentAuth, code: string): Promise<EnrolmentAuth> {
-    const out = await this.call('write', () =>
+    const out = await this.call('write', 'VerifySoftwareToken', undefined, () =>
       this.client.send(
         new VerifySoftwareTokenCommand({
           ...('accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session }),
@@ -337,7 +346,7 @@ export class CognitoPool {
 
   /** Finishes an MFA_SETUP sign-in (pools with MFA required): an access token. */
   async finishSetup(clientId: string, username: string, session: string): Promise<string> {
-    const out = await this.call('read', () =>
+    const out = await this.call('read', 'AdminRespondToAuthChallenge', username, () =>
       this.client.send(
         new AdminRespondToAuthChallengeCommand({
           UserPoolId: this.userPoolId,
@@ -355,7 +364,7 @@ export class CognitoPool {
 
   /** Makes the software token the user's enabled, preferred MFA method (with the user's own token). */
   async preferSoftwareToken(accessToken: string): Promise<void> {
-    await this.call('write', () =>
+    await this.call('write', 'SetUserMFAPreference', undefined, () =>
       this.client.send(
         new SetUserMFAPreferenceCommand({
           AccessToken: accessToken,
@@ -368,7 +377,7 @@ export class CognitoPool {
   /** Turns a user's software-token MFA off (the seeder no longer asks for it); false when the user is gone. */
   async disableSoftwareToken(username: string): Promise<boolean> {
     try {
-      await this.call('write', () =>
+      await this.call('write', 'AdminSetUserMFAPreference', username, () =>
         this.client.send(
           new AdminSetUserMFAPreferenceCommand({
             UserPoolId: this.userPoolId,
@@ -384,7 +393,37 @@ export class CognitoPool {
     }
   }
 
-  private call<T>(category: keyof Rates, fn: () => Promise<T>): Promise<T> {
-    return paced(this.limiters[category], this.signal, this.stats, fn);
+  /**
+   * The call that has waited longest for Cognito's answer, if any is in flight: what a
+   * request that ran out of time was stuck on.
+   */
+  oldestCall(): InFlightCall | undefined {
+    let oldest: InFlightCall | undefined;
+    for (const call of this.inFlight) if (!oldest || call.since < oldest.since) oldest = call;
+    return oldest;
+  }
+
+  private async call<T>(category: keyof Rates, op: string, user: string | undefined, fn: () => Promise<T>): Promise<T> {
+    return paced(this.limiters[category], this.signal, this.stats, async () => {
+      const call: InFlightCall = { op, user, since: Date.now() };
+      this.inFlight.add(call);
+      try {
+        return await fn();
+      } catch (error) {
+        if (errorName(error) === 'TimeoutError') {
+          // No answer in time: say which call, and where to look, rather than a socket message.
+          throw Object.assign(
+            new ComposedError(
+              `${op} got no answer from Cognito in time: the function cannot reach cognito-idp, or Cognito stalls. In a VPC, give the function's subnets a NAT gateway or a cognito-idp interface endpoint`,
+            ),
+            // Retried as any network timeout is (lambda/pace.ts).
+            { code: 'ETIMEDOUT' },
+          );
+        }
+        throw error;
+      } finally {
+        this.inFlight.delete(call);
+      }
+    });
   }
 }

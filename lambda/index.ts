@@ -19,6 +19,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ALLOW_SEEDING_CONTEXT,
   FORBIDDEN_ACCOUNTS_CONTEXT,
+  COGNITO_REQUEST_TIMEOUT_ENV,
+  COGNITO_REQUEST_TIMEOUT_MS,
   LEDGER_TABLE_ENV,
   SEED_SERVICE_TIMEOUT_SECONDS,
 } from '../lib/private/contract';
@@ -42,7 +44,14 @@ import {
 // SDK defaults throughout, so AWS_ENDPOINT_URL_* can point the clients at loopback.
 // No SDK retries for Cognito: the pacer must see every throttle to share the quota, and it
 // retries throttles and transient faults itself (lambda/pace.ts).
-const cognito = new CognitoIdentityProviderClient({ maxAttempts: 1 });
+// A call Cognito does not answer in time is a TimeoutError the pacer retries, then a
+// failure that names the call and the user, not a request that hangs until the guard fires.
+const cognito = new CognitoIdentityProviderClient({
+  maxAttempts: 1,
+  requestHandler: {
+    requestTimeout: Number(process.env[COGNITO_REQUEST_TIMEOUT_ENV]) || COGNITO_REQUEST_TIMEOUT_MS,
+  },
+});
 const secretsManager = new SecretsManagerClient({});
 const ssm = new SSMClient({});
 // Path-style only when an endpoint override (a local rehearsal) cannot take bucket subdomains.
@@ -106,6 +115,8 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   };
   const token = randomUUID();
   const inFlight: Promise<void>[] = [];
+  /** The pools this request speaks to: what a request that ran out of time was waiting on. */
+  const pools: CognitoPool[] = [];
   let ledger: Ledger | undefined;
   let locked = false;
   let answered = false;
@@ -184,7 +195,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
           answer(
             'FAILED',
             fallbackId(),
-            `${event?.RequestType} did not finish before the function's timeout; what it created is recorded in the ledger and the next request on this resource removes it: raise the seeding rates or split the users across seeders`,
+            `${event?.RequestType} did not finish before the function's timeout${stuckOn(pools)}; what it created is recorded in the ledger and the next request on this resource removes it`,
           ),
         )
         .finally(resolve);
@@ -305,7 +316,11 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
       if (progress) logger.info({ requestType: event.RequestType, outcome: 'continued', invocation });
 
       const deps: SeedDeps = {
-        pool: (userPoolId, rates) => new CognitoPool(cognito, userPoolId, rates, signal),
+        pool: (userPoolId, rates) => {
+          const pool = new CognitoPool(cognito, userPoolId, rates, signal);
+          pools.push(pool);
+          return pool;
+        },
         passwords: new PasswordReader(redactor, secretsManager, ssm),
         ledger,
         logger,
@@ -388,6 +403,26 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     if (locked) await ledger?.unlock(who.owner, token).catch((e) => ledgerError(e, 'unlock'));
   }
 }
+
+/**
+ * Why a request that ran out of time did: the call it was waiting on, if one had waited
+ * long, with where to look; otherwise the pace, with what to change.
+ */
+function stuckOn(pools: readonly CognitoPool[]): string {
+  const calls = pools.flatMap((p) => p.oldestCall() ?? []).sort((a, b) => a.since - b.since);
+  const oldest = calls[0];
+  if (oldest && Date.now() - oldest.since >= STUCK_CALL_MS) {
+    return `: ${oldest.op}${oldest.user ? ` for user '${oldest.user}'` : ''} had waited ${Math.round((Date.now() - oldest.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
+  }
+  const stats = pools[0]?.stats;
+  if (stats && stats.throttles > 0) {
+    return `: Cognito throttled ${stats.throttles} of ${stats.calls} calls (TooManyRequestsException). Lower rateLimits to leave room for the account's other callers, or raise the account's Cognito quotas`;
+  }
+  return ": raise the seeding rates if the account's Cognito quotas allow, or split the users across seeders";
+}
+
+/** A call waiting this long for its answer is what a request was stuck on. */
+const STUCK_CALL_MS = 5_000;
 
 function physicalIdOf(event: CloudFormationCustomResourceEvent): string | undefined {
   return (event as { PhysicalResourceId?: string })?.PhysicalResourceId;

@@ -160,6 +160,8 @@ class Run {
   /** The pool's ledger records as pre-flight read them. */
   private records: readonly UserRecord[] = [];
   private done = 0;
+  /** Users whose action finished. */
+  private completed = 0;
   private readonly started = Date.now();
 
   constructor(
@@ -223,7 +225,10 @@ class Run {
     // Stopped for time with time left overall: the next invocation picks up from the ledger.
     if (this.continues(error)) throw error;
     const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
-    const what = describeError(error, this.deps.redactor);
+    const what =
+      error instanceof AbortedError
+        ? this.outOfTime(plan.writes.length + plan.removals.length)
+        : describeError(error, this.deps.redactor);
     let note = '';
     if (undo.total > 0 && undo.left === 0) {
       note = ` Undid what this request did: deleted the ${undo.deleted} user(s) it had created${undo.released > 0 ? `, released or handed back the ${undo.released} it had adopted or taken over` : ''}.`;
@@ -245,13 +250,35 @@ class Run {
     } else {
       const error = await this.runAll(actions, (a) => this.remove(a));
       if (this.continues(error)) throw error;
-      if (error !== undefined) throw new SeedFailure(describeError(error, this.deps.redactor), currentId);
+      if (error !== undefined) {
+        const what =
+          error instanceof AbortedError ? this.outOfTime(actions.length) : describeError(error, this.deps.redactor);
+        throw new SeedFailure(what, currentId);
+      }
     }
     await this.deps.ledger.deleteManifest(this.who.owner, this.userPoolId);
     // Retained users keep their tokens, and the secret is retained with them.
     if (this.pace.totp && !retain) await this.deps.totp(this.pace.totp.secretArn).save(this.userPoolId, new Map());
     await this.deps.ledger.forgetPool(this.who.owner, this.userPoolId);
     return { physicalResourceId: currentId, counts: { ...this.counts, calls: this.pool.stats.calls } };
+  }
+
+  /**
+   * Why a request ran out of time, and what to do: the call it was stuck on, or the
+   * throttling that slowed it, or the pace itself.
+   */
+  private outOfTime(total: number): string {
+    const seconds = Math.round((Date.now() - this.started) / 1000);
+    const head = `ran out of time after ${this.completed} of ${total} user(s) in ${seconds} s`;
+    const stuck = this.pool.oldestCall();
+    if (stuck && Date.now() - stuck.since >= 5_000) {
+      return `${head}: ${stuck.op}${stuck.user ? ` for user '${stuck.user}'` : ''} had waited ${Math.round((Date.now() - stuck.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
+    }
+    const { calls, throttles } = this.pool.stats;
+    if (throttles > 0 && throttles * 10 >= calls) {
+      return `${head}: Cognito throttled ${throttles} of ${calls} calls (TooManyRequestsException), so the account's quota is busier than the configured rates allow for. Lower rateLimits to leave room for the account's other callers, raise the account's Cognito quotas, or deploy again when the account is quieter`;
+    }
+    return `${head} at the configured rates (${throttles} of ${calls} calls throttled). Raise rateLimits if the account's Cognito quotas allow, or split the users across seeders in separate deploys`;
   }
 
   private continues(error: unknown): boolean {
@@ -470,6 +497,7 @@ class Run {
       const started = Date.now();
       try {
         const outcome = await worker(action);
+        this.completed++;
         this.count(outcome);
         this.deps.logger.info({ user: username, action: action.kind, outcome, ms: Date.now() - started });
       } catch (error) {

@@ -1300,6 +1300,63 @@ describe('pace and resilience', () => {
     expect(await ledger.usernames()).toEqual(['bob']);
   });
 
+  test('a call Cognito never answers is named at the timeout, with the user and where to look', async () => {
+    // GIVEN an AdminCreateUser that never answers (and an SDK timeout longer than the function's)
+    absentThenCreated(['bob']);
+    cognito.on(AdminCreateUserCommand).callsFake(() => new Promise(() => undefined));
+
+    // WHEN
+    await handler(createEvent(server.url, props([bob])), context(7000));
+
+    // THEN
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toMatch(
+      /^Create did not finish before the function's timeout: AdminCreateUser for user 'bob' had waited [56] s for Cognito's answer\. Check the function's network path to cognito-idp \(in a VPC: a NAT gateway or a cognito-idp interface endpoint\) and deploy again; what it created is recorded in the ledger and the next request on this resource removes it$/,
+    );
+  });
+
+  test('a call that times out at the SDK is retried, then fails naming the call, the user and where to look', async () => {
+    // GIVEN AdminCreateUser times out every time
+    absentThenCreated(['bob']);
+    const timeout = () => Object.assign(new Error('Connection timed out after 20000 ms'), { name: 'TimeoutError' });
+    cognito.on(AdminCreateUserCommand).callsFake(async () => {
+      throw timeout();
+    });
+    cognito.on(AdminDeleteUserCommand).resolves({});
+
+    // WHEN
+    await handler(createEvent(server.url, props([bob])), context());
+
+    // THEN three attempts, then a failure that says what to check; the creating record is undone
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 3);
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toBe(
+      "Create failed: user 'bob': create failed (AdminCreateUser got no answer from Cognito in time: the function cannot reach cognito-idp, or Cognito stalls. In a VPC, give the function's subnets a NAT gateway or a cognito-idp interface endpoint). Undid what this request did: deleted the 1 user(s) it had created.",
+    );
+  });
+
+  test('a throttling storm that outlasts the time fails naming the cause and the fix, not just the timeout', async () => {
+    // GIVEN every AdminCreateUser is throttled, and the function cannot continue elsewhere
+    absent(['bob']);
+    cognito.on(AdminCreateUserCommand).rejects(awsError('TooManyRequestsException', 'Too many requests'));
+
+    // WHEN
+    // (no ARN of its own in the context: it knows itself by name only)
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
+    try {
+      await handler(createEvent(server.url, props([bob])), withoutArn(context(3000)));
+    } finally {
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+    }
+
+    // THEN
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toMatch(
+      /^Create failed: ran out of time after 0 of 1 user\(s\) in \d+ s: Cognito throttled \d+ of \d+ calls \(TooManyRequestsException\), so the account's quota is busier than the configured rates allow for\. Lower rateLimits to leave room for the account's other callers, raise the account's Cognito quotas, or deploy again when the account is quieter\./,
+    );
+    expect(await ledger.users()).toEqual([]);
+  });
+
   test('the timeout guard answers FAILED before the function times out; the next request removes what it left', async () => {
     // GIVEN an AdminCreateUser that never answers
     absentThenCreated(['bob']);

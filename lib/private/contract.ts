@@ -136,3 +136,9 @@ export const FORBIDDEN_STAGES_CONTEXT = 'cdk-cognito-seeder:forbiddenStages';
  * deliberately although the stage guard forbids it.
  */
 export const ALLOW_SEEDING_CONTEXT = 'cdk-cognito-seeder:allowSeedingIn';
+
+/** How long the seeding function waits for one Cognito call's answer before retrying it. */
+export const COGNITO_REQUEST_TIMEOUT_MS = 20_000;
+
+/** Overrides COGNITO_REQUEST_TIMEOUT_MS (milliseconds): set by tests and rehearsals only. */
+export const COGNITO_REQUEST_TIMEOUT_ENV = 'SEED_COGNITO_REQUEST_TIMEOUT_MS';
