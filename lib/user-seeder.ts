@@ -4,6 +4,7 @@ import * as path from 'path';
 import {
   Annotations,
   ArnFormat,
+  Aws,
   Aspects,
   CfnResource,
   CustomResource,
@@ -19,6 +20,7 @@ import {
 } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
@@ -139,6 +141,16 @@ export interface SeedingOptions {
    * @default - not in a VPC, logs kept 30 days with CloudWatch Logs' key and retained on delete, no reserved concurrency, no tracing, no dead-letter queue, the ledger in no backup plan
    */
   readonly seedingFunction?: SeedingFunctionOptions;
+
+  /**
+   * The KMS key of the CDK bootstrap assets bucket, when it is encrypted with a customer
+   * managed key (`cdk bootstrap --bootstrap-kms-key-id`). A population large enough to
+   * travel as a users file is read from that bucket, so the seeding function may then
+   * `kms:Decrypt` with this key, only through S3.
+   *
+   * @default - the bucket's encryption needs no grant (SSE-S3, or the AWS managed aws/s3 key)
+   */
+  readonly assetsBucketKey?: kms.IKey;
 
   /**
    * The app client your tests sign in with. Recorded in the manifest, so
@@ -312,6 +324,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private tokens?: unknown[];
   private readonly seedFunction: SeedFunction;
   private readonly removalPolicy: RemovalPolicy;
+  private readonly assetsBucketKey?: kms.IKey;
   private readonly manifestParameter: ssm.StringParameter;
   private totp?: { readonly secret: secretsmanager.Secret; readonly client: cognito.UserPoolClient };
 
@@ -329,6 +342,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
 
     this.userPool = props.userPool;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    this.assetsBucketKey = props.assetsBucketKey;
     const limits = props.rateLimits ?? {};
     this.rates = {
       create: limits.userCreation ?? DEFAULT_RATES.create,
@@ -742,6 +756,15 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     };
     this.tokens = tokens;
     this.policy.addStatements(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objectArn] }));
+    if (this.assetsBucketKey) {
+      this.policy.addStatements(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [this.assetsBucketKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
   }
 
   /**

@@ -343,3 +343,50 @@ test('no TOTP user, no TOTP secret, client or enrolment permission', () => {
   template.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
   expect(JSON.stringify(template.toJSON())).not.toMatch(/AdminInitiateAuth|PutSecretValue|"Totp"/);
 });
+
+test('assetsBucketKey: a users file in a bucket under a customer managed key may be decrypted, through S3 only', () => {
+  // GIVEN a population large enough to travel as a users file
+  const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const key = kms.Key.fromKeyArn(stack, 'AssetsKey', 'arn:aws:kms:eu-west-1:111111111111:key/assets');
+  const password = SeedPassword.generate();
+  const users = Array.from({ length: 2000 }, (_, i) => ({
+    username: `load-${i}`,
+    mode: PasswordMode.PERMANENT,
+    password,
+  }));
+
+  // WHEN
+  new UserSeeder(stack, 'Seeder', {
+    userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'eu-west-1_POOL'),
+    users,
+    assetsBucketKey: key,
+  });
+
+  // THEN
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('Custom::CognitoUserSeed', { UsersFile: Match.objectLike({}) });
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyName: Match.stringLikeRegexp('SeederPolicy'),
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: 'arn:aws:kms:eu-west-1:111111111111:key/assets',
+          Condition: via('s3'),
+        },
+      ]),
+    },
+  });
+});
+
+test('assetsBucketKey grants nothing while the users travel inline', () => {
+  const { stack } = setup();
+  const key = kms.Key.fromKeyArn(stack, 'AssetsKey', 'arn:aws:kms:eu-west-1:111111111111:key/assets');
+  new UserSeeder(stack, 'Small', {
+    userPool: cognito.UserPool.fromUserPoolId(stack, 'P2', 'eu-west-1_POOL'),
+    users: [{ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() }],
+    assetsBucketKey: key,
+  });
+  expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('key/assets');
+});
