@@ -706,6 +706,11 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    * handler hands a moved user over instead of deleting it.
    */
   private placeUsers(): void {
+    if (this.bound.length > MAU_FREE_TIER) {
+      Annotations.of(this).addInfo(
+        `${this.node.path}: seeds ${this.bound.length} users. Each counts as a monthly active user (MAU) in every month it is seeded, updated or signed in as; Cognito's Lite and Essentials plans include ${MAU_FREE_TIER.toLocaleString('en-US')} MAUs a month per account, and Plus none. See the README's "What seeding costs".`,
+      );
+    }
     const stack = Stack.of(this);
     const rendered = this.bound.map((u) => renderUser(u));
     const siblings = this.siblings();
@@ -885,6 +890,9 @@ class DependOnGroups implements IAspect {
     }
   }
 }
+
+/** Monthly active users included free on Cognito's Lite and Essentials plans, per account. */
+const MAU_FREE_TIER = 10_000;
 
 /** The prefix of a seeder's manifest items in the ledger (testing/manifest-format.ts). */
 const MANIFEST_KEY_PREFIX = manifestPartitionKey('');

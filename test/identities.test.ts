@@ -2,7 +2,7 @@
 // users' synth-time rules, and the stage guard at synth (accounts and stages, props and
 // context keys, and the deliberate override).
 import { App, Stack, Stage } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { PasswordMode, SeedMfa, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
 
@@ -161,5 +161,30 @@ describe('the stage guard at synth', () => {
     Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', {
       ForbiddenAccounts: ['111111111111', '222222222222'],
     });
+  });
+});
+
+describe('what seeding costs', () => {
+  test('synth notes the monthly active users above the free tier, and says nothing below it', () => {
+    const stack = new Stack();
+    const password = SeedPassword.generate();
+    const many = Array.from({ length: 10_001 }, (_, i) => ({
+      username: `u${i}`,
+      mode: PasswordMode.TEMPORARY,
+      password,
+    }));
+    new UserSeeder(stack, 'Many', { userPool: importedPool(stack), users: many });
+    new UserSeeder(stack, 'Few', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Other', 'eu-west-1_OTHER'),
+      users: many.slice(0, 3),
+    });
+
+    const infos = Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('monthly active user'));
+    expect(infos.map((i) => [i.id, i.entry.data])).toEqual([
+      [
+        '/Default/Many',
+        'Default/Many: seeds 10001 users. Each counts as a monthly active user (MAU) in every month it is seeded, updated or signed in as; Cognito\'s Lite and Essentials plans include 10,000 MAUs a month per account, and Plus none. See the README\'s "What seeding costs".',
+      ],
+    ]);
   });
 });
