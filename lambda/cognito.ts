@@ -70,11 +70,32 @@ export interface InFlightCall {
   readonly since: number;
 }
 
+/**
+ * Quota categories with fixed default quotas that the seeder uses a little: pre-flight
+ * reads of the pool and its groups, TOTP enrolment. Calls per second (Cognito's quotas
+ * page: UserPoolRead 15, UserPoolResourceRead 20 an account and 5 a pool, UserAuthentication
+ * 120, UserResourceUpdate 25).
+ */
+export const FIXED_RATES = { poolRead: 15, groupRead: 5, auth: 120, resourceUpdate: 25 } as const;
+
+/** A category paced by the seeder: one of the configurable rates, or a fixed one. */
+export type Category = keyof Rates | keyof typeof FIXED_RATES;
+
+/** Cognito allows 10 writes a second to one user: one every 100 ms. */
+export const PER_USER_WRITE_INTERVAL_MS = 100;
+
+const WRITE_CATEGORIES: ReadonlySet<Category> = new Set(['create', 'recovery', 'write', 'resourceUpdate']);
+
+/** Limiters shared by a pool and its copies (compensation runs with another signal). */
+type Limiters = Record<Category, RateLimiter>;
+
 /** One pool, spoken to at the configured pace. */
 export class CognitoPool {
   readonly stats: PaceStats;
   private readonly inFlight = new Set<InFlightCall>();
-  private readonly limiters: Record<keyof Rates, RateLimiter>;
+  private readonly limiters: Limiters;
+  /** When each user was last written (for the per-user limit), pruned as it grows. */
+  private readonly lastWrite: Map<string, number>;
   /** ListUsers has a quota of its own (UserList, 30 calls a second), a quarter of the reads'. */
   private readonly listLimiter: RateLimiter;
 
@@ -83,14 +104,19 @@ export class CognitoPool {
     readonly userPoolId: string,
     rates: Rates,
     private readonly signal: StopSignal,
-    shared?: { limiters: Record<keyof Rates, RateLimiter>; stats: PaceStats },
+    shared?: { limiters: Limiters; stats: PaceStats; lastWrite: Map<string, number> },
   ) {
     this.stats = shared?.stats ?? { calls: 0, throttles: 0 };
+    this.lastWrite = shared?.lastWrite ?? new Map();
     this.limiters = shared?.limiters ?? {
       create: new RateLimiter(rates.create),
       recovery: new RateLimiter(rates.recovery),
       write: new RateLimiter(rates.write),
       read: new RateLimiter(rates.read),
+      poolRead: new RateLimiter(FIXED_RATES.poolRead),
+      groupRead: new RateLimiter(FIXED_RATES.groupRead),
+      auth: new RateLimiter(FIXED_RATES.auth),
+      resourceUpdate: new RateLimiter(FIXED_RATES.resourceUpdate),
     };
     this.listLimiter = new RateLimiter(Math.min(LIST_RATE, rates.read / 4));
   }
@@ -100,13 +126,14 @@ export class CognitoPool {
     return new CognitoPool(this.client, this.userPoolId, DEFAULT_RATES, signal, {
       limiters: this.limiters,
       stats: this.stats,
+      lastWrite: this.lastWrite,
     });
   }
 
   /** The pool's password policy and schema; undefined when the pool does not exist. */
   async describe(): Promise<PoolDescription | undefined> {
     try {
-      const out = await this.call('read', 'DescribeUserPool', undefined, () =>
+      const out = await this.call('poolRead', 'DescribeUserPool', undefined, () =>
         this.client.send(new DescribeUserPoolCommand({ UserPoolId: this.userPoolId })),
       );
       const policy = out?.UserPool?.Policies?.PasswordPolicy;
@@ -135,7 +162,7 @@ export class CognitoPool {
 
   async groupExists(groupName: string): Promise<boolean> {
     try {
-      await this.call('read', 'GetGroup', undefined, () =>
+      await this.call('groupRead', 'GetGroup', undefined, () =>
         this.client.send(new GetGroupCommand({ UserPoolId: this.userPoolId, GroupName: groupName })),
       );
       return true;
@@ -294,7 +321,7 @@ export class CognitoPool {
 
   /** Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP token. */
   async startEnrolment(clientId: string, username: string, password: string): Promise<EnrolmentStart> {
-    const out = await this.call('read', 'AdminInitiateAuth', username, () =>
+    const out = await this.call('auth', 'AdminInitiateAuth', username, () =>
       this.client.send(
         new AdminInitiateAuthCommand({
           UserPoolId: this.userPoolId,
@@ -315,7 +342,7 @@ export class CognitoPool {
 
   /** AssociateSoftwareToken: the new token's base32 secret, and the session to verify it with. */
   async associateSoftwareToken(auth: EnrolmentAuth): Promise<{ secretCode: string; auth: EnrolmentAuth }> {
-    const out = await this.call('write', 'AssociateSoftwareToken', undefined, () =>
+    const out = await this.call('resourceUpdate', 'AssociateSoftwareToken', undefined, () =>
       this.client.send(
         new AssociateSoftwareTokenCommand(
           'accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session },
@@ -331,7 +358,7 @@ export class CognitoPool {
 
   /** VerifySoftwareToken with a current code; the session to finish MFA_SETUP with, if any. */
   async verifySoftwareToken(auth: EnrolmentAuth, code: string): Promise<EnrolmentAuth> {
-    const out = await this.call('write', 'VerifySoftwareToken', undefined, () =>
+    const out = await this.call('resourceUpdate', 'VerifySoftwareToken', undefined, () =>
       this.client.send(
         new VerifySoftwareTokenCommand({
           ...('accessToken' in auth ? { AccessToken: auth.accessToken } : { Session: auth.session }),
@@ -346,7 +373,7 @@ export class CognitoPool {
 
   /** Finishes an MFA_SETUP sign-in (pools with MFA required): an access token. */
   async finishSetup(clientId: string, username: string, session: string): Promise<string> {
-    const out = await this.call('read', 'AdminRespondToAuthChallenge', username, () =>
+    const out = await this.call('auth', 'AdminRespondToAuthChallenge', username, () =>
       this.client.send(
         new AdminRespondToAuthChallengeCommand({
           UserPoolId: this.userPoolId,
@@ -364,7 +391,7 @@ export class CognitoPool {
 
   /** Makes the software token the user's enabled, preferred MFA method (with the user's own token). */
   async preferSoftwareToken(accessToken: string): Promise<void> {
-    await this.call('write', 'SetUserMFAPreference', undefined, () =>
+    await this.call('resourceUpdate', 'SetUserMFAPreference', undefined, () =>
       this.client.send(
         new SetUserMFAPreferenceCommand({
           AccessToken: accessToken,
@@ -377,7 +404,7 @@ export class CognitoPool {
   /** Turns a user's software-token MFA off (the seeder no longer asks for it); false when the user is gone. */
   async disableSoftwareToken(username: string): Promise<boolean> {
     try {
-      await this.call('write', 'AdminSetUserMFAPreference', username, () =>
+      await this.call('resourceUpdate', 'AdminSetUserMFAPreference', username, () =>
         this.client.send(
           new AdminSetUserMFAPreferenceCommand({
             UserPoolId: this.userPoolId,
@@ -393,6 +420,17 @@ export class CognitoPool {
     }
   }
 
+  /** Waits until `user` may be written again (10 writes a second per user), and notes this write. */
+  private async spaceWrite(user: string): Promise<void> {
+    const now = Date.now();
+    const wait = (this.lastWrite.get(user) ?? -Infinity) + PER_USER_WRITE_INTERVAL_MS - now;
+    this.lastWrite.set(user, Math.max(now, now + wait));
+    if (wait > 0) await this.signal.sleep(wait);
+    if (this.lastWrite.size > 10_000) {
+      for (const [name, at] of this.lastWrite) if (at < now - PER_USER_WRITE_INTERVAL_MS) this.lastWrite.delete(name);
+    }
+  }
+
   /**
    * The call that has waited longest for Cognito's answer, if any is in flight: what a
    * request that ran out of time was stuck on.
@@ -403,8 +441,9 @@ export class CognitoPool {
     return oldest;
   }
 
-  private async call<T>(category: keyof Rates, op: string, user: string | undefined, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(category: Category, op: string, user: string | undefined, fn: () => Promise<T>): Promise<T> {
     return paced(this.limiters[category], this.signal, this.stats, async () => {
+      if (user !== undefined && WRITE_CATEGORIES.has(category)) await this.spaceWrite(user);
       const call: InFlightCall = { op, user, since: Date.now() };
       this.inFlight.add(call);
       try {

@@ -23,7 +23,25 @@ export const DEFAULT_QUOTAS: Record<string, { rate: number; targets: string[] }>
   },
   UserRead: { rate: 120, targets: ['AdminGetUser', 'AdminListGroupsForUser'] },
   UserList: { rate: 30, targets: ['ListUsers'] },
+  UserPoolRead: { rate: 15, targets: ['DescribeUserPool'] },
+  // 20 a second per account; 5 a second per pool, which is what one seeder meets.
+  UserPoolResourceRead: { rate: 5, targets: ['GetGroup'] },
+  UserAuthentication: { rate: 120, targets: ['AdminInitiateAuth', 'AdminRespondToAuthChallenge', 'InitiateAuth'] },
+  UserResourceUpdate: {
+    rate: 25,
+    targets: ['AssociateSoftwareToken', 'VerifySoftwareToken', 'SetUserMFAPreference', 'AdminSetUserMFAPreference'],
+  },
 };
+
+/** Writes to one user: Cognito allows 10 a second per user, whatever the category. */
+const PER_USER_WRITES = 10;
+const USER_WRITES = new Set([
+  'AdminCreateUser',
+  'AdminSetUserPassword',
+  'AdminResetUserPassword',
+  ...DEFAULT_QUOTAS.UserUpdate.targets,
+  'AdminSetUserMFAPreference',
+]);
 
 /** A token bucket: `rate` a second, holding up to one second's worth. */
 class Bucket {
@@ -53,6 +71,9 @@ export class ThrottleProxy {
   private readonly faults: { target: string; username: string; error: string }[] = [];
   private readonly losses: { target: string; username: string; times: number }[] = [];
   private readonly buckets = new Map<string, Bucket>();
+  /** Cognito's 10 writes a second to one user, enforced with the quotas. */
+  private perUser = false;
+  private readonly userBuckets = new Map<string, Bucket>();
 
   constructor(
     private readonly upstream: string,
@@ -65,6 +86,7 @@ export class ThrottleProxy {
       const bucket = new Bucket(rate);
       for (const target of targets) this.buckets.set(target, bucket);
     }
+    this.perUser = true;
   }
 
   /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
@@ -102,7 +124,12 @@ export class ThrottleProxy {
           return;
         }
         const bucket = this.buckets.get(target);
-        if ((bucket && !bucket.take()) || this.next() < this.share) {
+        let userBucket: Bucket | undefined;
+        if (this.perUser && username !== undefined && USER_WRITES.has(target)) {
+          userBucket = this.userBuckets.get(username) ?? new Bucket(PER_USER_WRITES);
+          this.userBuckets.set(username, userBucket);
+        }
+        if ((bucket && !bucket.take()) || (userBucket && !userBucket.take()) || this.next() < this.share) {
           this.throttled[target] = (this.throttled[target] ?? 0) + 1;
           res
             .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
