@@ -1,0 +1,51 @@
+// The build of cdk-cognito-seeder/testing (scripts/bundle-testing.js): self-contained, the
+// same bytes on every build, and runnable from its own directory.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.join(__dirname, '..');
+let first: string;
+let second: string;
+
+beforeAll(() => {
+  first = fs.mkdtempSync(path.join(os.tmpdir(), 'testing-bundle-'));
+  second = fs.mkdtempSync(path.join(os.tmpdir(), 'testing-bundle-'));
+  for (const dir of [first, second]) {
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-testing.js'), dir], { stdio: 'pipe' });
+  }
+}, 60_000);
+
+afterAll(() => {
+  for (const dir of [first, second]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('two builds in different directories produce the same bytes, with no machine paths inside', () => {
+  for (const name of ['index.js', 'cli.js', 'THIRD-PARTY-LICENSES.txt']) {
+    const text = fs.readFileSync(path.join(first, name), 'utf8');
+    expect(fs.readFileSync(path.join(second, name), 'utf8')).toBe(text);
+    expect(text.includes(root)).toBe(false);
+    expect(text.includes(os.homedir())).toBe(false);
+  }
+});
+
+test('the module inlines its dependencies, and the CLI loads the module beside it', () => {
+  const required = (name: string) =>
+    new Set(
+      [...fs.readFileSync(path.join(first, name), 'utf8').matchAll(/require\("([^"]+)"\)/g)]
+        .map((m) => m[1])
+        .filter((id) => !id.startsWith('node:') && !['crypto', 'fs', 'path', 'os', 'http', 'https'].includes(id)),
+    );
+  // The SDK loads its CRT signer only for SigV4a, which none of these services use.
+  expect([...required('index.js')]).toEqual(['@aws-sdk/signature-v4-crt']);
+  expect([...required('cli.js')]).toEqual(['./index.js']);
+  expect(fs.readFileSync(path.join(first, 'cli.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+  const licenses = fs.readFileSync(path.join(first, 'THIRD-PARTY-LICENSES.txt'), 'utf8');
+  for (const pkg of ['otpauth', 'cognito-srp-helper', 'crypto-js', 'jsbn', '@aws-sdk/client-ssm']) {
+    expect(licenses).toMatch(new RegExp(`^${pkg}@\\S+ \\(`, 'm'));
+  }
+
+  const help = execFileSync(process.execPath, [path.join(first, 'cli.js'), '--help'], { encoding: 'utf8' });
+  expect(help).toMatch(/^Usage: cdk-cognito-seeder/);
+});
