@@ -2,11 +2,13 @@
 // dynalite for the ledger table that holds manifests, the stand-in for SSM and Secrets
 // Manager, all reached through the AWS_ENDPOINT_URL_* variables. Manifests are written
 // with test/support/manifest-fixture.ts, in the format the handler will write them.
+import { createHash } from 'crypto';
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SeededUsers, SeededUsersError } from '../testing';
 import { jwtClaims } from '../testing/browser-storage';
-import type { ManifestSource, ManifestUser } from '../testing/manifest-format';
+import { manifestPartKey, ManifestSource, ManifestUser } from '../testing/manifest-format';
+import { assembleManifest, parsePointer } from '../testing/manifest-reader';
 import { totpCode } from '../testing/totp';
 import { corruptPart, createLedgerTable, manifestOf, writeManifest } from './support/manifest-fixture';
 import {
@@ -145,6 +147,27 @@ describe('load', () => {
     });
     expect(users.user('dave')).toEqual({ username: 'dave', mode: 'RESET_REQUIRED', groups: [], totp: false });
     expect(Object.isFrozen(users.manifest.users[0])).toBe(true);
+  });
+
+  test("takes the region from the option, else the pointer's; fails without any", async () => {
+    expect((await SeededUsers.load({ stackName: 'Qa', region: 'eu-west-1' })).region).toBe('eu-west-1');
+    const users = await SeededUsers.load({ stackName: 'Qa' });
+    expect((await SeededUsers.fromPointer({ ...users.pointer, region: 'ap-south-1' })).region).toBe('ap-south-1');
+
+    // No region anywhere: not in the environment, not in a profile.
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE };
+    delete process.env.AWS_REGION;
+    process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
+    try {
+      const error = await failure(SeededUsers.load({ stackName: 'Qa' }));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toMatch(/^No AWS region for listing the seeder manifests of stack 'Qa'.*pass region/);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   test('by parameterName, or from a pointer, reads the same manifest; SDK clients can be passed in', async () => {
@@ -365,6 +388,43 @@ describe('storageState', () => {
     expect(error.code).toBe('INVALID_ARGUMENT');
     const status = await services.cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: 'bob' }));
     expect(status.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+  });
+});
+
+describe('manifest checks', () => {
+  const pointer = { version: 1, table: 't', owner: 'o', userPoolId: 'us-east-1_p', region: REGION };
+  const body = JSON.stringify(manifestOf({ owner: 'o', userPoolId: 'us-east-1_p', users: [] }));
+  const head = (text: string, parts: number) => ({
+    generation: 'g1',
+    parts: String(parts),
+    sha256: createHash('sha256').update(text).digest('hex'),
+  });
+  const part = (index: number, text: string) => ({ sk: manifestPartKey('us-east-1_p', 'g1', index), body: text });
+
+  test('a body whose parts are all there, in order, and match the SHA-256 is read', () => {
+    const [a, b] = [body.slice(0, 10), body.slice(10)];
+    expect(assembleManifest(pointer, head(body, 2), [part(0, a), part(1, b)]).owner).toBe('o');
+  });
+
+  test('fails when a part is missing or out of place, or the body is for another pool', () => {
+    const [a, b] = [body.slice(0, 10), body.slice(10)];
+    expect(() => assembleManifest(pointer, head(body, 2), [part(0, a)])).toThrow(
+      /has 1 of the 2 parts of generation g1/,
+    );
+    expect(() => assembleManifest(pointer, head(body, 2), [part(1, b), part(0, a)])).toThrow(/has no part 0/);
+    const other = { ...pointer, userPoolId: 'us-east-1_q' };
+    expect(() =>
+      assembleManifest(other, head(body, 1), [{ ...part(0, body), sk: manifestPartKey('us-east-1_q', 'g1', 0) }]),
+    ).toThrow(/describes pool us-east-1_p, not us-east-1_q/);
+  });
+
+  test('fails on a pointer of a newer format, saying to upgrade', () => {
+    expect(() => parsePointer(JSON.stringify({ ...pointer, version: 2 }), '/p')).toThrow(
+      /format version 2; this testing module reads version 1: upgrade cdk-cognito-seeder/,
+    );
+    expect(() => parsePointer(JSON.stringify({ version: 1, table: 't' }), '/p')).toThrow(
+      /not a version 1 pointer \(missing owner, userPoolId, region\)/,
+    );
   });
 });
 

@@ -257,6 +257,12 @@ function ssmError(error: unknown, doing: string): SeededUsersError {
       `Access denied ${doing} (${name}: ${message}): the test runner needs seeder.grantReadManifest(role)`,
     );
   }
+  if (/region is missing/i.test(message)) {
+    return new SeededUsersError(
+      'INVALID_ARGUMENT',
+      `No AWS region for ${doing}: pass region (the stack's), or set AWS_REGION or a profile's region`,
+    );
+  }
   return new SeededUsersError(
     'MANIFEST_UNREADABLE',
     `${doing[0].toUpperCase()}${doing.slice(1)} failed: ${name}: ${message}`,
