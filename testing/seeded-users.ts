@@ -11,7 +11,7 @@ import { Aws, AuthStep, SeededUsersClients } from './aws';
 import { amplifyLocalStorage, BrowserStorageState, LocalStorageEntry, playwrightStorageState } from './browser-storage';
 import { awsErrorParts, isAccessDenied, SeededUsersError, SeededUsersErrorCode } from './errors';
 import type { Manifest, ManifestMode, ManifestPointer, ManifestSource, ManifestUser } from './manifest-format';
-import { findPointer, FoundPointer, readManifest } from './manifest-reader';
+import { findPointer, FoundPointer, parsePointer, readManifest } from './manifest-reader';
 import { startSrp, SrpExchange } from './srp';
 import { nextTotpSlot, TOTP_PERIOD_MS, totpCode } from './totp';
 
@@ -132,15 +132,20 @@ export class SeededUsers {
     return SeededUsers.fromPointer(found.pointer, options, found.parameterName);
   }
 
-  /** Loads the manifest a pointer names (the value of the pointer parameter, parsed). */
+  /**
+   * Loads the manifest a pointer names: the pointer parameter's value, parsed, from wherever
+   * the test got it. `parameterName` only labels where it came from, in messages and
+   * {@link SeededUsers.parameterName}.
+   */
   static async fromPointer(
     pointer: ManifestPointer,
     options: SeededUsersOptions = {},
     parameterName?: string,
   ): Promise<SeededUsers> {
-    const aws = awsFor(options, options.region ?? pointer.region);
+    const checked = parsePointer(JSON.stringify(pointer), parameterName ?? 'given to fromPointer');
+    const aws = awsFor(options, options.region ?? checked.region);
     try {
-      return new SeededUsers(aws, pointer, await readManifest(aws, pointer), parameterName);
+      return new SeededUsers(aws, checked, await readManifest(aws, checked), parameterName);
     } catch (error) {
       aws.destroy();
       throw error;
