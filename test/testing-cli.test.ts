@@ -46,7 +46,7 @@ beforeAll(async () => {
   await createUser(services.cognito, userPoolId, 'carol', PASSWORDS.carol, 'PERMANENT');
   const totpSecret = await enrolTotp(services.cognito, userPoolId, clientId, 'carol', PASSWORDS.carol);
   services.standIn.secrets.set(SECRET, JSON.stringify(PASSWORDS));
-  services.standIn.secrets.set(TOTP, JSON.stringify({ carol: totpSecret }));
+  services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
   await createLedgerTable(services.dynamodb, 'ledger-cli');
   const manifest = (owner: string) =>
     manifestOf({

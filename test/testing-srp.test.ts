@@ -40,7 +40,7 @@ beforeAll(async () => {
   double.addUser('tom', PASSWORDS.tom, { totpSecret: TOTP_SECRET });
   services = await startTestingServices(double.endpoint);
   services.standIn.secrets.set(SECRET, JSON.stringify(PASSWORDS));
-  services.standIn.secrets.set(TOTP, JSON.stringify({ tom: TOTP_SECRET }));
+  services.standIn.secrets.set(TOTP, JSON.stringify({ [POOL]: { tom: TOTP_SECRET } }));
   await createLedgerTable(services.dynamodb, 'ledger-srp');
   await writeManifest(services, {
     stackName: 'Srp',

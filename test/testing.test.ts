@@ -64,8 +64,8 @@ let userPoolId: string;
 let clientId: string;
 let totpSecret: string;
 
-/** Every password these tests know, for the check that no message carries one. */
-const allPasswords = () => Object.values(PASSWORDS);
+/** Every password (and the TOTP secret) these tests know, for the check that no message carries one. */
+const allPasswords = () => [...Object.values(PASSWORDS), totpSecret];
 
 /** The error `promise` rejects with, after checking that neither its message nor its stack holds a password. */
 async function failure(promise: Promise<unknown>): Promise<SeededUsersError> {
@@ -100,7 +100,7 @@ beforeAll(async () => {
     JSON.stringify({ alice: PASSWORDS.alice, frank: PASSWORDS.frank, mallory: PASSWORDS.mallory }),
   );
   standIn.secrets.set(CAROL, PASSWORDS.carol);
-  standIn.secrets.set(TOTP, JSON.stringify({ carol: totpSecret }));
+  standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
   standIn.secrets.set(NOT_JSON, PASSWORDS.notJson);
   standIn.parameters.set(BOB_PARAMETER, PASSWORDS.bob);
 
@@ -320,13 +320,22 @@ describe('signIn', () => {
     expect(jwtClaims(tokens.accessToken).username).toBe('carol');
     expect((await failure(users.totp('alice'))).message).toBe("'alice' has no TOTP software token in the manifest");
 
+    // The secret is kept per pool: another pool's entry is not this user's.
+    services.standIn.secrets.set(TOTP, JSON.stringify({ 'us-east-1_other': { carol: totpSecret } }));
+    try {
+      const elsewhere = await failure((await SeededUsers.load({ stackName: 'Qa' })).totp('carol'));
+      expect(elsewhere.message).toBe(`TOTP secret ${TOTP} has no string entry ["${userPoolId}"]["carol"]`);
+    } finally {
+      services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
+    }
+
     // The challenge was really answered with the code: a wrong TOTP secret fails the sign-in.
-    services.standIn.secrets.set(TOTP, JSON.stringify({ carol: 'JBSWY3DPEHPK3PXP' }));
+    services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: 'JBSWY3DPEHPK3PXP' } }));
     try {
       const wrong = await failure((await SeededUsers.load({ stackName: 'Qa' })).signIn('carol'));
       expect(wrong.message).toMatch(/Cognito refused the TOTP code of 'carol' \(CodeMismatchException/);
     } finally {
-      services.standIn.secrets.set(TOTP, JSON.stringify({ carol: totpSecret }));
+      services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
     }
   });
 

@@ -76,7 +76,7 @@ export interface ManifestUser {
   readonly groups: readonly string[];
   /** Index into {@link Manifest.sources}; absent for RESET_REQUIRED users. */
   readonly password?: number;
-  /** `true` when the user has a TOTP software token; its secret is the field `username` of {@link Manifest.totpSecretArn}. */
+  /** `true` when the user has a TOTP software token; see {@link Manifest.totpSecretArn} for where its secret is. */
   readonly totp?: boolean;
 }
 
@@ -94,7 +94,11 @@ export interface Manifest {
   readonly requestId: string;
   /** Password sources, each once: 10,000 users sharing one secret reference it by index. */
   readonly sources: readonly ManifestSource[];
-  /** The Secrets Manager secret holding the TOTP secrets of `totp` users, as `{ "<username>": "<base32>" }`. */
+  /**
+   * The Secrets Manager secret holding the TOTP secrets of `totp` users, as
+   * `{ "<userPoolId>": { "<username>": "<base32>" } }` (per pool, so a seeder that moves to
+   * another pool keeps both until CloudFormation's cleanup settles).
+   */
   readonly totpSecretArn?: string;
   readonly users: readonly ManifestUser[];
 }

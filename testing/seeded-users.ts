@@ -238,7 +238,7 @@ export class SeededUsers {
             this.aws.secretString(source.secretArn),
           );
           const value =
-            source.jsonField === undefined ? text : jsonField(text, source.jsonField, `secret ${source.secretArn}`);
+            source.jsonField === undefined ? text : jsonField(text, [source.jsonField], `secret ${source.secretArn}`);
           return { username: user.username, password: value };
         }
         case 'ssm': {
@@ -437,7 +437,8 @@ export class SeededUsers {
         throw new SeededUsersError('NOT_APPLICABLE', `'${username}' has no TOTP software token in the manifest`);
       }
       const text = await this.readStored(`TOTP secret ${arn}`, username, () => this.aws.secretString(arn));
-      return jsonField(text, user.username, `TOTP secret ${arn}`);
+      // { "<userPoolId>": { "<username>": "<base32>" } }, as testing/manifest-format.ts describes it.
+      return jsonField(text, [this.userPoolId, user.username], `TOTP secret ${arn}`);
     });
   }
 
@@ -502,15 +503,17 @@ export class SeededUsers {
     if (value.length < MIN_SCRUBBED_LENGTH) return;
     this.secretValues.add(value);
     this.secretValues.add(JSON.stringify(value).slice(1, -1));
+    let parsed: unknown;
     try {
-      // A JSON secret: its fields, too, as a message might quote one alone.
-      const parsed: unknown = JSON.parse(value);
-      if (parsed && typeof parsed === 'object') {
-        for (const field of Object.values(parsed)) if (typeof field === 'string') this.remember(field);
-      }
+      parsed = JSON.parse(value);
     } catch {
       // Not JSON: the value as a whole is remembered.
+      return;
     }
+    // A JSON secret: every string in it too (TOTP secrets are nested by pool), as a message might quote one alone.
+    const strings = (node: unknown): string[] =>
+      typeof node === 'string' ? [node] : node && typeof node === 'object' ? Object.values(node).flatMap(strings) : [];
+    if (parsed && typeof parsed === 'object') for (const field of strings(parsed)) this.remember(field);
   }
 
   private scrub(text: string): string {
@@ -620,17 +623,22 @@ function tokensOf(result: NonNullable<AuthStep['authenticationResult']>): Seeded
   };
 }
 
-function jsonField(text: string, field: string, where: string): string {
+/** The string at `path` in a secret's JSON text; the errors never quote the text. */
+function jsonField(text: string, path: readonly string[], where: string): string {
+  const name = path.length === 1 ? `field '${path[0]}'` : `entry ${path.map((key) => `["${key}"]`).join('')}`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     // JSON.parse quotes its input in its message: never pass that on.
-    throw new SeededUsersError('PASSWORD_UNREADABLE', `${where} is not JSON, so it has no field '${field}'`);
+    throw new SeededUsersError('PASSWORD_UNREADABLE', `${where} is not JSON, so it has no ${name}`);
   }
-  const value = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[field] : undefined;
+  let value = parsed;
+  for (const key of path) {
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
   if (typeof value !== 'string' || value === '') {
-    throw new SeededUsersError('PASSWORD_UNREADABLE', `${where} has no string field '${field}'`);
+    throw new SeededUsersError('PASSWORD_UNREADABLE', `${where} has no string ${name}`);
   }
   return value;
 }
