@@ -9,6 +9,7 @@
 const path = require('path');
 const fs = require('fs');
 const esbuild = require('esbuild');
+const { thirdPartyLicenses } = require('./third-party-licenses');
 
 const root = path.resolve(__dirname, '..');
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'assets', 'seed-handler');
@@ -36,7 +37,17 @@ async function main() {
   });
   const files = new Map([
     ['index.js', Buffer.from(result.outputFiles[0].contents)],
-    [LICENSES, Buffer.from(thirdPartyLicenses(Object.keys(result.metafile.inputs)))],
+    [
+      LICENSES,
+      Buffer.from(
+        thirdPartyLicenses(
+          root,
+          Object.keys(result.metafile.inputs),
+          'The seeding handler bundle (index.js) contains code from the following packages, ' +
+            'each under its own licence, reproduced here.\n',
+        ),
+      ),
+    ],
   ]);
   writeUnlessSame(files);
   const bytes = files.get('index.js').length;
@@ -62,38 +73,6 @@ function writeUnlessSame(files) {
     fs.writeFileSync(temp, contents);
     fs.renameSync(temp, target);
   }
-}
-
-/** The name, version, licence and licence text of every package the bundle took code from. */
-function thirdPartyLicenses(inputs) {
-  const roots = new Set();
-  for (const input of inputs) {
-    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (match) roots.add(match[1]);
-  }
-  const entries = new Map();
-  for (const dir of roots) {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-    const id = `${pkg.name}@${pkg.version}`;
-    if (entries.has(id)) continue;
-    const texts = fs
-      .readdirSync(path.join(root, dir))
-      .filter((f) => /^(licen[cs]e|copying|notice)(\.|$)/i.test(f))
-      .sort()
-      .map((f) => fs.readFileSync(path.join(root, dir, f), 'utf8').trim());
-    const license = typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license ?? 'UNKNOWN');
-    entries.set(
-      id,
-      [
-        `${id} (${license})`,
-        texts.length ? texts.join('\n\n') : `The package ships no licence file; its licence is ${license}.`,
-      ].join('\n\n'),
-    );
-  }
-  const header =
-    'The seeding handler bundle (index.js) contains code from the following packages, ' +
-    'each under its own licence, reproduced here.\n';
-  return [header, ...[...entries.keys()].sort().map((id) => entries.get(id))].join(`\n${'-'.repeat(78)}\n\n`) + '\n';
 }
 
 main().catch((error) => {

@@ -41,6 +41,10 @@ test('the tarball holds the licence, notice, jsii assembly, compiled library wit
       'dist/lib/index.js',
       'dist/lib/index.d.ts',
       'dist/lib/private/seed-function.js',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
+      'dist/testing/cli.js',
+      'dist/testing/THIRD-PARTY-LICENSES.txt',
     ]),
   );
   // Every library source compiles into the package, with its types.
@@ -52,7 +56,7 @@ test('the tarball holds the licence, notice, jsii assembly, compiled library wit
 
 test('the tarball holds no tests, rehearsal, handler sources, examples, scripts or development files', () => {
   const allowed =
-    /^(LICENSE|NOTICE|README\.md|package\.json|\.jsii|assets\/seed-handler\/[^/]+|dist\/lib\/.+\.(js|d\.ts))$/;
+    /^(LICENSE|NOTICE|README\.md|package\.json|\.jsii|assets\/seed-handler\/[^/]+|dist\/lib\/.+\.(js|d\.ts)|dist\/testing\/(index\.js|cli\.js|THIRD-PARTY-LICENSES\.txt|[\w-]+\.d\.ts))$/;
   expect(files.filter((f) => !allowed.test(f))).toEqual([]);
   expect(files.filter((f) => /^(test|rehearsal|lambda|examples|scripts)\//.test(f) || /\.test\./.test(f))).toEqual([]);
 });
@@ -70,8 +74,16 @@ test('the package runs no install-time script, and declares where it comes from'
     bugs: { url: expect.any(String) },
     author: { name: expect.any(String) },
     keywords: expect.arrayContaining(['cdk', 'awscdk', 'aws-cdk', 'cognito']),
-    exports: { '.': expect.any(Object), './package.json': './package.json' },
+    exports: {
+      '.': expect.any(Object),
+      './testing': { types: './dist/testing/index.d.ts', default: './dist/testing/index.js' },
+      './package.json': './package.json',
+    },
+    bin: { 'cdk-cognito-seeder': 'dist/testing/cli.js' },
   });
+  // The testing module is bundled: the package has no runtime dependency to install.
+  expect(manifest.dependencies).toBeUndefined();
+  expect(manifest.bundledDependencies ?? manifest.bundleDependencies).toBeUndefined();
   // The .d.ts files hold no @internal type.
   const declarations = fs.readFileSync(path.join(root, 'dist', 'lib', 'seed-password.d.ts'), 'utf8');
   expect(declarations).not.toMatch(/@internal|SeedPasswordBinding|_bind/);
@@ -128,3 +140,54 @@ app.synth();
   expect(resolve('cdk-cognito-seeder/package.json')).toMatch(/package\.json/);
   expect(() => resolve('cdk-cognito-seeder/dist/lib/private/seed-function')).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
 }, 240_000);
+
+test('the installed package resolves cdk-cognito-seeder/testing, with its types, and links its CLI', () => {
+  // GIVEN the app installed by the previous test
+  const app = path.join(work, 'app');
+  const node = (script: string) =>
+    execFileSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+
+  // THEN the module loads from its bundle, with no aws-cdk-lib in it
+  expect(node(`console.log(require.resolve('cdk-cognito-seeder/testing'))`)).toMatch(/dist\/testing\/index\.js/);
+  expect(node(`const t = require('cdk-cognito-seeder/testing'); console.log(typeof t.SeededUsers.load)`)).toBe(
+    'function\n',
+  );
+  const bundle = fs.readFileSync(path.join(app, 'node_modules/cdk-cognito-seeder/dist/testing/index.js'), 'utf8');
+  expect(bundle).not.toMatch(/require\("(aws-cdk-lib|constructs|otpauth|cognito-srp-helper|@aws-sdk\/client-[^"]+)"\)/);
+  // and npm linked the CLI
+  const help = execFileSync(path.join(app, 'node_modules', '.bin', 'cdk-cognito-seeder'), ['--help'], {
+    encoding: 'utf8',
+  });
+  expect(help).toMatch(/^Usage: cdk-cognito-seeder <command>/);
+  // and TypeScript finds the types with the classic (node10) and the node16 resolution
+  fs.writeFileSync(
+    path.join(app, 'check.ts'),
+    `import { SeededUsers, SeededTokens } from 'cdk-cognito-seeder/testing';
+export async function token(): Promise<string> {
+  const users = await SeededUsers.load({ stackName: 'Qa', seeder: 'Users/Seeder' });
+  const tokens: SeededTokens = await users.signIn(users.usernames[0], { flow: 'USER_SRP_AUTH' });
+  return tokens.idToken;
+}
+`,
+  );
+  // (typesVersions maps the subpath for node10; the root's types must still resolve beside it)
+  fs.writeFileSync(
+    path.join(app, 'check-root.ts'),
+    `import { PasswordMode } from 'cdk-cognito-seeder';\nexport const mode: string = PasswordMode.TEMPORARY;\n`,
+  );
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [module, moduleResolution] of [
+    ['commonjs', 'node10'],
+    ['node16', 'node16'],
+  ]) {
+    const config = `tsconfig.${moduleResolution}.json`;
+    // skipLibCheck: aws-cdk-lib's declarations need @types/node, which this app does not install.
+    const compilerOptions = { noEmit: true, strict: true, skipLibCheck: true, types: [], module, moduleResolution };
+    const files = moduleResolution === 'node10' ? ['check.ts', 'check-root.ts'] : ['check.ts'];
+    fs.writeFileSync(
+      path.join(app, config),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, target: 'es2022' }, files }),
+    );
+    execFileSync(process.execPath, [tsc, '-p', config], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+  }
+}, 60_000);

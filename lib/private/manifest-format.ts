@@ -98,7 +98,7 @@ export interface Manifest {
   /**
    * The Secrets Manager secret holding the TOTP secrets of `totp` users, as
    * `{ "<userPoolId>": { "<username>": "<base32>" } }` (per pool, so a seeder that moves to
-   * another pool keeps both until CloudFormation's cleanup settles). See {@link totpSecretOf}.
+   * another pool keeps both until CloudFormation's cleanup settles).
    */
   readonly totpSecretArn?: string;
   readonly users: readonly ManifestUser[];
@@ -139,13 +139,4 @@ export function splitManifestBody(text: string, partCharacters = MANIFEST_PART_C
     i = end;
   }
   return parts.length ? parts : [''];
-}
-
-/** The base32 TOTP secret of `username` in `userPoolId`, from the TOTP secret's JSON text; undefined when absent. */
-export function totpSecretOf(secretJson: string, userPoolId: string, username: string): string | undefined {
-  const all = JSON.parse(secretJson) as Record<string, unknown>;
-  const pool = all?.[userPoolId];
-  if (!pool || typeof pool !== 'object') return undefined;
-  const value = (pool as Record<string, unknown>)[username];
-  return typeof value === 'string' ? value : undefined;
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Builds cdk-cognito-seeder/testing into dist/testing: index.js (the module, with its AWS SDK
+// clients, otpauth and cognito-srp-helper inlined, so the package needs no runtime
+// dependency), cli.js (the cdk-cognito-seeder command, which loads ./index.js rather than a
+// second copy) and THIRD-PARTY-LICENSES.txt. Its .d.ts files come from
+// `tsc -p tsconfig.testing.json`. jsii compiles only lib/, and refuses runtime dependencies
+// that are not jsii modules unless bundled, so this module is built here instead. Paths are
+// relative to the package root and nothing time- or machine-dependent goes in.
+'use strict';
+const path = require('path');
+const fs = require('fs');
+const esbuild = require('esbuild');
+const { thirdPartyLicenses } = require('./third-party-licenses');
+
+const root = path.resolve(__dirname, '..');
+const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'dist', 'testing');
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // The SDK's ES module builds tree-shake; its CommonJS builds (node's default) do not.
+  mainFields: ['module', 'main'],
+  // The SDK's ES builds load node:http and node:async_hooks with import(). Left as is, that
+  // fails inside jest's module sandbox (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG), where
+  // this module mostly runs: esbuild turns every import() into a require instead.
+  supported: { 'dynamic-import': false },
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+};
+
+/** The CLI imports './index': that import stays a require of the sibling bundle. */
+const siblingIndex = {
+  name: 'sibling-index',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/index$/ }, () => ({ path: './index.js', external: true }));
+  },
+};
+
+async function main() {
+  const index = await esbuild.build({ ...common, entryPoints: ['testing/index.ts'], outfile: 'index.js' });
+  const cli = await esbuild.build({
+    ...common,
+    entryPoints: ['testing/cli.ts'],
+    outfile: 'cli.js',
+    plugins: [siblingIndex],
+  });
+  const inputs = [...Object.keys(index.metafile.inputs), ...Object.keys(cli.metafile.inputs)];
+  const files = {
+    'index.js': index.outputFiles[0].contents,
+    'cli.js': cli.outputFiles[0].contents,
+    'THIRD-PARTY-LICENSES.txt': thirdPartyLicenses(
+      root,
+      inputs,
+      'cdk-cognito-seeder/testing (index.js, cli.js) contains code from the following packages, ' +
+        'each under its own licence, reproduced here.\n',
+    ),
+  };
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const [name, contents] of Object.entries(files)) fs.writeFileSync(path.join(outdir, name), contents);
+  fs.chmodSync(path.join(outdir, 'cli.js'), 0o755);
+  const kib = (name) => (Buffer.byteLength(files[name]) / 1024).toFixed(1);
+  console.log(
+    `bundled testing/ -> ${path.relative(root, outdir)}/index.js (${kib('index.js')} KiB), cli.js (${kib('cli.js')} KiB) and THIRD-PARTY-LICENSES.txt`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,234 @@
+// The cdk-cognito-seeder CLI against cognito-local, dynalite and the stand-in: what it
+// prints, that it prints a password only for the user a command names, and its exit codes.
+import { execFile } from 'child_process';
+import * as path from 'path';
+import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { jwtClaims } from '../testing/browser-storage';
+import { main } from '../testing/cli';
+import { createLedgerTable, manifestOf, writeManifest } from './support/manifest-fixture';
+import {
+  createPoolAndClient,
+  createUser,
+  enrolTotp,
+  REGION,
+  startTestingServices,
+  TestingServices,
+} from './support/testing-services';
+
+const SECRET = `arn:aws:secretsmanager:${REGION}:111111111111:secret:cli-users-AbCdEf`;
+const TOTP = `arn:aws:secretsmanager:${REGION}:111111111111:secret:cli-totp-AbCdEf`;
+// A quote, a dollar and a backslash: the env format must survive a shell.
+const PASSWORDS = { alice: `Alice's-$Passw0rd\\!`, bob: 'Bob-Temp0rary!cli', carol: 'Carol-Passw0rd!cli' };
+
+let services: TestingServices;
+let userPoolId: string;
+let clientId: string;
+
+/** Runs the CLI in-process. */
+async function cli(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { status, stdout, stderr };
+}
+
+function expectNoPassword(text: string, except: string[] = []): void {
+  for (const [user, password] of Object.entries(PASSWORDS)) {
+    if (!except.includes(user)) expect(text).not.toContain(password);
+  }
+}
+
+beforeAll(async () => {
+  services = await startTestingServices();
+  ({ userPoolId, clientId } = await createPoolAndClient(services.cognito));
+  await createUser(services.cognito, userPoolId, 'alice', PASSWORDS.alice, 'PERMANENT');
+  await createUser(services.cognito, userPoolId, 'bob', PASSWORDS.bob, 'TEMPORARY');
+  await createUser(services.cognito, userPoolId, 'carol', PASSWORDS.carol, 'PERMANENT');
+  const totpSecret = await enrolTotp(services.cognito, userPoolId, clientId, 'carol', PASSWORDS.carol);
+  services.standIn.secrets.set(SECRET, JSON.stringify(PASSWORDS));
+  services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
+  await createLedgerTable(services.dynamodb, 'ledger-cli');
+  const manifest = (owner: string) =>
+    manifestOf({
+      owner,
+      userPoolId,
+      clientId,
+      totpSecretArn: TOTP,
+      sources: Object.keys(PASSWORDS).map((name) => ({ type: 'secretsmanager', secretArn: SECRET, jsonField: name })),
+      users: [
+        { username: 'alice', mode: 'PERMANENT', groups: ['admins', 'qa'], password: 0 },
+        { username: 'bob', mode: 'TEMPORARY', groups: [], password: 1 },
+        { username: 'carol', mode: 'PERMANENT', groups: [], password: 2, totp: true },
+        { username: 'dave', mode: 'RESET_REQUIRED', groups: ['qa'] },
+      ],
+    });
+  await writeManifest(services, {
+    stackName: 'Cli',
+    seederPath: 'Users/Seeder',
+    table: 'ledger-cli',
+    manifest: manifest('CliSeed1'),
+  });
+  for (const seederPath of ['A/Seeder', 'B/Seeder']) {
+    await writeManifest(services, { stackName: 'Two', seederPath, table: 'ledger-cli', manifest: manifest('TwoSeed') });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await services?.stop();
+});
+
+test('--help prints the usage; no command is a usage error', async () => {
+  const help = await cli('--help');
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: cdk-cognito-seeder <command> <stack>/);
+  expect(help.stdout).toMatch(/only for the user named/);
+
+  const none = await cli();
+  expect(none).toMatchObject({ status: 2, stdout: '' });
+  expect(none.stderr).toMatch(/no command\nRun cdk-cognito-seeder --help/);
+});
+
+test('list prints every user with mode, groups and TOTP, and no password', async () => {
+  const { status, stdout, stderr } = await cli('list', 'Cli');
+
+  expect(status).toBe(0);
+  expect(stderr).toBe('');
+  expect(stdout).toBe(
+    [
+      `4 users of CliSeed1 in pool ${userPoolId} (${REGION}, app client ${clientId})`,
+      'USERNAME  MODE            GROUPS     TOTP',
+      'alice     PERMANENT       admins,qa  no',
+      'bob       TEMPORARY       -          no',
+      'carol     PERMANENT       -          yes',
+      'dave      RESET_REQUIRED  qa         no',
+      '',
+    ].join('\n'),
+  );
+  expectNoPassword(stdout);
+});
+
+test('list --json prints the same as JSON, and no password', async () => {
+  const { status, stdout } = await cli('list', 'Cli', '--json');
+
+  expect(status).toBe(0);
+  expect(JSON.parse(stdout)).toEqual({
+    parameterName: '/cdk-cognito-seeder/Cli/Users/Seeder',
+    owner: 'CliSeed1',
+    userPoolId,
+    region: REGION,
+    clientId,
+    users: [
+      { username: 'alice', mode: 'PERMANENT', groups: ['admins', 'qa'], totp: false },
+      { username: 'bob', mode: 'TEMPORARY', groups: [], totp: false },
+      { username: 'carol', mode: 'PERMANENT', groups: [], totp: true },
+      { username: 'dave', mode: 'RESET_REQUIRED', groups: ['qa'], totp: false },
+    ],
+  });
+  expectNoPassword(stdout);
+});
+
+test('credentials prints the password of the user named only, shell-quoted or as JSON', async () => {
+  const env = await cli('credentials', 'Cli', 'alice');
+  expect(env.status).toBe(0);
+  expect(env.stdout).toBe(`SEEDED_USERNAME='alice'\nSEEDED_PASSWORD='Alice'\\''s-$Passw0rd\\!'\n`);
+  expectNoPassword(env.stdout, ['alice']);
+  // A shell reads back the exact password.
+  const echoed = await new Promise<string>((resolve, reject) =>
+    execFile('sh', ['-c', `${env.stdout}printf %s "$SEEDED_PASSWORD"`], (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
+  );
+  expect(echoed).toBe(PASSWORDS.alice);
+
+  const json = await cli('credentials', 'Cli', 'bob', '--format', 'json');
+  expect(JSON.parse(json.stdout)).toEqual({ username: 'bob', password: PASSWORDS.bob });
+  expectNoPassword(json.stdout, ['bob']);
+});
+
+test('tokens signs the user in and prints its tokens', async () => {
+  const env = await cli('tokens', 'Cli', 'alice');
+  expect(env.status).toBe(0);
+  const values = Object.fromEntries([...env.stdout.matchAll(/^(\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+  expect(Object.keys(values)).toEqual(
+    expect.arrayContaining(['SEEDED_ID_TOKEN', 'SEEDED_ACCESS_TOKEN', 'SEEDED_REFRESH_TOKEN']),
+  );
+  expect(jwtClaims(values.SEEDED_ACCESS_TOKEN).username).toBe('alice');
+  expectNoPassword(env.stdout);
+
+  const json = await cli('tokens', 'Cli', 'carol', '--format=json', '--client-id', clientId);
+  expect(jwtClaims(JSON.parse(json.stdout).idToken)['cognito:username']).toBe('carol');
+});
+
+test('totp prints the current code; rearm makes a TEMPORARY user temporary again after tokens', async () => {
+  const totp = await cli('totp', 'Cli', 'carol');
+  expect(totp).toMatchObject({ status: 0, stderr: '' });
+  expect(totp.stdout).toMatch(/^\d{6}\n$/);
+
+  expect((await cli('tokens', 'Cli', 'bob')).status).toBe(0);
+  const status = async () =>
+    (await services.cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: 'bob' }))).UserStatus;
+  expect(await status()).toBe('CONFIRMED');
+  const rearm = await cli('rearm', 'Cli', 'bob');
+  expect(rearm).toEqual({
+    status: 0,
+    stdout: `Re-armed 'bob': FORCE_CHANGE_PASSWORD, with its seeded password\n`,
+    stderr: '',
+  });
+  expect(await status()).toBe('FORCE_CHANGE_PASSWORD');
+});
+
+test('fails with status 1 and a message, never a password, when the command fails', async () => {
+  const unknown = await cli('credentials', 'Cli', 'mallory');
+  expect(unknown).toMatchObject({ status: 1, stdout: '' });
+  expect(unknown.stderr).toMatch(/^cdk-cognito-seeder: No user 'mallory'.*'alice', 'bob', 'carol', 'dave'\n$/);
+
+  const reset = await cli('tokens', 'Cli', 'dave');
+  expect(reset.stderr).toMatch(/'dave' is RESET_REQUIRED/);
+
+  const two = await cli('list', 'Two');
+  expect(two.status).toBe(1);
+  expect(two.stderr).toMatch(/has 2 seeders \('A\/Seeder', 'B\/Seeder'\).*\(--seeder <path>\)\n$/);
+  expect((await cli('list', 'Two', '--seeder', 'B/Seeder')).status).toBe(0);
+
+  for (const output of [unknown, reset, two]) expectNoPassword(output.stderr + output.stdout);
+});
+
+test('fails with status 2 on a usage error', async () => {
+  for (const [argv, message] of [
+    [['nope', 'Cli'], /unknown command 'nope'/],
+    [['credentials', 'Cli'], /credentials takes <stack> <username>/],
+    [['list', 'Cli', '--format', 'json'], /list takes no option --format/],
+    [['credentials', 'Cli', 'alice', '--format', 'yaml'], /--format is env or json, not 'yaml'/],
+    [['tokens', 'Cli', 'alice', '--flow'], /--flow needs a value/],
+  ] as const) {
+    const run = await cli(...argv);
+    expect(run).toMatchObject({ status: 2, stdout: '' });
+    expect(run.stderr).toMatch(message);
+  }
+  const byParameter = await cli('credentials', '--parameter-name', '/cdk-cognito-seeder/Cli/Users/Seeder', 'bob');
+  expect(byParameter.status).toBe(0);
+});
+
+test('as a program, it exits with the status', async () => {
+  const run = (...argv: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [
+          require.resolve('ts-node/dist/bin.js'),
+          '--transpile-only',
+          path.join(__dirname, '..', 'testing', 'cli.ts'),
+          ...argv,
+        ],
+        { env: process.env },
+        (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+
+  const listed = await run('list', 'Cli');
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toMatch(/^4 users of CliSeed1/);
+  const missing = await run('list', 'Missing');
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/No seeder manifest was found for stack 'Missing' in region us-east-1/);
+}, 30_000);

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+/**
+ * `cdk-cognito-seeder`: the testing module for CI pipelines and shells. It prints a
+ * password or a token only for the one user a command names; `list` prints none.
+ */
+import { SeededUsers, SeededUsersError } from './index';
+import type { LoadSeededUsersOptions, SignInFlow } from './index';
+
+/** Where the CLI writes; `process.stdout` / `process.stderr` when run as a program. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const USAGE = `Usage: cdk-cognito-seeder <command> <stack> [username] [options]
+
+Reads the users a cdk-cognito-seeder seeder seeded into a deployed stack, with your AWS
+credentials (the standard AWS_* variables and profiles; AWS_ENDPOINT_URL_* are honoured).
+
+Commands:
+  list <stack>                  every seeded user: username, mode, groups, TOTP (no passwords)
+  credentials <stack> <user>    the user's username and password
+  tokens <stack> <user>         signs the user in and prints its id, access and refresh tokens
+                                (a TEMPORARY user answers NEW_PASSWORD_REQUIRED with its seeded
+                                password: run rearm afterwards to make it temporary again)
+  totp <stack> <user>           the user's current 6-digit TOTP code
+  rearm <stack> <user>          puts a TEMPORARY user back to FORCE_CHANGE_PASSWORD
+
+Options:
+  --seeder <path>           the seeder's construct path, when the stack has several (e.g. Users/Seeder)
+  --parameter-name <name>   the manifest pointer parameter, in place of <stack>
+  --region <region>         default: AWS_REGION, then the profile's
+  --format env|json         credentials, tokens: shell assignments (default) or JSON
+  --json                    list: JSON instead of a table
+  --client-id <id>          tokens: the app client (default: the seeder's)
+  --flow <flow>             tokens: USER_PASSWORD_AUTH (default) or USER_SRP_AUTH
+  -h, --help                this text
+
+A password or token is printed only by credentials and tokens, only for the user named.
+Exit status: 0 done, 1 the command failed, 2 usage error.
+`;
+
+const COMMON = ['seeder', 'parameter-name', 'region'];
+const COMMANDS: Record<string, { readonly user: boolean; readonly options: readonly string[] }> = {
+  list: { user: false, options: [...COMMON, 'json'] },
+  credentials: { user: true, options: [...COMMON, 'format'] },
+  tokens: { user: true, options: [...COMMON, 'format', 'client-id', 'flow'] },
+  totp: { user: true, options: COMMON },
+  rearm: { user: true, options: COMMON },
+};
+const FLAGS = new Set(['json', 'help']);
+
+class UsageError extends Error {}
+
+interface Invocation {
+  readonly command: string;
+  readonly location: LoadSeededUsersOptions;
+  readonly username: string;
+  readonly options: ReadonlyMap<string, string>;
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves to the exit status. */
+export async function main(argv: readonly string[], out: CliOutput = processOutput): Promise<number> {
+  let invocation: Invocation | undefined;
+  try {
+    invocation = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    out.stderr(`cdk-cognito-seeder: ${error.message}\nRun cdk-cognito-seeder --help for the usage.\n`);
+    return 2;
+  }
+  if (!invocation) {
+    out.stdout(USAGE);
+    return 0;
+  }
+  let users: SeededUsers | undefined;
+  try {
+    users = await SeededUsers.load(invocation.location);
+    await run(invocation, users, out);
+    return 0;
+  } catch (error) {
+    // Every error of the module is a SeededUsersError, composed without secrets.
+    const message = error instanceof SeededUsersError ? error.message : `unexpected ${(error as Error)?.name}`;
+    const hint = error instanceof SeededUsersError && error.code === 'SEEDER_AMBIGUOUS' ? ' (--seeder <path>)' : '';
+    out.stderr(`cdk-cognito-seeder: ${message}${hint}\n`);
+    return 1;
+  } finally {
+    users?.destroy();
+  }
+}
+
+/** The command, or `undefined` for --help. */
+function parse(argv: readonly string[]): Invocation | undefined {
+  const positionals: string[] = [];
+  const options = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') return undefined;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (FLAGS.has(name)) {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+      options.set(name, 'true');
+    } else {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+      options.set(name, value);
+    }
+  }
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw new UsageError('no command');
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  for (const name of options.keys()) {
+    if (!spec.options.includes(name)) throw new UsageError(`${command} takes no option --${name}`);
+  }
+  const byParameter = options.has('parameter-name');
+  const wanted = (byParameter ? 0 : 1) + (spec.user ? 1 : 0);
+  if (rest.length !== wanted) {
+    const shape = `${byParameter ? '' : ' <stack>'}${spec.user ? ' <username>' : ''}`;
+    throw new UsageError(`${command} takes${shape || ' no argument'}${byParameter ? ' with --parameter-name' : ''}`);
+  }
+  const format = options.get('format');
+  if (format !== undefined && format !== 'env' && format !== 'json') {
+    throw new UsageError(`--format is env or json, not '${format}'`);
+  }
+  const flow = options.get('flow');
+  if (flow !== undefined && flow !== 'USER_PASSWORD_AUTH' && flow !== 'USER_SRP_AUTH') {
+    throw new UsageError(`--flow is USER_PASSWORD_AUTH or USER_SRP_AUTH, not '${flow}'`);
+  }
+  return {
+    command,
+    location: {
+      ...(byParameter ? { parameterName: options.get('parameter-name') } : { stackName: rest[0] }),
+      ...(options.has('seeder') ? { seeder: options.get('seeder') } : {}),
+      ...(options.has('region') ? { region: options.get('region') } : {}),
+    },
+    username: spec.user ? rest[rest.length - 1] : '',
+    options,
+  };
+}
+
+async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): Promise<void> {
+  const { command, username, options } = invocation;
+  const json = options.get('format') === 'json';
+  switch (command) {
+    case 'list':
+      out.stdout(options.has('json') ? `${JSON.stringify(listing(users), null, 2)}\n` : table(users));
+      return;
+    case 'credentials': {
+      const credentials = await users.credentials(username);
+      out.stdout(
+        json
+          ? `${JSON.stringify(credentials)}\n`
+          : env({ SEEDED_USERNAME: credentials.username, SEEDED_PASSWORD: credentials.password }),
+      );
+      return;
+    }
+    case 'tokens': {
+      const tokens = await users.signIn(username, {
+        clientId: options.get('client-id'),
+        flow: options.get('flow') as SignInFlow | undefined,
+      });
+      out.stdout(
+        json
+          ? `${JSON.stringify(tokens)}\n`
+          : env({
+              SEEDED_ID_TOKEN: tokens.idToken,
+              SEEDED_ACCESS_TOKEN: tokens.accessToken,
+              SEEDED_REFRESH_TOKEN: tokens.refreshToken,
+              ...(tokens.expiresIn !== undefined ? { SEEDED_EXPIRES_IN: String(tokens.expiresIn) } : {}),
+            }),
+      );
+      return;
+    }
+    case 'totp':
+      out.stdout(`${await users.totp(username)}\n`);
+      return;
+    case 'rearm':
+      await users.rearm(username);
+      out.stdout(`Re-armed '${username}': FORCE_CHANGE_PASSWORD, with its seeded password\n`);
+      return;
+  }
+}
+
+function listing(users: SeededUsers) {
+  return {
+    parameterName: users.parameterName,
+    owner: users.manifest.owner,
+    userPoolId: users.userPoolId,
+    region: users.region,
+    clientId: users.clientId,
+    users: users.manifest.users.map((u) => ({
+      username: u.username,
+      mode: u.mode,
+      groups: u.groups,
+      totp: u.totp === true,
+    })),
+  };
+}
+
+function table(users: SeededUsers): string {
+  const { manifest } = users;
+  const rows = [
+    ['USERNAME', 'MODE', 'GROUPS', 'TOTP'],
+    ...manifest.users.map((u) => [u.username, u.mode, u.groups.join(',') || '-', u.totp ? 'yes' : 'no']),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) => (column < row.length - 1 ? cell.padEnd(widths[column]) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
+  const client = users.clientId ? `, app client ${users.clientId}` : '';
+  const heading = `${manifest.users.length} users of ${manifest.owner} in pool ${users.userPoolId} (${users.region}${client})`;
+  return `${heading}\n${lines.join('\n')}\n`;
+}
+
+/** `NAME='value'` lines, each value single-quoted for a POSIX shell. */
+function env(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name}='${value.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
+
+const processOutput: CliOutput = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}
