@@ -6,7 +6,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { PasswordMode, SeededUserPool, SeedPassword } from '../lib';
+import { PasswordMode, SeedMfa, SeededUserPool, SeedPassword } from '../lib';
 
 export class ExampleStack extends Stack {
   public readonly pool: SeededUserPool;
@@ -34,10 +34,15 @@ export class ExampleStack extends Stack {
       selfSignUpEnabled: false,
       signInAliases: { username: true, email: true },
       passwordPolicy: { minLength: 12 },
+      // MFA optional, by TOTP: a user that asks for it (frank, below) is enrolled at seed time.
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const admins = new cognito.UserPoolGroup(this, 'Admins', { userPool: this.pool, groupName: 'admins' });
-    this.pool.addClient('Client', { authFlows: { userPassword: true, userSrp: true } });
+    // The client the tests sign in with: recorded in the manifest, so they need no client id.
+    const client = this.pool.addClient('Client', { authFlows: { userPassword: true, userSrp: true } });
+    this.pool.seeder.setSignInClient(client);
 
     this.pool.addUser({
       username: 'alice',
@@ -55,6 +60,13 @@ export class ExampleStack extends Stack {
       username: 'carol',
       mode: PasswordMode.PERMANENT,
       password: SeedPassword.generate(),
+    });
+    this.pool.addUser({
+      username: 'frank',
+      mode: PasswordMode.PERMANENT,
+      password: SeedPassword.generate(),
+      // Enrolled with a TOTP token at seed time; tests get codes with SeededUsers.totp().
+      mfa: SeedMfa.TOTP,
     });
     this.pool.addUser({
       username: 'dave',

@@ -326,6 +326,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private readonly removalPolicy: RemovalPolicy;
   private readonly assetsBucketKey?: kms.IKey;
   private readonly manifestParameter: ssm.StringParameter;
+  private signInClient?: cognito.IUserPoolClient;
   private totp?: { readonly secret: secretsmanager.Secret; readonly client: cognito.UserPoolClient };
 
   constructor(scope: Construct, id: string, props: UserSeederProps) {
@@ -343,6 +344,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.userPool = props.userPool;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     this.assetsBucketKey = props.assetsBucketKey;
+    this.signInClient = props.signInClient;
     const limits = props.rateLimits ?? {};
     this.rates = {
       create: limits.userCreation ?? DEFAULT_RATES.create,
@@ -395,7 +397,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       Siblings: Lazy.any({ produce: () => this.inlineSiblings }, { omitEmptyArray: true }),
       UsersFile: Lazy.any({ produce: () => this.usersFile }),
       Tokens: Lazy.any({ produce: () => this.tokens }),
-      ClientId: props.signInClient?.userPoolClientId,
+      ClientId: Lazy.string({ produce: () => this.signInClient?.userPoolClientId }),
       Totp: Lazy.any({
         produce: (): TotpProperties | undefined =>
           this.totp && { SecretArn: this.totp.secret.secretArn, ClientId: this.totp.client.userPoolClientId },
@@ -430,7 +432,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         owner: this.ownerLogicalId(),
         userPoolId: props.userPool.userPoolId,
         region: stack.region,
-        clientId: props.signInClient?.userPoolClientId,
+        clientId: Lazy.string({ produce: () => this.signInClient?.userPoolClientId }),
       }),
     });
     this.manifestParameter.node.addDependency(this.resource);
@@ -444,6 +446,22 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    */
   public get users(): string[] {
     return this.bound.map((u) => u.user.username);
+  }
+
+  /**
+   * Records the app client your tests sign in with in the manifest (as the `signInClient`
+   * prop does), for a client made after the seeder, such as one added to a
+   * `SeededUserPool` with `addClient()`.
+   *
+   * @param client an app client of this seeder's pool
+   */
+  public setSignInClient(client: cognito.IUserPoolClient): void {
+    if (this.signInClient && this.signInClient !== client) {
+      throw new Error(
+        `${this.node.path}: a sign-in client is set already (${this.signInClient.node.path}): a seeder records one; set it once.`,
+      );
+    }
+    this.signInClient = client;
   }
 
   /**
@@ -636,6 +654,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       userPool: this.userPool,
       authFlows: { adminUserPassword: true },
       generateSecret: false,
+      // Sign-in through the admin API only: no hosted UI, no redirect URLs.
+      disableOAuth: true,
     });
     this.policy.addStatements(
       new iam.PolicyStatement({

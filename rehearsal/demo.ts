@@ -1,6 +1,9 @@
 /**
  * `npm run demo`: rehearses the example app's seeding step against the embedded Cognito,
- * then signs in as each seeded user. Needs no AWS account and reaches no AWS endpoint.
+ * then signs in as each seeded user through `cdk-cognito-seeder/testing`, as a test would:
+ * the manifest found from the stack name, passwords read from where they live, TEMPORARY
+ * users answered and re-armed, the TOTP user answered with a code. Needs no AWS account
+ * and reaches no AWS endpoint.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,14 +13,14 @@ import {
   AdminGetUserCommand,
   InitiateAuthCommand,
   ListUsersCommand,
-  RespondToAuthChallengeCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../examples/example-stack';
+import { SeededUsers } from '../testing';
 import { generateSecretString, Rehearsal, SeedResource, synthesize } from './harness';
 
 const TESTER_PARAMETER = '/cognito-seeder-example/tester-password';
-const EXPECTED_STATUS: Record<string, string> = { PERMANENT: 'CONFIRMED', TEMPORARY: 'FORCE_CHANGE_PASSWORD' };
+const STACK = 'CognitoSeederExample';
 const UNSUPPORTED =
   'not runnable here: cognito-local does not implement AdminResetUserPassword (HTTP 500, "unsupported feature")';
 
@@ -39,7 +42,7 @@ async function main(): Promise<number> {
 
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'seeder-demo-'));
   const app = new App({ outdir });
-  new ExampleStack(app, 'CognitoSeederExample');
+  new ExampleStack(app, STACK);
   const synthesized = synthesize(app);
   say(`synthesized CognitoSeederExample (${Object.keys(synthesized.template.Resources).length} resources)`);
 
@@ -56,7 +59,12 @@ async function main(): Promise<number> {
     const [resource] = await rehearsal.deploy(synthesized);
     say(`stood up the pool, its groups and client in the emulator; pool id ${resource.properties.UserPoolId}`);
 
-    const users = resource.properties.Users as { Username: string; Mode: string; Password?: { Source: string } }[];
+    const users = resource.properties.Users as {
+      Username: string;
+      Mode: string;
+      Password?: { Source: string };
+      Mfa?: string;
+    }[];
     const skipped = users.filter((u) => u.Mode === 'RESET_REQUIRED');
     const runnable: SeedResource = {
       ...resource,
@@ -79,7 +87,11 @@ async function main(): Promise<number> {
     const create = await rehearsal.invoke({ requestType: 'Create', resource: runnable });
     for (const line of create.output.split('\n').filter((l) => l.startsWith('{'))) {
       const entry = JSON.parse(line);
-      if (entry.user) say(`  handler: ${entry.user} ${entry.action} -> ${entry.outcome} (${entry.ms} ms)`);
+      if (entry.user) {
+        say(
+          `  handler: ${entry.user} ${entry.action} -> ${entry.outcome}${entry.ms === undefined ? '' : ` (${entry.ms} ms)`}`,
+        );
+      }
     }
     say(
       `CloudFormation response: ${create.response?.Status ?? 'none'} in ${create.ms} ms, physical id ${create.response?.PhysicalResourceId}`,
@@ -101,10 +113,13 @@ async function main(): Promise<number> {
       ledger.every((r) => r.state === 'present' && r.origin === 'created' && !!r.sub) &&
       !ledger.some((r) => r.username === 'hand-made');
 
-    const [clientLogicalId] = Object.entries(synthesized.template.Resources).find(
-      ([, r]) => r.Type === 'AWS::Cognito::UserPoolClient',
-    ) ?? [''];
-    const client = rehearsal.ref(clientLogicalId);
+    // A test's view from here on: the testing module, pointed at the rehearsal's loopback
+    // services by the standard AWS_ENDPOINT_URL_* variables, finds everything from the stack name.
+    pointAtRehearsal(rehearsal);
+    const seeded = await SeededUsers.load({ stackName: STACK });
+    say(
+      `SeededUsers.load({ stackName: '${STACK}' }): manifest of ${seeded.usernames.length} users, pool ${seeded.userPoolId}, client ${seeded.clientId}`,
+    );
     const rows: Row[] = [];
     for (const u of users) {
       rows.push(
@@ -118,9 +133,10 @@ async function main(): Promise<number> {
               ms: '-',
               ok: true,
             }
-          : await signIn(rehearsal, runnable, client, u),
+          : await signIn(rehearsal, seeded, resource.properties.UserPoolId, u),
       );
     }
+    seeded.destroy();
 
     // Tear down as CloudFormation would on stack deletion.
     const del = await rehearsal.invoke({
@@ -148,7 +164,7 @@ async function main(): Promise<number> {
       (leaks ? 1 : 0) +
       (del.response?.Status === 'SUCCESS' && survived && ledgerOk && ledgerAfter.length === 0 ? 0 : 1);
     console.log(
-      `\n${rows.filter((r) => r.signIn.endsWith('tokens')).length} users signed in, ${skipped.length} not runnable here, ${wrong} wrong; ${Date.now() - started} ms in all.`,
+      `\n${rows.filter((r) => r.signIn.endsWith('tokens')).length} users signed in through cdk-cognito-seeder/testing, ${skipped.length} not runnable here, ${wrong} wrong; ${Date.now() - started} ms in all.`,
     );
     if (skipped.length > 0) console.log(`RESET_REQUIRED: ${UNSUPPORTED}.`);
     return wrong === 0 ? 0 : 1;
@@ -158,56 +174,86 @@ async function main(): Promise<number> {
   }
 }
 
+/** The testing module reads the rehearsal's stand-ins, as a test reads AWS. */
+function pointAtRehearsal(rehearsal: Rehearsal): void {
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'rehearsal',
+    AWS_SECRET_ACCESS_KEY: 'rehearsal',
+    AWS_ENDPOINT_URL_SSM: rehearsal.standIn.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: rehearsal.standIn.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: rehearsal.ledgerDb.endpoint,
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: rehearsal.emulator.endpoint,
+  });
+}
+
+/**
+ * Signs in as one user the way a test would, and checks the pool agrees: PERMANENT gets
+ * tokens (a TOTP user answers with a code), TEMPORARY answers NEW_PASSWORD_REQUIRED, is
+ * re-armed to FORCE_CHANGE_PASSWORD with its seeded password, and answers it again.
+ */
 async function signIn(
   rehearsal: Rehearsal,
-  resource: SeedResource,
-  clientId: string,
-  user: { Username: string; Mode: string; Password?: { Source: string } },
+  seeded: SeededUsers,
+  poolId: string,
+  user: { Username: string; Mode: string; Password?: { Source: string }; Mfa?: string },
 ): Promise<Row> {
   const started = Date.now();
-  const password = rehearsal.passwordOf(resource, user.Username) ?? '';
-  const { UserStatus } = await rehearsal.cognito.send(
-    new AdminGetUserCommand({ UserPoolId: resource.properties.UserPoolId, Username: user.Username }),
-  );
-  let signIn: string;
-  let ok = UserStatus === EXPECTED_STATUS[user.Mode];
-  try {
-    const first = await rehearsal.cognito.send(
-      new InitiateAuthCommand({
-        ClientId: clientId,
-        AuthFlow: 'USER_PASSWORD_AUTH',
-        AuthParameters: { USERNAME: user.Username, PASSWORD: password },
-      }),
-    );
-    if (user.Mode === 'PERMANENT') {
-      ok &&= !!first.AuthenticationResult?.IdToken;
-      signIn = first.AuthenticationResult ? 'tokens' : `unexpected ${first.ChallengeName}`;
-    } else {
-      ok &&= first.ChallengeName === 'NEW_PASSWORD_REQUIRED';
-      const second = await rehearsal.cognito.send(
-        new RespondToAuthChallengeCommand({
-          ClientId: clientId,
-          ChallengeName: 'NEW_PASSWORD_REQUIRED',
-          Session: first.Session,
-          ChallengeResponses: { USERNAME: user.Username, NEW_PASSWORD: generateSecretString({ PasswordLength: 24 }) },
-        }),
-      );
-      ok &&= !!second.AuthenticationResult?.IdToken;
-      signIn = `${first.ChallengeName} -> ${second.AuthenticationResult ? 'tokens' : 'no tokens'}`;
-    }
-  } catch (error) {
-    ok = false;
-    signIn = `failed: ${(error as Error).name}`;
-  }
-  return {
+  const status = async () =>
+    (await rehearsal.cognito.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: user.Username })))
+      .UserStatus ?? '?';
+  const before = await status();
+  const row = (signIn: string, ok: boolean): Row => ({
     user: user.Username,
-    mode: user.Mode,
+    mode: user.Mode + (user.Mfa ? ` + ${user.Mfa}` : ''),
     source: user.Password?.Source ?? '-',
-    status: UserStatus ?? '?',
+    status: before,
     signIn,
     ms: String(Date.now() - started),
     ok,
-  };
+  });
+  if (user.Password?.Source === 'plaintext') {
+    // Its value is in the template only, which the testing module does not read.
+    const refused = await seeded.credentials(user.Username).then(
+      () => false,
+      (e: Error) => e.name === 'SeededUsersError',
+    );
+    return row('not readable by tests (unsafePlainText: template only)', refused && before === 'FORCE_CHANGE_PASSWORD');
+  }
+  try {
+    if (user.Mode === 'PERMANENT') {
+      // A TOTP user's password alone must not be enough: the pool asks for a code.
+      let challenged = true;
+      if (user.Mfa) {
+        const { password } = await seeded.credentials(user.Username);
+        const first = await rehearsal.cognito.send(
+          new InitiateAuthCommand({
+            ClientId: seeded.clientId,
+            AuthFlow: 'USER_PASSWORD_AUTH',
+            AuthParameters: { USERNAME: user.Username, PASSWORD: password },
+          }),
+        );
+        challenged = first.ChallengeName === 'SOFTWARE_TOKEN_MFA' && !first.AuthenticationResult;
+      }
+      const tokens = await seeded.signIn(user.Username);
+      const path = user.Mfa ? `SOFTWARE_TOKEN_MFA (code from totp()) -> tokens` : 'tokens';
+      return row(path, before === 'CONFIRMED' && challenged && !!tokens.idToken);
+    }
+    const first = await seeded.signIn(user.Username);
+    const answered = await status();
+    await seeded.rearm(user.Username);
+    const rearmed = await status();
+    const again = await seeded.signIn(user.Username);
+    const ok =
+      before === 'FORCE_CHANGE_PASSWORD' &&
+      answered === 'CONFIRMED' &&
+      rearmed === 'FORCE_CHANGE_PASSWORD' &&
+      !!first.idToken &&
+      !!again.idToken;
+    return row(`NEW_PASSWORD_REQUIRED -> tokens; rearm() -> ${rearmed}; again -> tokens`, ok);
+  } catch (error) {
+    return row(`failed: ${(error as Error).message}`, false);
+  }
 }
 
 function printTable(rows: Row[]): void {
