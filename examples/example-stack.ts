@@ -42,7 +42,7 @@ export class ExampleStack extends Stack {
     const admins = new cognito.UserPoolGroup(this, 'Admins', { userPool: this.pool, groupName: 'admins' });
     // The client the tests sign in with: recorded in the manifest, so they need no client id.
     const client = this.pool.addClient('Client', { authFlows: { userPassword: true, userSrp: true } });
-    this.pool.seeder.setSignInClient(client);
+    this.pool.seeder.useSignInClient(client);
 
     this.pool.addUser({
       username: 'alice',

@@ -455,7 +455,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    *
    * @param client an app client of this seeder's pool
    */
-  public setSignInClient(client: cognito.IUserPoolClient): void {
+  public useSignInClient(client: cognito.IUserPoolClient): void {
     if (this.signInClient && this.signInClient !== client) {
       throw new Error(
         `${this.node.path}: a sign-in client is set already (${this.signInClient.node.path}): a seeder records one; set it once.`,

@@ -81,7 +81,10 @@ function check(outdir) {
   expect(functions.length === 1, 'one AWS::Lambda::Function');
   const seed = seeds[0]?.Properties ?? {};
   const fn = functions[0]?.Properties ?? {};
-  expect(seed.Users?.length === 5, 'the seed resource carries the 5 users');
+  expect(seed.Users?.length === 6, 'the seed resource carries the 6 users');
+  // The manifest's pointer, and the example's TOTP user with its enrolment.
+  expect(of(example, 'AWS::SSM::Parameter').length === 1, "the seeder's manifest pointer parameter");
+  expect(seed.Totp !== undefined && seed.ClientId !== undefined, 'the TOTP settings and the sign-in client');
   // The props an older aws-cdk-lib would drop without a word:
   expect(String(seed.ServiceTimeout) === '3600', 'the seed resource has ServiceTimeout 3600');
   expect(fn.LoggingConfig?.LogGroup?.Ref !== undefined, "the function logs to the seeder's log group");

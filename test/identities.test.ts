@@ -188,3 +188,18 @@ describe('what seeding costs', () => {
     ]);
   });
 });
+
+test('useSignInClient records a client made after the pool, once', () => {
+  const stack = new Stack(new App(), 'Qa');
+  const pool = new SeededUserPool(stack, 'Users', { users: [perm('alice')] });
+  const client = pool.addClient('Web', { authFlows: { userPassword: true } });
+  pool.seeder.useSignInClient(client);
+  pool.seeder.useSignInClient(client);
+
+  const clientRef = { Ref: stack.getLogicalId(client.node.defaultChild as any) };
+  Template.fromStack(stack).hasResourceProperties('Custom::CognitoUserSeed', { ClientId: clientRef });
+  const other = pool.addClient('Other');
+  expect(() => pool.seeder.useSignInClient(other)).toThrow(
+    'Qa/Users/Seeder: a sign-in client is set already (Qa/Users/Web): a seeder records one; set it once.',
+  );
+});
