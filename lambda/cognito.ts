@@ -462,6 +462,7 @@ export class CognitoPool {
         throw error;
       } finally {
         this.inFlight.delete(call);
+        this.stats.callMs = (this.stats.callMs ?? 0) + (Date.now() - call.since);
       }
     });
   }

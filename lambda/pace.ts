@@ -146,6 +146,8 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 export interface PaceStats {
   calls: number;
   throttles: number;
+  /** Milliseconds spent waiting for answers (not for the pace), summed over calls. */
+  callMs?: number;
 }
 
 /**
@@ -179,18 +181,35 @@ export async function paced<T>(
 }
 
 /**
+ * How many items to work on at once, when it should follow the work's latency: start with
+ * `start` lanes and, as items finish, open more (up to the ceiling) while `want()` asks for
+ * more. So a rate is not capped by latency (Little's law: 30 users a second whose calls
+ * take 1 s need 30 in flight).
+ */
+export interface Lanes {
+  readonly start: number;
+  readonly want: () => number;
+}
+
+/**
  * Runs `worker` over `items` with at most `concurrency` in flight. After the first
  * failure (or a stop) no new item starts; the ones in flight finish. Returns the first
- * error, if any.
+ * error, if any. With `lanes`, it starts with fewer and opens more as latency requires.
  */
 export async function runBounded<T>(
   items: readonly T[],
   concurrency: number,
   signal: StopSignal,
   worker: (item: T) => Promise<void>,
+  lanes?: Lanes,
 ): Promise<unknown> {
   let index = 0;
   let firstError: unknown;
+  const ceiling = Math.max(1, Math.min(Math.floor(concurrency), items.length));
+  const running: Promise<void>[] = [];
+  const open = (): void => {
+    running.push(lane());
+  };
   const lane = async (): Promise<void> => {
     while (firstError === undefined && !signal.stopped && index < items.length) {
       const item = items[index++];
@@ -199,10 +218,20 @@ export async function runBounded<T>(
       } catch (error) {
         firstError ??= error;
       }
+      if (lanes && running.length < ceiling && index < items.length) {
+        const wanted = Math.min(ceiling, Math.ceil(lanes.want()));
+        while (running.length < wanted) open();
+      }
     }
   };
-  const lanes = Math.max(1, Math.min(Math.floor(concurrency), items.length));
-  await Promise.all(Array.from({ length: lanes }, lane));
+  const initial = lanes ? Math.max(1, Math.min(Math.floor(lanes.start), ceiling)) : ceiling;
+  for (let i = 0; i < initial; i++) open();
+  // Lanes opened while others run join the list: wait until no new one appeared.
+  for (let awaited = 0; awaited < running.length;) {
+    const batch = running.slice(awaited);
+    awaited = running.length;
+    await Promise.all(batch);
+  }
   if (firstError === undefined && signal.stopped && index < items.length) {
     return new AbortedError();
   }

@@ -6,7 +6,7 @@
 import { CognitoPool, EnrolmentAuth, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
 import { AppliedSpec, Ledger, UserRecord } from './ledger';
 import { ComposedError, describeError, Logger, Redactor } from './log';
-import { AbortedError, runBounded, StopSignal } from './pace';
+import { AbortedError, Lanes, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import {
   countCalls,
@@ -67,6 +67,17 @@ const CLOCK_SKEW_MS = 60_000;
  * quick: 20 reads are a sixth of a second at the read quota).
  */
 const LIST_AT_LEAST = 20;
+
+/** Users worked on at once at first; more open as Cognito's latency asks (up to maxConcurrency). */
+const INITIAL_LANES = 16;
+
+function isWrite(action: WriteAction | RemoveAction): action is WriteAction {
+  return ['create', 'complete', 'adopt', 'takeover', 'modify'].includes(action.kind);
+}
+
+function isRemove(action: WriteAction | RemoveAction): action is RemoveAction {
+  return !isWrite(action);
+}
 
 /** Log a progress line after this many users. */
 const PROGRESS_EVERY = 500;
@@ -492,38 +503,65 @@ class Run {
     worker: (action: T) => Promise<string>,
   ): Promise<unknown> {
     if (actions.length === 0) return undefined;
-    return runBounded(actions, this.pace.maxConcurrency, this.deps.signal, async (action) => {
-      const username = 'user' in action ? action.user.username : action.record.username;
-      const started = Date.now();
-      try {
-        const outcome = await worker(action);
-        this.completed++;
-        this.count(outcome);
-        this.deps.logger.info({ user: username, action: action.kind, outcome, ms: Date.now() - started });
-      } catch (error) {
-        this.count('failed');
-        this.deps.logger.error({
-          user: username,
-          action: action.kind,
-          outcome: 'failed',
-          ms: Date.now() - started,
-          error: describeError(error, this.deps.redactor),
-        });
-        throw error instanceof UserError || error instanceof AbortedError
-          ? error
-          : new UserError(username, `${action.kind} failed (${describeError(error, this.deps.redactor)})`);
-      } finally {
-        if (++this.done % PROGRESS_EVERY === 0) {
-          this.deps.logger.info({
-            progress: this.done,
-            of: actions.length,
-            calls: this.pool.stats.calls,
-            throttles: this.pool.stats.throttles,
-            ms: Date.now() - this.started,
-          });
-        }
-      }
+    // Users a second the rates allow for this work, and the lanes that keeps busy at the
+    // latency Cognito shows: open more when calls are slow, up to maxConcurrency.
+    const all: readonly (WriteAction | RemoveAction)[] = actions;
+    const calls = countCalls({
+      writes: all.filter(isWrite),
+      removals: all.filter(isRemove),
+      unchanged: 0,
+      conflicts: [],
     });
+    const usersPerSecond = actions.length / Math.max(estimateSeconds(calls, this.pace.rates), 0.001);
+    const startMs = this.pool.stats.callMs ?? 0;
+    const startDone = this.done;
+    const lanes: Lanes = {
+      start: Math.min(INITIAL_LANES, this.pace.maxConcurrency),
+      want: () => {
+        const done = Math.max(1, this.done - startDone);
+        const perUserMs = ((this.pool.stats.callMs ?? 0) - startMs) / done;
+        // A quarter more than Little's law asks, for the spread of latencies.
+        return usersPerSecond * (perUserMs / 1000) * 1.25;
+      },
+    };
+    return runBounded(
+      actions,
+      this.pace.maxConcurrency,
+      this.deps.signal,
+      async (action) => {
+        const username = 'user' in action ? action.user.username : action.record.username;
+        const started = Date.now();
+        try {
+          const outcome = await worker(action);
+          this.completed++;
+          this.count(outcome);
+          this.deps.logger.info({ user: username, action: action.kind, outcome, ms: Date.now() - started });
+        } catch (error) {
+          this.count('failed');
+          this.deps.logger.error({
+            user: username,
+            action: action.kind,
+            outcome: 'failed',
+            ms: Date.now() - started,
+            error: describeError(error, this.deps.redactor),
+          });
+          throw error instanceof UserError || error instanceof AbortedError
+            ? error
+            : new UserError(username, `${action.kind} failed (${describeError(error, this.deps.redactor)})`);
+        } finally {
+          if (++this.done % PROGRESS_EVERY === 0) {
+            this.deps.logger.info({
+              progress: this.done,
+              of: actions.length,
+              calls: this.pool.stats.calls,
+              throttles: this.pool.stats.throttles,
+              ms: Date.now() - this.started,
+            });
+          }
+        }
+      },
+      lanes,
+    );
   }
 
   private async write(action: WriteAction): Promise<string> {

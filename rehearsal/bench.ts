@@ -20,6 +20,8 @@ interface Scenario {
   backend: 'cognito-local' | 'fake';
   /** A memory probe: quotas off (memory does not depend on pace) and the heap capped here. */
   heapMb?: number;
+  /** Milliseconds every Cognito call takes (a far-away Cognito): latency must not cap the rate. */
+  latencyMs?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -28,13 +30,20 @@ const SCENARIOS: Scenario[] = [
   { users: 1_000, mode: PasswordMode.TEMPORARY, backend: 'cognito-local' },
   { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake' },
   { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake', heapMb: 64 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 300 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 500 },
 ];
 const root = path.join(__dirname, '..');
-// `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only;
-// either leaves BENCHMARKS.md as it was.
+// `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only,
+// `-- latency` the latency rows only; each leaves BENCHMARKS.md as it was.
 const only = process.argv[2];
 const selected = (s: Scenario) =>
-  only === undefined || (only === 'probe' ? s.heapMb !== undefined : s.users === Number(only) && !s.heapMb);
+  only === undefined ||
+  (only === 'probe'
+    ? s.heapMb !== undefined
+    : only === 'latency'
+      ? s.latencyMs !== undefined
+      : s.users === Number(only) && !s.heapMb && !s.latencyMs);
 
 /** Users a second the default quotas allow for one mode: the slowest category decides. */
 function quotaBound(mode: PasswordMode): number {
@@ -53,11 +62,11 @@ async function seed(s: Scenario) {
   const pool = new SeededUserPool(stack, 'Pool');
   const password = SeedPassword.generate();
   for (let i = 0; i < s.users; i++) pool.addUser({ username: `load-${i}`, mode: s.mode, password });
-  const rehearsal = await Rehearsal.start({ backend: s.backend, quotas: !s.heapMb });
+  const rehearsal = await Rehearsal.start({ backend: s.backend, quotas: !s.heapMb, latencyMs: s.latencyMs });
   try {
     const [resource] = await rehearsal.deploy(synthesize(app));
     process.stdout.write(
-      `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})${s.heapMb ? `, heap capped at ${s.heapMb} MB, quotas off` : ''}...\n`,
+      `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})${s.heapMb ? `, heap capped at ${s.heapMb} MB, quotas off` : ''}${s.latencyMs ? `, ${s.latencyMs} ms a call` : ''}...\n`,
     );
     // The probe lifts the handler's own pacing too: memory, not pace, is what it measures.
     const fast = { Create: '5000', Recovery: '5000', Write: '5000', Read: '5000' };
@@ -196,13 +205,13 @@ async function main(): Promise<void> {
     '',
     '## Seeding (one Create)',
     '',
-    '| users | mode | backend | users file | result | seconds | users/s | of quota bound | calls/user | throttles | failed users | peak memory |',
-    '|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| users | mode | backend | latency a call | users file | result | seconds | users/s | of quota bound | calls/user | throttles | failed users | peak memory |',
+    '|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows
       .filter((r) => !r.heapMb)
       .map(
         (r) =>
-          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
+          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.latencyMs ?? 0} ms | ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
       ),
     '',
     '## Memory probe',
@@ -220,6 +229,9 @@ async function main(): Promise<void> {
           `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.heapMb} MB | ${r.status} | ${r.seconds.toFixed(1)} | ${r.failed} | ${r.maxRssMb} MB |`,
       ),
     '',
+    '- Latency rows hold every Cognito call for 300 or 500 ms at the proxy (a Cognito far',
+    '  from the function): the function opens more lanes (from 16 up to maxConcurrency, 64)',
+    "  as the calls' latency requires, so latency does not cap the rate (Little's law).",
     '- Quota bound: PERMANENT needs one AdminCreateUser (50/s) and one AdminSetUserPassword',
     '  (30/s) per user, so 30 users/s; TEMPORARY needs only the AdminCreateUser, so 50/s.',
     '- calls/user counts the admin user calls that reached the backend (throttled ones not',

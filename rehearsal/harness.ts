@@ -52,6 +52,8 @@ export interface RehearsalOptions {
   readonly throttle?: number;
   /** Have the proxy enforce Cognito's default per-category quotas. @default false */
   readonly quotas?: boolean;
+  /** Milliseconds the proxy holds every Cognito call before forwarding it (a far-away Cognito). @default 0 */
+  readonly latencyMs?: number;
   /** `cognito-local`, or `fake`: an in-memory stand-in for scales cognito-local is slow at. @default 'cognito-local' */
   readonly backend?: 'cognito-local' | 'fake';
 }
@@ -108,6 +110,7 @@ export class Rehearsal {
     // The handler always reaches Cognito through the proxy, so tests can throttle or fail calls.
     const proxy = new ThrottleProxy(emulator.endpoint, options.throttle ?? 0);
     if (options.quotas) proxy.enforceQuotas();
+    proxy.latencyMs = options.latencyMs ?? 0;
     await proxy.start();
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
     for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);

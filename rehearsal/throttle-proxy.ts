@@ -75,6 +75,9 @@ export class ThrottleProxy {
   private perUser = false;
   private readonly userBuckets = new Map<string, Bucket>();
 
+  /** Milliseconds every forwarded call waits before it is answered: Cognito's latency, far from here. */
+  latencyMs = 0;
+
   constructor(
     private readonly upstream: string,
     private readonly share: number,
@@ -137,33 +140,48 @@ export class ThrottleProxy {
           return;
         }
         this.forwarded[target] = (this.forwarded[target] ?? 0) + 1;
-        const loss = this.losses.find((l) => l.target === target && l.username === username && l.times > 0);
-        if (loss) loss.times--;
-        const forward = http.request(
-          { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-          (up) => {
-            if (loss) {
-              up.resume();
-              up.on('end', () => {
-                this.lost[target] = (this.lost[target] ?? 0) + 1;
-                res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' }).end(
-                  JSON.stringify({
-                    __type: 'InternalErrorException',
-                    message: 'response lost by the rehearsal proxy',
-                  }),
-                );
-              });
-              return;
-            }
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        forward.on('error', () => res.writeHead(502).end());
-        forward.end(Buffer.concat(chunks));
+        if (this.latencyMs > 0) {
+          setTimeout(() => this.forward(upstream, req, res, target, body, username), this.latencyMs);
+          return;
+        }
+        this.forward(upstream, req, res, target, body, username);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  private forward(
+    upstream: URL,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: string,
+    body: string,
+    username: string | undefined,
+  ): void {
+    const loss = this.losses.find((l) => l.target === target && l.username === username && l.times > 0);
+    if (loss) loss.times--;
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        if (loss) {
+          up.resume();
+          up.on('end', () => {
+            this.lost[target] = (this.lost[target] ?? 0) + 1;
+            res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' }).end(
+              JSON.stringify({
+                __type: 'InternalErrorException',
+                message: 'response lost by the rehearsal proxy',
+              }),
+            );
+          });
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', () => res.writeHead(502).end());
+    forward.end(body);
   }
 
   get endpoint(): string {

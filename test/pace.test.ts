@@ -136,3 +136,47 @@ describe('runBounded', () => {
     expect((error as Error).message).toMatch(/about to time out/);
   });
 });
+
+describe('runBounded with lanes that follow latency', () => {
+  test('starts with `start` lanes, opens more as want() asks, never past the ceiling', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seenAfterFirst: number[] = [];
+    let finished = 0;
+    const error = await runBounded(
+      Array.from({ length: 40 }, (_, i) => i),
+      6,
+      new StopSignal(),
+      async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        if (finished === 0) seenAfterFirst.push(inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        finished++;
+      },
+      { start: 2, want: () => (finished === 0 ? 2 : 50) },
+    );
+    expect(error).toBeUndefined();
+    expect(Math.max(...seenAfterFirst)).toBe(2);
+    expect(most).toBe(6);
+    expect(finished).toBe(40);
+  });
+
+  test('opens no lane while want() asks for no more than are open', async () => {
+    let inFlight = 0;
+    let most = 0;
+    await runBounded(
+      Array.from({ length: 20 }, (_, i) => i),
+      64,
+      new StopSignal(),
+      async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight--;
+      },
+      { start: 3, want: () => 1 },
+    );
+    expect(most).toBe(3);
+  });
+});

@@ -71,7 +71,7 @@ describe('UserSeeder', () => {
       UserPoolId: 'us-east-1_abc',
       RemovalPolicy: 'destroy',
       AdoptExistingUsers: 'false',
-      MaxConcurrency: '16',
+      MaxConcurrency: '64',
       Rates: { Create: '50', Recovery: '30', Write: '25', Read: '120' },
       Users: [
         {

@@ -13,7 +13,11 @@ export interface Rates {
 
 /** Cognito's default quotas, calls per second: the seeder's default pace. */
 export const DEFAULT_RATES: Rates = { create: 50, recovery: 30, write: 25, read: 120 };
-export const DEFAULT_MAX_CONCURRENCY = 16;
+/**
+ * The most users worked on at once. The seeding function starts with 16 and opens more
+ * only as Cognito's latency requires to keep the configured rates (Little's law).
+ */
+export const DEFAULT_MAX_CONCURRENCY = 64;
 
 /** Cognito calls per quota category. */
 export interface CallCounts {
