@@ -8,7 +8,12 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  CognitoIdentityProviderClient,
+  ListUsersCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { App, Stack } from 'aws-cdk-lib';
 import { PasswordMode, SeededUserPool, SeedPassword } from '../lib';
 import { Rehearsal, synthesize } from './harness';
@@ -22,6 +27,12 @@ interface Scenario {
   heapMb?: number;
   /** Milliseconds every Cognito call takes (a far-away Cognito): latency must not cap the rate. */
   latencyMs?: number;
+  /** The account's quotas as a share of the defaults, the seeder's rates left at the defaults. */
+  quotaScale?: number;
+  /** A neighbour calling AdminSetUserPassword through the same quota, this many a second. */
+  neighbourRps?: number;
+  /** The share of calls the proxy throttles at random, on top of the quotas. */
+  randomThrottle?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -32,18 +43,37 @@ const SCENARIOS: Scenario[] = [
   { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake', heapMb: 64 },
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 300 },
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 500 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', neighbourRps: 15 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', quotaScale: 1 / 3 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', randomThrottle: 0.3 },
 ];
+
+/** The adaptation rows: the seeder's rates are not the proxy's quotas. */
+const adapts = (s: Scenario) =>
+  s.latencyMs !== undefined ||
+  s.quotaScale !== undefined ||
+  s.neighbourRps !== undefined ||
+  s.randomThrottle !== undefined;
 const root = path.join(__dirname, '..');
 // `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only,
-// `-- latency` the latency rows only; each leaves BENCHMARKS.md as it was.
+// `-- adapt` the adaptation rows only; each leaves BENCHMARKS.md as it was.
 const only = process.argv[2];
 const selected = (s: Scenario) =>
   only === undefined ||
   (only === 'probe'
     ? s.heapMb !== undefined
-    : only === 'latency'
-      ? s.latencyMs !== undefined
-      : s.users === Number(only) && !s.heapMb && !s.latencyMs);
+    : only === 'adapt'
+      ? adapts(s)
+      : s.users === Number(only) && !s.heapMb && !adapts(s));
+
+/** Users a second the scenario's Cognito allows: the quotas, less the neighbour's share and the random throttles. */
+function scenarioBound(s: Scenario): number {
+  const scale = s.quotaScale ?? 1;
+  if (s.mode !== PasswordMode.PERMANENT) return quotaBound(s.mode) * scale * (1 - (s.randomThrottle ?? 0));
+  const recovery = DEFAULT_QUOTAS.UserAccountRecovery.rate * scale - (s.neighbourRps ?? 0);
+  const create = DEFAULT_QUOTAS.UserCreation.rate * scale;
+  return Math.min(recovery, create) * (1 - (s.randomThrottle ?? 0));
+}
 
 /** Users a second the default quotas allow for one mode: the slowest category decides. */
 function quotaBound(mode: PasswordMode): number {
@@ -62,7 +92,13 @@ async function seed(s: Scenario) {
   const pool = new SeededUserPool(stack, 'Pool');
   const password = SeedPassword.generate();
   for (let i = 0; i < s.users; i++) pool.addUser({ username: `load-${i}`, mode: s.mode, password });
-  const rehearsal = await Rehearsal.start({ backend: s.backend, quotas: !s.heapMb, latencyMs: s.latencyMs });
+  const rehearsal = await Rehearsal.start({
+    backend: s.backend,
+    quotas: !s.heapMb,
+    latencyMs: s.latencyMs,
+    quotaScale: s.quotaScale,
+    throttle: s.randomThrottle,
+  });
   try {
     const [resource] = await rehearsal.deploy(synthesize(app));
     process.stdout.write(
@@ -70,11 +106,15 @@ async function seed(s: Scenario) {
     );
     // The probe lifts the handler's own pacing too: memory, not pace, is what it measures.
     const fast = { Create: '5000', Recovery: '5000', Write: '5000', Read: '5000' };
+    const neighbour = s.neighbourRps
+      ? await startNeighbour(rehearsal, resource.properties.UserPoolId, s.neighbourRps)
+      : undefined;
     const result = await rehearsal.invoke({
       requestType: 'Create',
       resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: fast } } : resource,
       heapMb: s.heapMb,
     });
+    const served = await neighbour?.stop();
     const summary = result.output
       .split('\n')
       .filter((l) => l.startsWith('{') && l.includes('"requestType"'))
@@ -101,7 +141,11 @@ async function seed(s: Scenario) {
       status: result.response?.Status ?? 'none',
       seconds,
       rate,
-      ratio: rate / quotaBound(s.mode),
+      ratio: rate / scenarioBound(s),
+      bound: scenarioBound(s),
+      invocations: result.invocations,
+      throttlesPer100: summary?.calls ? (100 * (summary.throttles ?? 0)) / summary.calls : 0,
+      neighbourServed: served,
       callsPerUser: forwarded / s.users,
       throttles: rehearsal.proxy.throttledTotal,
       failed: s.users - correct,
@@ -111,6 +155,58 @@ async function seed(s: Scenario) {
     await rehearsal.stop();
     fs.rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A neighbour sharing the account's quota: AdminSetUserPassword on a user of its own at
+ * `rps` a second through the same proxy, no retries. `stop()` gives the share it got served.
+ */
+async function startNeighbour(rehearsal: Rehearsal, poolId: string, rps: number) {
+  await rehearsal.cognito.send(
+    new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'neighbour', MessageAction: 'SUPPRESS' }),
+  );
+  const client = new CognitoIdentityProviderClient({
+    endpoint: rehearsal.cognitoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  let sent = 0;
+  let served = 0;
+  const calls: Promise<void>[] = [];
+  const timer = setInterval(() => {
+    sent++;
+    calls.push(
+      client
+        .send(
+          new AdminSetUserPasswordCommand({
+            UserPoolId: poolId,
+            Username: 'neighbour',
+            Password: 'Neighbour-Passw0rd!',
+            Permanent: true,
+          }),
+        )
+        .then(
+          () => void served++,
+          () => undefined,
+        ),
+    );
+  }, 1000 / rps);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(calls);
+      client.destroy();
+      return sent ? served / sent : 1;
+    },
+  };
+}
+
+function condition(s: Scenario): string {
+  if (s.latencyMs) return `${s.latencyMs} ms a call`;
+  if (s.neighbourRps) return `neighbour at ${s.neighbourRps}/s of the 30/s quota`;
+  if (s.quotaScale) return `quotas at a third (10/s for passwords)`;
+  return `${(s.randomThrottle ?? 0) * 100} % throttled at random`;
 }
 
 function median(values: number[]): number {
@@ -182,7 +278,7 @@ async function main(): Promise<void> {
   for (const s of SCENARIOS.filter(selected)) {
     const row = await seed(s);
     console.log(
-      `    ${row.status}: ${row.rate.toFixed(1)} users/s (${(row.ratio * 100).toFixed(0)}% of the quota bound), ${row.callsPerUser.toFixed(2)} calls/user, ${row.throttles} throttles, ${row.failed} failed, ${row.maxRssMb} MB peak`,
+      `    ${row.status}: ${row.rate.toFixed(1)} users/s (${(row.ratio * 100).toFixed(0)}% of the bound, ${row.bound.toFixed(1)}/s), ${row.callsPerUser.toFixed(2)} calls/user, ${row.throttlesPer100.toFixed(1)} throttles/100 calls, ${row.invocations} invocation(s), ${row.failed} failed, ${row.maxRssMb} MB peak${row.neighbourServed === undefined ? '' : `, neighbour served ${(row.neighbourServed * 100).toFixed(0)}%`}`,
     );
     rows.push(row);
   }
@@ -208,10 +304,28 @@ async function main(): Promise<void> {
     '| users | mode | backend | latency a call | users file | result | seconds | users/s | of quota bound | calls/user | throttles | failed users | peak memory |',
     '|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows
-      .filter((r) => !r.heapMb)
+      .filter((r) => !r.heapMb && !adapts(r))
       .map(
         (r) =>
           `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.latencyMs ?? 0} ms | ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
+      ),
+    '',
+    '## Adaptation: the seeder at its default rates, Cognito not',
+    '',
+    'Each row seeds 1,000 PERMANENT users (the in-memory backend) with the seeder at its default',
+    "rates while the account's Cognito differs: every call 300 or 500 ms slower; a neighbour",
+    'calling AdminSetUserPassword at 15/s through the same 30/s quota; the quotas at a third of',
+    'the defaults; 30 % of calls throttled at random on top of the quotas. The bound is what',
+    'that Cognito allows (30/s; 15/s left by the neighbour; 10/s; 21/s of calls that are not',
+    "thrown away), and the seeder's own throttles are counted per 100 of its calls.",
+    '',
+    '| condition | result | seconds | users/s | bound | of bound | throttles/100 calls | invocations | neighbour served | calls/user | failed users |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows
+      .filter((r) => adapts(r))
+      .map(
+        (r) =>
+          `| ${condition(r)} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${r.bound.toFixed(1)}/s | ${(r.ratio * 100).toFixed(0)}% | ${r.throttlesPer100.toFixed(1)} | ${r.invocations} | ${r.neighbourServed === undefined ? '-' : `${(r.neighbourServed * 100).toFixed(0)}%`} | ${r.callsPerUser.toFixed(2)} | ${r.failed} |`,
       ),
     '',
     '## Memory probe',

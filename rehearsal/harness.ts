@@ -23,7 +23,7 @@ import { Emulator, startEmulator } from './emulator';
 import { startFakeCognito } from './fake-cognito';
 import { CfnResponseBody, ResponseServer } from './response-server';
 import { PSEUDO, resolve } from './template';
-import { ThrottleProxy } from './throttle-proxy';
+import { DEFAULT_QUOTAS, ThrottleProxy } from './throttle-proxy';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Template = { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: unknown }> };
@@ -54,6 +54,8 @@ export interface RehearsalOptions {
   readonly quotas?: boolean;
   /** Milliseconds the proxy holds every Cognito call before forwarding it (a far-away Cognito). @default 0 */
   readonly latencyMs?: number;
+  /** With `quotas`, the account's quotas as a share of Cognito's defaults (1/3: a third). @default 1 */
+  readonly quotaScale?: number;
   /** `cognito-local`, or `fake`: an in-memory stand-in for scales cognito-local is slow at. @default 'cognito-local' */
   readonly backend?: 'cognito-local' | 'fake';
 }
@@ -109,7 +111,12 @@ export class Rehearsal {
     await responses.start();
     // The handler always reaches Cognito through the proxy, so tests can throttle or fail calls.
     const proxy = new ThrottleProxy(emulator.endpoint, options.throttle ?? 0);
-    if (options.quotas) proxy.enforceQuotas();
+    if (options.quotas) {
+      const scale = options.quotaScale ?? 1;
+      proxy.enforceQuotas(
+        Object.fromEntries(Object.entries(DEFAULT_QUOTAS).map(([name, q]) => [name, { ...q, rate: q.rate * scale }])),
+      );
+    }
     proxy.latencyMs = options.latencyMs ?? 0;
     await proxy.start();
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
