@@ -56,17 +56,32 @@ export const HOLD_AFTER_CUT_MS = 2_000;
 export const GROWTH_PER_SECOND = 0.05;
 
 /**
+ * Near the rate where it was last throttled (from 90 % of it), the rate grows this much
+ * slower and a throttle cuts it by 10 %, not 30 %: a quota shared with a steady neighbour
+ * is probed gently instead of taken from it in bursts.
+ */
+export const NEAR_CEILING = 0.9;
+export const SLOW_GROWTH_PER_SECOND = 0.005;
+
+/** The rate where the limiter was last throttled is forgotten this long after the cut. */
+export const CEILING_MEMORY_MS = 60_000;
+
+/**
  * Spaces calls evenly at `rate` per second. A throttle cuts the rate by 30 % (to no less
  * than a tenth of the configured one), at most once per interval however many calls were
  * throttled together; after a hold, the rate grows back with time (additively), not with
  * each success, so a quota other callers share is met without a retry storm and without
- * jumping back at the first success.
+ * jumping back at the first success. It remembers the rate it was throttled at: below 90 %
+ * of it the rate grows back quickly, above it slowly, and a throttle there cuts only 10 %;
+ * so a seeder settles just under what other callers leave it.
  */
 export class RateLimiter {
   private next = 0;
   private current: number;
   private lastCut = -Infinity;
   private lastGrowth: number;
+  /** The rate at the last throttle (Infinity: none remembered). */
+  private ceiling = Infinity;
 
   constructor(
     private readonly configured: number,
@@ -93,19 +108,32 @@ export class RateLimiter {
   onThrottle(): void {
     const now = this.now();
     if (now - this.lastCut < CUT_INTERVAL_MS) return;
+    const probing = now - this.lastCut < CEILING_MEMORY_MS && this.current >= this.ceiling * NEAR_CEILING;
+    this.ceiling = this.current;
     this.lastCut = now;
     this.lastGrowth = now;
-    this.current = Math.max(this.configured / 10, this.current * 0.7);
+    this.current = Math.max(this.configured / 10, this.current * (probing ? 0.9 : 0.7));
   }
 
   onSuccess(): void {
     const now = this.now();
     if (now - this.lastCut < HOLD_AFTER_CUT_MS) return;
-    const seconds = (now - Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS)) / 1000;
+    let seconds = (now - Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS)) / 1000;
     this.lastGrowth = now;
-    if (seconds > 0) {
-      this.current = Math.min(this.configured, this.current + this.configured * GROWTH_PER_SECOND * seconds);
+    if (seconds <= 0) return;
+    // Quickly back to just under the rate last throttled at, slowly past it; a minute after
+    // the last throttle (other callers may have left), quickly again.
+    const remembered = now - this.lastCut < CEILING_MEMORY_MS;
+    const fastUpTo = remembered ? Math.min(this.configured, this.ceiling * NEAR_CEILING) : this.configured;
+    const fast = this.configured * GROWTH_PER_SECOND;
+    if (this.current < fastUpTo) {
+      const spent = Math.min(seconds, (fastUpTo - this.current) / fast);
+      this.current += fast * spent;
+      seconds -= spent;
     }
+    if (seconds > 0)
+      this.current += this.configured * (remembered ? SLOW_GROWTH_PER_SECOND : GROWTH_PER_SECOND) * seconds;
+    this.current = Math.min(this.configured, this.current);
   }
 }
 

@@ -29,7 +29,7 @@ interface Scenario {
   latencyMs?: number;
   /** The account's quotas as a share of the defaults, the seeder's rates left at the defaults. */
   quotaScale?: number;
-  /** A neighbour calling AdminSetUserPassword through the same quota, this many a second. */
+  /** A neighbour calling AdminSetUserPassword (on ten users of its own) through the same quota, this many a second. */
   neighbourRps?: number;
   /** The share of calls the proxy throttles at random, on top of the quotas. */
   randomThrottle?: number;
@@ -64,7 +64,9 @@ const selected = (s: Scenario) =>
     ? s.heapMb !== undefined
     : only === 'adapt'
       ? adapts(s)
-      : s.users === Number(only) && !s.heapMb && !adapts(s));
+      : only === 'neighbour'
+        ? s.neighbourRps !== undefined
+        : s.users === Number(only) && !s.heapMb && !adapts(s));
 
 /** Users a second the scenario's Cognito allows: the quotas, less the neighbour's share and the random throttles. */
 function scenarioBound(s: Scenario): number {
@@ -114,7 +116,9 @@ async function seed(s: Scenario) {
       resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: fast } } : resource,
       heapMb: s.heapMb,
     });
-    const served = await neighbour?.stop();
+    const neighbourStats = await neighbour?.stop();
+    const served = neighbourStats?.share;
+    const neighbourCalls = neighbourStats?.served;
     const summary = result.output
       .split('\n')
       .filter((l) => l.startsWith('{') && l.includes('"requestType"'))
@@ -127,12 +131,16 @@ async function seed(s: Scenario) {
       const page = await rehearsal.cognito.send(
         new ListUsersCommand({ UserPoolId: resource.properties.UserPoolId, PaginationToken: token }),
       );
-      correct += (page.Users ?? []).filter((u) => u.UserStatus === expected).length;
+      correct += (page.Users ?? []).filter(
+        (u) => u.UserStatus === expected && !u.Username?.startsWith('neighbour-'),
+      ).length;
       token = page.PaginationToken;
     } while (token);
-    const forwarded = Object.entries(rehearsal.proxy.forwarded)
-      .filter(([t]) => t.startsWith('Admin'))
-      .reduce((a, [, c]) => a + c, 0);
+    // The neighbour's calls are its own, not the seeder's.
+    const forwarded =
+      Object.entries(rehearsal.proxy.forwarded)
+        .filter(([t]) => t.startsWith('Admin'))
+        .reduce((a, [, c]) => a + c, 0) - (neighbourCalls ?? 0);
     const seconds = (summary?.ms ?? result.ms) / 1000;
     const rate = s.users / seconds;
     return {
@@ -162,9 +170,13 @@ async function seed(s: Scenario) {
  * `rps` a second through the same proxy, no retries. `stop()` gives the share it got served.
  */
 async function startNeighbour(rehearsal: Rehearsal, poolId: string, rps: number) {
-  await rehearsal.cognito.send(
-    new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'neighbour', MessageAction: 'SUPPRESS' }),
-  );
+  // Ten users of its own, in turn: one user takes 10 writes a second at most.
+  const names = Array.from({ length: 10 }, (_, i) => `neighbour-${i}`);
+  for (const Username of names) {
+    await rehearsal.cognito.send(
+      new AdminCreateUserCommand({ UserPoolId: poolId, Username, MessageAction: 'SUPPRESS' }),
+    );
+  }
   const client = new CognitoIdentityProviderClient({
     endpoint: rehearsal.cognitoEndpoint,
     region: 'us-east-1',
@@ -181,7 +193,7 @@ async function startNeighbour(rehearsal: Rehearsal, poolId: string, rps: number)
         .send(
           new AdminSetUserPasswordCommand({
             UserPoolId: poolId,
-            Username: 'neighbour',
+            Username: names[sent % names.length],
             Password: 'Neighbour-Passw0rd!',
             Permanent: true,
           }),
@@ -197,7 +209,7 @@ async function startNeighbour(rehearsal: Rehearsal, poolId: string, rps: number)
       clearInterval(timer);
       await Promise.all(calls);
       client.destroy();
-      return sent ? served / sent : 1;
+      return { share: sent ? served / sent : 1, served };
     },
   };
 }

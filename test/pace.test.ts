@@ -180,3 +180,25 @@ describe('runBounded with lanes that follow latency', () => {
     expect(most).toBe(3);
   });
 });
+
+test('near the rate it was throttled at, the limiter grows slowly and cuts gently; far from it, fast', () => {
+  let now = 10_000;
+  const limiter = new RateLimiter(30, () => now);
+  // GIVEN a throttle at the configured 30/s: a 30 % cut, and 30/s remembered
+  limiter.onThrottle();
+  expect(limiter.rate).toBeCloseTo(21);
+  // WHEN it grows back past the hold: fast (1.5/s a second) up to 27, then 0.15/s a second
+  now += 2_000 + 4_000;
+  limiter.onSuccess();
+  expect(limiter.rate).toBeCloseTo(27);
+  now += 10_000;
+  limiter.onSuccess();
+  expect(limiter.rate).toBeCloseTo(28.5);
+  // AND a throttle there is a probe answered: a 10 % cut
+  limiter.onThrottle();
+  expect(limiter.rate).toBeCloseTo(25.65);
+  // AND a minute after the last cut the rate it met is forgotten: fast growth to the configured rate
+  now += 62_000;
+  limiter.onSuccess();
+  expect(limiter.rate).toBe(30);
+});
