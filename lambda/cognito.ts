@@ -89,6 +89,15 @@ const WRITE_CATEGORIES: ReadonlySet<Category> = new Set(['create', 'recovery', '
 /** Limiters shared by a pool and its copies (compensation runs with another signal). */
 type Limiters = Record<Category, RateLimiter>;
 
+/** A call waiting this long for its answer is what a request that ran out of time was stuck on. */
+export const STUCK_CALL_MS = 5_000;
+
+/** What a request that ran out of time was stuck on, with where to look; undefined when no call waited long. */
+export function stuckCallMessage(call: InFlightCall | undefined, now = Date.now()): string | undefined {
+  if (!call || now - call.since < STUCK_CALL_MS) return undefined;
+  return `${call.op}${call.user ? ` for user '${call.user}'` : ''} had waited ${Math.round((now - call.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
+}
+
 /** One pool, spoken to at the configured pace. */
 export class CognitoPool {
   readonly stats: PaceStats;

@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { refusalOf } from './authenticate';
-import { CognitoPool } from './cognito';
+import { CognitoPool, stuckCallMessage } from './cognito';
 import { describeError, Logger, Redactor } from './log';
 import { AbortedError, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
@@ -409,20 +409,15 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
  * long, with where to look; otherwise the pace, with what to change.
  */
 function stuckOn(pools: readonly CognitoPool[]): string {
-  const calls = pools.flatMap((p) => p.oldestCall() ?? []).sort((a, b) => a.since - b.since);
-  const oldest = calls[0];
-  if (oldest && Date.now() - oldest.since >= STUCK_CALL_MS) {
-    return `: ${oldest.op}${oldest.user ? ` for user '${oldest.user}'` : ''} had waited ${Math.round((Date.now() - oldest.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
-  }
+  const oldest = pools.flatMap((p) => p.oldestCall() ?? []).sort((a, b) => a.since - b.since)[0];
+  const stuck = stuckCallMessage(oldest);
+  if (stuck) return `: ${stuck}`;
   const stats = pools[0]?.stats;
   if (stats && stats.throttles > 0) {
     return `: Cognito throttled ${stats.throttles} of ${stats.calls} calls (TooManyRequestsException). Lower rateLimits to leave room for the account's other callers, or raise the account's Cognito quotas`;
   }
   return ": raise the seeding rates if the account's Cognito quotas allow, or split the users across seeders";
 }
-
-/** A call waiting this long for its answer is what a request was stuck on. */
-const STUCK_CALL_MS = 5_000;
 
 function physicalIdOf(event: CloudFormationCustomResourceEvent): string | undefined {
   return (event as { PhysicalResourceId?: string })?.PhysicalResourceId;

@@ -117,22 +117,7 @@ export class Ledger {
 
   /** Every user record of a pool, whoever holds it. */
   async poolRecords(pool: string): Promise<UserRecord[]> {
-    const records: UserRecord[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': s(userPk(pool)) },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of out.Items ?? []) records.push(toUserRecord(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return records;
+    return (await this.queryAll(userPk(pool))).map(toUserRecord);
   }
 
   /**
@@ -195,22 +180,8 @@ export class Ledger {
 
   /** The pools where `owner` has held users. */
   async ownerPools(owner: string): Promise<string[]> {
-    const pools: string[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': s(ownerPk(owner)), ':prefix': s('POOL#') },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of out.Items ?? []) pools.push(str(item, 'pool') ?? '');
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return pools.filter((p) => p !== '');
+    const items = await this.queryAll(ownerPk(owner), 'POOL#');
+    return items.map((item) => str(item, 'pool') ?? '').filter((p) => p !== '');
   }
 
   /** Notes that a failed request left users behind in a pool, for the next request to remove. */
@@ -402,23 +373,29 @@ export class Ledger {
   }
 
   private async manifestKeys(owner: string, prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    const items = await this.queryAll(manifestPartitionKey(owner), prefix, 'sk');
+    return items.map((item) => str(item, 'sk') ?? '').filter((k) => k !== '');
+  }
+
+  /** Every item of partition `pk` (whose sort key starts with `prefix`), page by page, read consistently. */
+  private async queryAll(pk: string, prefix?: string, projection?: string): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': s(manifestPartitionKey(owner)), ':prefix': s(prefix) },
-          ProjectionExpression: 'sk',
+          KeyConditionExpression: prefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': s(pk), ...(prefix === undefined ? {} : { ':prefix': s(prefix) }) },
+          ProjectionExpression: projection,
           ExclusiveStartKey: start,
           ConsistentRead: true,
         }),
       );
-      for (const item of out.Items ?? []) keys.push(str(item, 'sk') ?? '');
+      items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
-    return keys.filter((k) => k !== '');
+    return items;
   }
 
   private async deleteKey(pk: AttributeValue, sk: string): Promise<void> {

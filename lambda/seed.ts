@@ -3,7 +3,15 @@
  * ledger (pre-flight first, then the writes, each recorded), or remove what the ledger
  * holds. Every delete goes through `deleteOwned`, whose first line checks ownership.
  */
-import { CognitoPool, EnrolmentAuth, errorName, LIST_PAGE, LIST_RATE, PoolDescription } from './cognito';
+import {
+  CognitoPool,
+  EnrolmentAuth,
+  errorName,
+  LIST_PAGE,
+  LIST_RATE,
+  PoolDescription,
+  stuckCallMessage,
+} from './cognito';
 import { AppliedSpec, Ledger, UserRecord } from './ledger';
 import { ComposedError, describeError, Logger, Redactor } from './log';
 import { AbortedError, Lanes, runBounded, StopSignal } from './pace';
@@ -281,10 +289,8 @@ class Run {
   private outOfTime(total: number): string {
     const seconds = Math.round((Date.now() - this.started) / 1000);
     const head = `ran out of time after ${this.completed} of ${total} user(s) in ${seconds} s`;
-    const stuck = this.pool.oldestCall();
-    if (stuck && Date.now() - stuck.since >= 5_000) {
-      return `${head}: ${stuck.op}${stuck.user ? ` for user '${stuck.user}'` : ''} had waited ${Math.round((Date.now() - stuck.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
-    }
+    const stuck = stuckCallMessage(this.pool.oldestCall());
+    if (stuck) return `${head}: ${stuck}`;
     const { calls, throttles } = this.pool.stats;
     if (throttles > 0 && throttles * 10 >= calls) {
       return `${head}: Cognito throttled ${throttles} of ${calls} calls (TooManyRequestsException), so the account's quota is busier than the configured rates allow for. Lower rateLimits to leave room for the account's other callers, raise the account's Cognito quotas, or deploy again when the account is quieter`;
