@@ -1,14 +1,9 @@
 // The ownership ledger for handler tests: a real in-memory DynamoDB (dynalite), a fresh
 // table per test, and readers that show what the ledger records.
-import {
-  AttributeValue,
-  CreateTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LedgerDb, startLedgerDb } from '../../rehearsal/ledger-db';
 import type { AppliedSpec } from '../../lambda/ledger';
+import { createLedgerTable } from './manifest-fixture';
 
 /** A user record as the ledger holds it (`USER#<pool>` items). */
 export interface LedgerUser {
@@ -79,26 +74,7 @@ export class TestLedger {
   /** Creates an empty table, as the construct does, and makes it the handler's ledger. */
   async freshTable(): Promise<string> {
     const name = `ledger-${++this.tables}`;
-    await this.dynamodb.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    // dynalite answers CreateTable while the table is still CREATING.
-    for (;;) {
-      const out = await this.dynamodb.send(new DescribeTableCommand({ TableName: name }));
-      if (out.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await createLedgerTable(this.dynamodb, name);
     this.table = name;
     process.env.LEDGER_TABLE_NAME = name;
     return name;
