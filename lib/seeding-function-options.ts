@@ -94,4 +94,22 @@ export interface SeedingFunctionOptions {
    * @default - the ledger is in no backup plan
    */
   readonly ledgerBackupPlan?: backup.IBackupPlan;
+
+  /**
+   * Put the seeding role's permissions in customer-managed policies
+   * (`AWS::IAM::ManagedPolicy`, attached to the role only) instead of inline policies,
+   * for rule packs that forbid inline policies (NIST 800-53 R5 and HIPAA
+   * `IAMNoInlinePolicy`). The statements are the same, exact ones; only where they live
+   * changes: one policy for the function's own needs (logs, ledger, VPC, tracing, queue),
+   * one for its continuation, and one per seeder.
+   *
+   * IAM attaches at most 10 managed policies to a role unless the account's quota is
+   * raised (to 20 at most): with this option a stack holds at most 8 seeders (synth warns
+   * above 10 policies and fails above 20).
+   *
+   * Changing it replaces the policies (their logical ids differ); the users stay.
+   *
+   * @default false - inline policies, none of them managed
+   */
+  readonly customerManagedPolicies?: boolean;
 }

@@ -37,7 +37,7 @@ import {
   UsersFileProperties,
 } from './private/contract';
 import { knownPool } from './private/known-pools';
-import { SeedFunction } from './private/seed-function';
+import { SeedFunction, SeedPolicy } from './private/seed-function';
 import {
   addCreateCalls,
   CallCounts,
@@ -313,7 +313,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private readonly bound: BoundUser[] = [];
   private readonly usernames = new Set<string>();
   private readonly bindings = new Map<SeedPassword, SeedPasswordBinding>();
-  private readonly policy: iam.Policy;
+  private readonly policy: SeedPolicy;
   private readonly resource: CustomResource;
   private readonly statementKeys = new Set<string>();
   private readonly known;
@@ -359,30 +359,27 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.seedFunction = seedFunction;
     this.seedingRole = seedFunction.role;
     this.grantPrincipal = seedFunction.role;
-    this.policy = new iam.Policy(this, 'Policy', {
-      roles: [seedFunction.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: [
-            'cognito-idp:AdminAddUserToGroup',
-            'cognito-idp:AdminCreateUser',
-            'cognito-idp:AdminDeleteUser',
-            'cognito-idp:AdminDeleteUserAttributes',
-            'cognito-idp:AdminGetUser',
-            'cognito-idp:AdminRemoveUserFromGroup',
-            'cognito-idp:AdminResetUserPassword',
-            // Turns off a TOTP token the seeder enrolled, once its user no longer asks for one.
-            'cognito-idp:AdminSetUserMFAPreference',
-            'cognito-idp:AdminSetUserPassword',
-            'cognito-idp:AdminUpdateUserAttributes',
-            'cognito-idp:DescribeUserPool',
-            'cognito-idp:GetGroup',
-            'cognito-idp:ListUsers',
-          ],
-          resources: [props.userPool.userPoolArn],
-        }),
-      ],
-    });
+    this.policy = seedFunction.policy(this, 'Policy', [
+      new iam.PolicyStatement({
+        actions: [
+          'cognito-idp:AdminAddUserToGroup',
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:AdminDeleteUserAttributes',
+          'cognito-idp:AdminGetUser',
+          'cognito-idp:AdminRemoveUserFromGroup',
+          'cognito-idp:AdminResetUserPassword',
+          // Turns off a TOTP token the seeder enrolled, once its user no longer asks for one.
+          'cognito-idp:AdminSetUserMFAPreference',
+          'cognito-idp:AdminSetUserPassword',
+          'cognito-idp:AdminUpdateUserAttributes',
+          'cognito-idp:DescribeUserPool',
+          'cognito-idp:GetGroup',
+          'cognito-idp:ListUsers',
+        ],
+        resources: [props.userPool.userPoolArn],
+      }),
+    ]);
 
     const properties: Record<keyof SeedResourceProperties, unknown> = {
       UserPoolId: props.userPool.userPoolId,

@@ -1,12 +1,13 @@
 // Options for the stack's one seeding function, for accounts whose policies ask them of
 // every Lambda function: each reaches the template, conflicting ones fail, and with them
-// the NIST 800-53 R5 and HIPAA packs are clean on the seeder's resources but for the
-// inline policies the design uses (see the README's "Regulated accounts").
+// the NIST 800-53 R5 and HIPAA packs are clean on the seeder's resources: but for the
+// inline policies of the default, and entirely with customerManagedPolicies (see the
+// README's "Regulated accounts").
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,7 +16,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
-import { PasswordMode, SeededUserPool, SeedingFunctionOptions, SeedPassword, UserSeeder } from '../lib';
+import { PasswordMode, SeededUserPool, SeedingFunctionOptions, SeedMfa, SeedPassword, UserSeeder } from '../lib';
 
 function regulatedOptions(stack: Stack): SeedingFunctionOptions {
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
@@ -141,39 +142,38 @@ describe('seedingFunction', () => {
   });
 });
 
-describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
-  test('find nothing on the seeder resources but IAMNoInlinePolicy on the inline policies of the design', () => {
-    // GIVEN
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-regulated-'));
-    const app = new App({ outdir });
-    Validations.of(app).addPlugins(new NIST80053R5Checks(app), new HIPAASecurityChecks(app));
-    const stack = new Stack(app, 'S');
-
-    // WHEN
-    seeder(stack, 'Seeder', regulatedOptions(stack));
-    try {
-      app.synth();
-    } catch {
-      // findings fail the synth; the report says which
-    }
-
-    // THEN
-    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
-    fs.rmSync(outdir, { recursive: true, force: true });
-    const findings: string[] = [];
-    for (const plugin of report.pluginReports) {
-      for (const violation of plugin.violations ?? []) {
-        for (const c of violation.violatingConstructs) {
-          if (/^S\/(Seeder|CognitoUserSeederFunction)\//.test(c.constructPath))
-            findings.push(`${violation.ruleName} ${c.constructPath}`);
-        }
+/** What the NIST 800-53 R5 and HIPAA packs find on the seeder's resources, as `rule path`. */
+function regulatedFindings(extra: Partial<SeedingFunctionOptions> = {}): string[] {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-regulated-'));
+  const app = new App({ outdir });
+  Validations.of(app).addPlugins(new NIST80053R5Checks(app), new HIPAASecurityChecks(app));
+  const stack = new Stack(app, 'S');
+  seeder(stack, 'Seeder', { ...regulatedOptions(stack), ...extra });
+  try {
+    app.synth();
+  } catch {
+    // findings fail the synth; the report says which
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const findings: string[] = [];
+  for (const plugin of report.pluginReports) {
+    for (const violation of plugin.violations ?? []) {
+      for (const c of violation.violatingConstructs) {
+        if (/^S\/(Seeder|CognitoUserSeederFunction)\//.test(c.constructPath))
+          findings.push(`${violation.ruleName} ${c.constructPath}`);
       }
     }
-    // Options cannot clear IAMNoInlinePolicy: the design gives the role inline policies (its
-    // own, one per seeder, the function's continuation policy, and aws-cdk-lib's
-    // DefaultPolicy for tracing and the queue).
+  }
+  return findings.sort();
+}
+
+describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
+  test('by default find nothing on the seeder resources but IAMNoInlinePolicy on its inline policies', () => {
+    const findings = regulatedFindings();
+
     expect(findings.filter((f) => !/-IAMNoInlinePolicy /.test(f))).toEqual([]);
-    expect(findings.sort()).toEqual(
+    expect(findings).toEqual(
       ['HIPAA.Security', 'NIST.800.53.R5'].flatMap((pack) =>
         [
           'S/CognitoUserSeederFunction/ContinuePolicy/Resource',
@@ -182,6 +182,116 @@ describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
           'S/Seeder/Policy/Resource',
         ].map((p) => `${pack}-IAMNoInlinePolicy ${p}`),
       ),
+    );
+  });
+
+  test('with customerManagedPolicies find nothing at all on the seeder resources', () => {
+    expect(regulatedFindings({ customerManagedPolicies: true })).toEqual([]);
+  });
+});
+
+describe('customerManagedPolicies', () => {
+  function managedStack(seeders = 1): { stack: Stack; template: Template } {
+    const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
+    const options: SeedingFunctionOptions = {
+      ...regulatedOptions(stack),
+      customerManagedPolicies: true,
+    };
+    for (let i = 0; i < seeders; i++) {
+      const pool = new SeededUserPool(stack, `Pool${i}`, {
+        mfa: cognito.Mfa.OPTIONAL,
+        mfaSecondFactor: { otp: true, sms: false },
+        seeding: { seedingFunction: options },
+      });
+      pool.addUser({ username: 'alice', mode: PasswordMode.PERMANENT, password: SeedPassword.generate() });
+      pool.addUser({
+        username: 'tom',
+        mode: PasswordMode.PERMANENT,
+        password: SeedPassword.generate(),
+        mfa: SeedMfa.TOTP,
+      });
+    }
+    return { stack, template: Template.fromStack(stack) };
+  }
+
+  test('every permission moves to managed policies attached to the seeding role only: the same statements, none inline', () => {
+    // WHEN
+    const { template } = managedStack();
+
+    // THEN
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const [role] = Object.entries(
+      template.findResources('AWS::IAM::Role', {
+        Properties: { Description: Match.stringLikeRegexp('cdk-cognito-seeder') },
+      }),
+    ) as [string, any][];
+    expect(role[1].Properties.Policies).toBeUndefined();
+    expect(role[1].Properties.ManagedPolicyArns).toBeUndefined();
+    const managed = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')) as [string, any][];
+    for (const [, policy] of managed) expect(policy.Properties.Roles).toEqual([{ Ref: role[0] }]);
+    const actions = (id: RegExp) => {
+      const found = managed.filter(([logicalId]) => id.test(logicalId));
+      expect(found).toHaveLength(1);
+      return found[0][1].Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat());
+    };
+    // The function's own: logs, ledger, network, tracing and the queue (aws-cdk-lib's DefaultPolicy otherwise).
+    expect(actions(/ServiceRoleFunctionPolicy/)).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:CreateNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:DeleteNetworkInterface',
+      'ec2:UnassignPrivateIpAddresses',
+      'sqs:SendMessage',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+    ]);
+    expect(actions(/ContinuePolicyManaged/)).toEqual(['lambda:InvokeFunction']);
+    const seederActions = actions(/Pool0SeederPolicyManaged/);
+    expect(seederActions).toEqual(
+      expect.arrayContaining([
+        'cognito-idp:AdminCreateUser',
+        'cognito-idp:AdminDeleteUser',
+        'cognito-idp:AdminInitiateAuth',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]),
+    );
+    expect(managed).toHaveLength(3);
+  });
+
+  test('the seed resource depends on its managed policy and the continuation policy; the function on neither of them but its own', () => {
+    const { template } = managedStack();
+    const [[, seed]] = Object.entries(template.findResources('Custom::CognitoUserSeed')) as [string, any][];
+    expect(seed.DependsOn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Pool0SeederPolicyManaged/),
+        expect.stringMatching(/^CognitoUserSeederFunctionContinuePolicyManaged/),
+      ]),
+    );
+    const [[, fn]] = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, any][];
+    const dependsOn: string[] = fn.DependsOn ?? [];
+    expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ServiceRoleFunctionPolicy/)]));
+    expect(dependsOn.filter((d) => /ContinuePolicy|SeederPolicy/.test(d))).toEqual([]);
+  });
+
+  test("warns above IAM's default 10 managed policies per role, naming the quota", () => {
+    const { stack } = managedStack(9);
+    Annotations.fromStack(stack).hasWarning(
+      '/S/CognitoUserSeederFunction',
+      Match.stringLikeRegexp('has 11 managed policies .* "Managed policies per role" is raised \\(to 20 at most\\)'),
+    );
+  });
+
+  test('fails when the role would have more than 20 managed policies, naming the count and the fix', () => {
+    expect(() => managedStack(19)).toThrow(
+      /S\/CognitoUserSeederFunction: the seeding role would have 21 managed policies .*at most 20 .*split the seeders across stacks, or leave customerManagedPolicies unset/,
     );
   });
 });

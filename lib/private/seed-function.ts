@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -51,7 +51,7 @@ export class SeedFunction extends Construct {
    * policy of its own, not in the role's default policy, so the function does not depend
    * on its own ARN; the seed resources depend on it instead.
    */
-  public readonly continuation: iam.Policy;
+  public readonly continuation: SeedPolicy;
 
   /** The options the function was created with, and the seeder that gave them. */
   private readonly options: SeedingFunctionOptions;
@@ -77,24 +77,38 @@ export class SeedFunction extends Construct {
       // Every seed resource depends on it, so it goes after the last of them has removed its users.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.role = new iam.Role(this, 'ServiceRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Seeds Cognito users for cdk-cognito-seeder; each seeder adds a policy for its pool.',
-      inlinePolicies: {
-        Logs: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: [logGroup.logGroupArn],
-            }),
-          ],
-        }),
-        Ledger: new iam.PolicyDocument({
-          statements: [new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] })],
-        }),
-        ...(options.vpc ? { Vpc: vpcAccessPolicy(this) } : {}),
-      },
-    });
+    const own = [
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+      new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] }),
+      ...(options.vpc ? vpcAccessStatements(this) : []),
+    ];
+    const description = 'Seeds Cognito users for cdk-cognito-seeder; each seeder adds a policy for its pool.';
+    if (options.customerManagedPolicies) {
+      const role = new ManagedPoliciesRole(this, 'ServiceRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description,
+      });
+      // A child of the role: the function depends on the role, so on these permissions too.
+      role.own = new iam.ManagedPolicy(role, 'FunctionPolicy', {
+        description: 'cdk-cognito-seeder: the seeding function’s logs, ledger and network',
+        roles: [role],
+        statements: own,
+      });
+      this.role = role;
+    } else {
+      this.role = new iam.Role(this, 'ServiceRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description,
+        inlinePolicies: {
+          Logs: new iam.PolicyDocument({ statements: [own[0]] }),
+          Ledger: new iam.PolicyDocument({ statements: [own[1]] }),
+          ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: own.slice(2) }) } : {}),
+        },
+      });
+    }
     if (options.ledgerBackupPlan) {
       new backup.BackupSelection(this, 'LedgerBackup', {
         backupPlan: options.ledgerBackupPlan,
@@ -121,12 +135,70 @@ export class SeedFunction extends Construct {
       tracing: options.tracing,
       deadLetterQueue: options.deadLetterQueue,
     });
-    this.continuation = new iam.Policy(this, 'ContinuePolicy', {
+    this.continuation = this.policy(this, 'ContinuePolicy', [
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+    ]);
+    this.node.addValidation({ validate: () => this.validateManagedPolicies() });
+  }
+
+  /**
+   * A policy of the role, of the kind the options ask for: inline (`AWS::IAM::Policy`,
+   * the default) or customer-managed (`AWS::IAM::ManagedPolicy`, named `<id>Managed` so
+   * that switching replaces it instead of changing a resource's type).
+   */
+  public policy(scope: Construct, id: string, statements: iam.PolicyStatement[]): SeedPolicy {
+    if (!this.options.customerManagedPolicies) return new iam.Policy(scope, id, { roles: [this.role], statements });
+    const policy = new iam.ManagedPolicy(scope, `${id}Managed`, {
+      description: `cdk-cognito-seeder: ${scope.node.path}`,
       roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
-      ],
+      statements,
     });
+    this.managedPolicies.push(policy);
+    return policy;
+  }
+
+  private readonly managedPolicies: iam.ManagedPolicy[] = [];
+
+  /** IAM's quota of managed policies per role: 10, raised on request to 20 at most. */
+  private validateManagedPolicies(): string[] {
+    if (!this.options.customerManagedPolicies) return [];
+    const count = this.managedPolicies.length + 1;
+    const why = `with customerManagedPolicies the role has one managed policy of its own, one for continuation and one per seeder`;
+    const fix = 'split the seeders across stacks, or leave customerManagedPolicies unset (inline policies)';
+    if (count > MAX_MANAGED_POLICIES_RAISED) {
+      return [
+        `${this.node.path}: the seeding role would have ${count} managed policies (${why}), and IAM attaches at most ${MAX_MANAGED_POLICIES_RAISED} to a role even with a raised quota: ${fix}.`,
+      ];
+    }
+    if (count > MAX_MANAGED_POLICIES_DEFAULT) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cognito-seeder:managedPolicyQuota',
+        `${this.node.path}: the seeding role has ${count} managed policies (${why}); IAM attaches ${MAX_MANAGED_POLICIES_DEFAULT} to a role unless the account's quota "Managed policies per role" is raised (to ${MAX_MANAGED_POLICIES_RAISED} at most): raise it before deploying, or ${fix}.`,
+      );
+    }
+    return [];
+  }
+}
+
+/** A policy of the seeding role: inline or customer-managed (see `customerManagedPolicies`). */
+export type SeedPolicy = iam.Policy | iam.ManagedPolicy;
+
+/** IAM's managed policies per role: the default quota, and the most it can be raised to. */
+export const MAX_MANAGED_POLICIES_DEFAULT = 10;
+export const MAX_MANAGED_POLICIES_RAISED = 20;
+
+/**
+ * The seeding role with `customerManagedPolicies`: what aws-cdk-lib adds to a role's
+ * inline `DefaultPolicy` (tracing, a dead-letter queue, grants to the seeder) goes to the
+ * role's own managed policy instead.
+ */
+class ManagedPoliciesRole extends iam.Role {
+  public own?: iam.ManagedPolicy;
+
+  public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    if (!this.own) return super.addToPrincipalPolicy(statement);
+    this.own.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.own };
   }
 }
 
@@ -135,24 +207,22 @@ export class SeedFunction extends Construct {
  * manages the function's network interfaces with its role. The two Describe actions have
  * no resource-level permissions, so they alone are on `*`.
  */
-function vpcAccessPolicy(scope: Construct): iam.PolicyDocument {
+function vpcAccessStatements(scope: Construct): iam.PolicyStatement[] {
   const arn = (resource: string) => Stack.of(scope).formatArn({ service: 'ec2', resource, resourceName: '*' });
-  return new iam.PolicyDocument({
-    statements: [
-      new iam.PolicyStatement({
-        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
-        actions: ['ec2:CreateNetworkInterface'],
-        resources: [arn('network-interface'), arn('subnet'), arn('security-group')],
-      }),
-      new iam.PolicyStatement({
-        actions: ['ec2:AssignPrivateIpAddresses', 'ec2:DeleteNetworkInterface', 'ec2:UnassignPrivateIpAddresses'],
-        resources: [arn('network-interface')],
-      }),
-    ],
-  });
+  return [
+    new iam.PolicyStatement({
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [arn('network-interface'), arn('subnet'), arn('security-group')],
+    }),
+    new iam.PolicyStatement({
+      actions: ['ec2:AssignPrivateIpAddresses', 'ec2:DeleteNetworkInterface', 'ec2:UnassignPrivateIpAddresses'],
+      resources: [arn('network-interface')],
+    }),
+  ];
 }
 
 /** The names of the options that differ: constructs by identity, values and lists by content. */
