@@ -19,24 +19,35 @@ export const MIN_SECRET_LENGTH = 6;
 /** A letter, mark or digit: a token does not start or end inside a run of these. */
 const WORD = /[\p{L}\p{M}\p{N}_]/u;
 
-/** Masks registered secret strings, as whole tokens, in any text that leaves the handler. */
+/**
+ * Masks registered secret strings, as whole tokens, in any text that leaves the handler.
+ * Forms are indexed by their first MIN_SECRET_LENGTH characters, so masking costs the
+ * length of the text, not the number of secrets (10,000 users with a password each).
+ */
 export class Redactor {
-  /** Every form of every secret, longest first when matched. */
+  /** Every form of every secret, by its first MIN_SECRET_LENGTH characters, longest first. */
+  private readonly byPrefix = new Map<string, string[]>();
   private readonly forms = new Set<string>();
 
   add(secret: string | undefined): void {
     if (typeof secret !== 'string' || [...secret].length < MIN_SECRET_LENGTH) return;
-    for (const form of echoForms(secret)) this.forms.add(form);
+    for (const form of echoForms(secret)) {
+      if (this.forms.has(form)) continue;
+      this.forms.add(form);
+      const key = form.slice(0, MIN_SECRET_LENGTH);
+      const list = this.byPrefix.get(key);
+      if (!list) this.byPrefix.set(key, [form]);
+      else {
+        list.push(form);
+        // Longest first, so a secret that contains another is masked whole.
+        list.sort((x, y) => y.length - x.length);
+      }
+    }
   }
 
   redact(text: string): string {
     if (this.forms.size === 0 || text === '') return text;
-    let out = text;
-    // Longest first, so a secret that contains another is masked whole.
-    for (const form of [...this.forms].sort((a, b) => b.length - a.length)) {
-      out = maskWhole(out, form);
-    }
-    return maskTruncated(out, [...this.forms]);
+    return maskTruncated(maskWhole(text, this.byPrefix), this.byPrefix);
   }
 }
 
@@ -63,15 +74,20 @@ function echoForms(secret: string): Set<string> {
   return forms;
 }
 
-/** `form` masked wherever it stands as a whole token (not inside a longer word). */
-function maskWhole(text: string, form: string): string {
+/** Every form masked wherever it stands as a whole token (not inside a longer word). */
+function maskWhole(text: string, byPrefix: ReadonlyMap<string, readonly string[]>): string {
   let out = '';
   let from = 0;
-  for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
-    if (at < from) continue;
-    if (!startsToken(text, at, form) || !endsToken(text, at + form.length, form)) continue;
+  for (let at = 0; at + MIN_SECRET_LENGTH <= text.length;) {
+    const form = byPrefix
+      .get(text.slice(at, at + MIN_SECRET_LENGTH))
+      ?.find((f) => text.startsWith(f, at) && startsToken(text, at, f) && endsToken(text, at + f.length, f));
+    if (form === undefined) {
+      at++;
+      continue;
+    }
     out += text.slice(from, at) + MASK;
-    from = at + form.length;
+    at = from = at + form.length;
   }
   return out + text.slice(from);
 }
@@ -84,19 +100,28 @@ const CUT = /^(?:\.\.\.|…|$)/u;
  * text was cut: at its end or before an ellipsis. A prefix followed by anything else is
  * another word that happens to start the same way, and stays.
  */
-function maskTruncated(text: string, forms: readonly string[]): string {
-  let out = text;
-  for (const form of forms) {
-    const first = form.slice(0, MIN_SECRET_LENGTH);
-    for (let at = out.indexOf(first); at !== -1; at = out.indexOf(first, at + 1)) {
-      if (!startsToken(out, at, form)) continue;
-      let end = at + first.length;
-      while (end < out.length && end - at < form.length && out[end] === form[end - at]) end++;
-      if (end - at >= form.length || !CUT.test(out.slice(end))) continue;
-      out = out.slice(0, at) + MASK + out.slice(end);
+function maskTruncated(text: string, byPrefix: ReadonlyMap<string, readonly string[]>): string {
+  let out = '';
+  let from = 0;
+  for (let at = 0; at + MIN_SECRET_LENGTH <= text.length;) {
+    let cutAt = -1;
+    for (const form of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? []) {
+      if (!startsToken(text, at, form)) continue;
+      let end = at + MIN_SECRET_LENGTH;
+      while (end < text.length && end - at < form.length && text[end] === form[end - at]) end++;
+      if (end - at < form.length && CUT.test(text.slice(end))) {
+        cutAt = end;
+        break;
+      }
     }
+    if (cutAt === -1) {
+      at++;
+      continue;
+    }
+    out += text.slice(from, at) + MASK;
+    at = from = cutAt;
   }
-  return out;
+  return out + text.slice(from);
 }
 
 function startsToken(text: string, at: number, form: string): boolean {

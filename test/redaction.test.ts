@@ -53,6 +53,22 @@ describe('Redactor', () => {
     expect(redactorOf(nfd).redact(`x ${nfd.normalize('NFC')} y`)).toBe('x ***** y');
   });
 
+  test('with a distinct password per user (10,000), masks each one echoed, the longest whole, and nothing else', () => {
+    const passwords = Array.from({ length: 10_000 }, (_, i) => `Seed-${i}-Passw0rd!`);
+    const r = redactorOf(...passwords, 'Seed-1-Passw0rd!-longer');
+    expect(r.redact(`Password Seed-9999-Passw0rd! and Seed-42-Passw0rd! failed`)).toBe(
+      'Password ***** and ***** failed',
+    );
+    // A registered password inside a longer registered one: the longer is masked whole.
+    expect(r.redact('value Seed-1-Passw0rd!-longer.')).toBe('value *****.');
+    // Cut short by the service, after a prefix two passwords share.
+    expect(r.redact('Password Seed-77-Pas...')).toBe('Password *****...');
+    // Not registered (10,000 is past the last), and a username that shares a prefix.
+    expect(r.redact('Password Seed-10000-Passw0rd! for user Seed-1 here')).toBe(
+      'Password Seed-10000-Passw0rd! for user Seed-1 here',
+    );
+  });
+
   test('masks whole tokens only: a password that starts a longer word leaves the word alone', () => {
     const r = redactorOf('create');
     expect(r.redact('user created: create failed')).toBe('user created: ***** failed');
