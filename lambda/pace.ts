@@ -67,13 +67,30 @@ export const SLOW_GROWTH_PER_SECOND = 0.005;
 export const CEILING_MEMORY_MS = 60_000;
 
 /**
+ * Throttles that are not the seeder's doing (a service that throttles some share of calls
+ * whatever their rate) must not hold it at its floor. A quota stops throttling a caller
+ * that has slowed well below it; such throttles do not stop. So when the limiter has run
+ * at no more than LOW_RATE of its configured rate for a whole NOISE_WINDOW_MS, and still
+ * at least MIN_NOISE of its calls (NOISE_MIN_CALLS at least) were throttled, that share is
+ * noise: the limiter forgets the rate it was throttled at, grows back, and cuts only when
+ * more than that share (plus NOISE_MARGIN) of its calls are throttled, until the noise has
+ * not been seen for CEILING_MEMORY_MS.
+ */
+export const LOW_RATE = 0.5;
+export const NOISE_WINDOW_MS = 5_000;
+export const NOISE_MIN_CALLS = 10;
+export const MIN_NOISE = 0.1;
+export const NOISE_MARGIN = 0.15;
+
+/**
  * Spaces calls evenly at `rate` per second. A throttle cuts the rate by 30 % (to no less
  * than a tenth of the configured one), at most once per interval however many calls were
  * throttled together; after a hold, the rate grows back with time (additively), not with
  * each success, so a quota other callers share is met without a retry storm and without
  * jumping back at the first success. It remembers the rate it was throttled at: below 90 %
  * of it the rate grows back quickly, above it slowly, and a throttle there cuts only 10 %;
- * so a seeder settles just under what other callers leave it.
+ * so a seeder settles just under what other callers leave it. Throttles that stay however
+ * slow it goes are learnt as noise and tolerated (see LOW_RATE).
  */
 export class RateLimiter {
   private next = 0;
@@ -82,6 +99,14 @@ export class RateLimiter {
   private lastGrowth: number;
   /** The rate at the last throttle (Infinity: none remembered). */
   private ceiling = Infinity;
+  /** Outcomes of the last NOISE_WINDOW_MS, oldest first: when, and whether throttled. */
+  private readonly outcomes: { at: number; throttled: boolean }[] = [];
+  private throttlesKept = 0;
+  /** Since when the rate has been at most LOW_RATE of the configured one (undefined: it is not). */
+  private lowSince?: number;
+  /** The share of calls throttled whatever the rate, and when it was learnt. */
+  private noise = 0;
+  private noiseAt = -Infinity;
 
   constructor(
     private readonly configured: number,
@@ -96,6 +121,11 @@ export class RateLimiter {
     return this.current;
   }
 
+  /** The share of calls found throttled whatever the rate (0: none found, or forgotten). */
+  get tolerated(): number {
+    return this.now() - this.noiseAt < CEILING_MEMORY_MS ? this.noise : 0;
+  }
+
   async take(signal: StopSignal): Promise<void> {
     signal.throwIfStopped();
     const now = this.now();
@@ -107,16 +137,36 @@ export class RateLimiter {
 
   onThrottle(): void {
     const now = this.now();
+    this.record(now, true);
     if (now - this.lastCut < CUT_INTERVAL_MS) return;
+    const calls = this.outcomes.length;
+    const share = calls >= NOISE_MIN_CALLS ? this.throttlesKept / calls : 0;
+    if (this.lowSince !== undefined && now - this.lowSince >= NOISE_WINDOW_MS && share >= MIN_NOISE) {
+      // Slow for a whole window and still throttled as much: not this caller's doing.
+      this.noise = share;
+      this.noiseAt = now;
+      this.ceiling = Infinity;
+      this.lastCut = -Infinity;
+      this.lastGrowth = now;
+      this.setRate(this.current, now);
+      return;
+    }
+    const tolerated = this.tolerated;
+    if (tolerated > 0 && share <= tolerated + NOISE_MARGIN) {
+      // Still what the noise looks like: remembered for another minute from now.
+      if (share >= MIN_NOISE) this.noiseAt = now;
+      return;
+    }
     const probing = now - this.lastCut < CEILING_MEMORY_MS && this.current >= this.ceiling * NEAR_CEILING;
     this.ceiling = this.current;
     this.lastCut = now;
     this.lastGrowth = now;
-    this.current = Math.max(this.configured / 10, this.current * (probing ? 0.9 : 0.7));
+    this.setRate(Math.max(this.configured / 10, this.current * (probing ? 0.9 : 0.7)), now);
   }
 
   onSuccess(): void {
     const now = this.now();
+    this.record(now, false);
     if (now - this.lastCut < HOLD_AFTER_CUT_MS) return;
     let seconds = (now - Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS)) / 1000;
     this.lastGrowth = now;
@@ -126,14 +176,29 @@ export class RateLimiter {
     const remembered = now - this.lastCut < CEILING_MEMORY_MS;
     const fastUpTo = remembered ? Math.min(this.configured, this.ceiling * NEAR_CEILING) : this.configured;
     const fast = this.configured * GROWTH_PER_SECOND;
-    if (this.current < fastUpTo) {
-      const spent = Math.min(seconds, (fastUpTo - this.current) / fast);
-      this.current += fast * spent;
+    let rate = this.current;
+    if (rate < fastUpTo) {
+      const spent = Math.min(seconds, (fastUpTo - rate) / fast);
+      rate += fast * spent;
       seconds -= spent;
     }
-    if (seconds > 0)
-      this.current += this.configured * (remembered ? SLOW_GROWTH_PER_SECOND : GROWTH_PER_SECOND) * seconds;
-    this.current = Math.min(this.configured, this.current);
+    if (seconds > 0) rate += this.configured * (remembered ? SLOW_GROWTH_PER_SECOND : GROWTH_PER_SECOND) * seconds;
+    this.setRate(Math.min(this.configured, rate), now);
+  }
+
+  private setRate(rate: number, now: number): void {
+    this.current = rate;
+    if (rate > this.configured * LOW_RATE) this.lowSince = undefined;
+    else this.lowSince ??= now;
+  }
+
+  /** Keeps the outcomes of the last NOISE_WINDOW_MS, and how many of them were throttles. */
+  private record(at: number, throttled: boolean): void {
+    this.outcomes.push({ at, throttled });
+    if (throttled) this.throttlesKept++;
+    while (this.outcomes[0].at < at - NOISE_WINDOW_MS) {
+      if (this.outcomes.shift()?.throttled) this.throttlesKept--;
+    }
   }
 }
 

@@ -202,3 +202,93 @@ test('near the rate it was throttled at, the limiter grows slowly and cuts gentl
   limiter.onSuccess();
   expect(limiter.rate).toBe(30);
 });
+
+/**
+ * Drives a limiter configured at 30/s for `seconds` of simulated time against a quota
+ * (a token bucket of `quota` a second, one second of burst) that also throttles a share
+ * `random` of the calls it would serve, at random (a seeded generator: the same run every
+ * time). Returns the calls served a second, the share throttled, and the share the
+ * limiter ended up tolerating.
+ */
+function simulate(quota: number, random: number, seconds = 180) {
+  let now = 10_000;
+  let seed = 42;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const limiter = new RateLimiter(30, () => now);
+  let tokens = quota;
+  let refilled = now;
+  let served = 0;
+  let throttled = 0;
+  const end = now + seconds * 1000;
+  while (now < end) {
+    now += 1000 / limiter.rate;
+    tokens = Math.min(quota, tokens + ((now - refilled) * quota) / 1000);
+    refilled = now;
+    const allowed = tokens >= 1;
+    if (allowed) tokens--;
+    if (allowed && next() >= random) {
+      served++;
+      limiter.onSuccess();
+    } else {
+      throttled++;
+      limiter.onThrottle();
+    }
+  }
+  return { served: served / seconds, throttled: throttled / (served + throttled), tolerated: limiter.tolerated };
+}
+
+describe('the limiter tells throttling it causes from throttling it does not', () => {
+  test('30 % of calls throttled at random whatever the rate: learnt as noise, it serves near the 21/s bound, not at its floor', () => {
+    const run = simulate(30, 0.3);
+    expect(run.tolerated).toBeGreaterThan(0.2);
+    expect(run.served).toBeGreaterThan(0.85 * 21);
+  });
+
+  test('a quota at a third of its rate: nothing learnt as noise; it settles at the quota with few throttles', () => {
+    const run = simulate(10, 0);
+    expect(run.tolerated).toBe(0);
+    expect(run.served).toBeGreaterThan(0.9 * 10);
+    expect(run.throttled).toBeLessThan(0.05);
+  });
+
+  test('half the quota left (a neighbour takes the rest): nothing learnt as noise, few throttles', () => {
+    const run = simulate(15, 0);
+    expect(run.tolerated).toBe(0);
+    expect(run.served).toBeGreaterThan(0.9 * 15);
+    expect(run.throttled).toBeLessThan(0.05);
+  });
+
+  test('a quota at a third and 30 % random throttles on top: it serves near the 7/s left, not at its floor', () => {
+    const run = simulate(10, 0.3);
+    expect(run.served).toBeGreaterThan(0.85 * 7);
+  });
+
+  test('noise is learnt only after a whole window at half the rate or less, and tolerated up to its share plus a margin', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    // Cut to 14.7/s (half the rate or less) by two throttles a second apart.
+    limiter.onThrottle();
+    now += 1_000;
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(14.7);
+    // Three seconds there, a third of the calls throttled: not yet a whole window, so a cut.
+    const step = (throttled: boolean) => {
+      now += 1000 / limiter.rate;
+      if (throttled) limiter.onThrottle();
+      else limiter.onSuccess();
+    };
+    for (let i = 0; i < 30; i++) step(i % 3 === 0);
+    expect(limiter.tolerated).toBe(0);
+    expect(limiter.rate).toBeLessThan(14.7);
+    // Past a whole window slow, still a third throttled: noise, and the rate is free to grow.
+    for (let i = 0; i < 60; i++) step(i % 3 === 0);
+    expect(limiter.tolerated).toBeCloseTo(1 / 3, 1);
+    const learnt = limiter.rate;
+    now += 5_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeGreaterThan(learnt + 5);
+    // Twice as many throttles as the noise: pressure again, a cut.
+    for (let i = 0; i < 150; i++) step(i % 3 !== 0);
+    expect(limiter.rate).toBeLessThan(learnt + 5);
+  });
+});
