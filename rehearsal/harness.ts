@@ -82,8 +82,10 @@ export interface InvokeRequest {
   readonly timeoutMs?: number;
   /** Called once the handler process has started, e.g. to stop the emulator mid-run. */
   readonly onStart?: () => void;
-  /** Cap the handler's V8 heap at this many MB. @default 90% of the function's memory */
+  /** Cap the handler's V8 heap at this many MB. @default the function's own NODE_OPTIONS cap, or 90% of its memory */
   readonly heapMb?: number;
+  /** More options for the handler's node process (for example `--cpu-prof`). */
+  readonly nodeOptions?: string[];
 }
 
 export interface InvokeResult {
@@ -351,7 +353,9 @@ export class Rehearsal {
     };
     const started = Date.now();
     const timeoutMs = request.timeoutMs ?? resource.timeoutMs;
-    const heapMb = request.heapMb ?? Math.floor(resource.memoryMb * 0.9);
+    // The heap the function sets itself (NODE_OPTIONS), or else 90 % of its memory.
+    const own = /--max-old-space-size=(\d+)/.exec(resource.environment.NODE_OPTIONS ?? '');
+    const heapMb = request.heapMb ?? (own ? Number(own[1]) : Math.floor(resource.memoryMb * 0.9));
     // A request that continues in a fresh invocation invokes the function again with the
     // same event: run each such invocation as Lambda would, and wait for the whole chain.
     const requestId = String(event.RequestId);
@@ -361,9 +365,9 @@ export class Rehearsal {
     this.standIn.onInvoke = (_name, payload) => {
       const next = JSON.parse(payload) as Record<string, unknown>;
       const target = this.chains.get(String(next.RequestId));
-      target?.runs.push(this.runHandler(resource, next, timeoutMs, heapMb));
+      target?.runs.push(this.runHandler(resource, next, timeoutMs, heapMb, undefined, request.nodeOptions));
     };
-    const first = await this.runHandler(resource, event, timeoutMs, heapMb, request.onStart);
+    const first = await this.runHandler(resource, event, timeoutMs, heapMb, request.onStart, request.nodeOptions);
     const outputs = [first.output];
     let exitCode = first.exitCode;
     for (let seen = 0; seen < chain.runs.length; seen++) {
@@ -375,11 +379,12 @@ export class Rehearsal {
     const output = outputs.join('');
     const rawResponses = this.responses.raw.slice(before);
     const last = rawResponses[rawResponses.length - 1];
-    const rss = /^\{"maxRssKb":(\d+)\}$/m.exec(output);
+    // Each invocation reports its own peak: the request's is the highest.
+    const rssKb = [...output.matchAll(/^\{"maxRssKb":(\d+)\}$/gm)].map((m) => Number(m[1]));
     return {
       response: last ? (JSON.parse(last) as CfnResponseBody) : undefined,
       rawResponses,
-      maxRssMb: rss ? Math.round(Number(rss[1]) / 1024) : undefined,
+      maxRssMb: rssKb.length ? Math.round(Math.max(...rssKb) / 1024) : undefined,
       output,
       exitCode,
       ms: Date.now() - started,
@@ -406,6 +411,7 @@ export class Rehearsal {
     timeoutMs: number,
     heapMb: number,
     onStart?: () => void,
+    nodeOptions: string[] = [],
   ): Promise<{ output: string; exitCode: number | null }> {
     // Only the function's environment and loopback endpoints: no AWS variable of this shell
     // reaches the handler, and any service without an endpoint here goes to a closed port.
@@ -434,7 +440,7 @@ export class Rehearsal {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(
         process.execPath,
-        [`--max-old-space-size=${heapMb}`, path.join(__dirname, 'invoke-runner.js')],
+        [`--max-old-space-size=${heapMb}`, ...nodeOptions, path.join(__dirname, 'invoke-runner.js')],
         { env, stdio: ['pipe', 'pipe', 'pipe'] },
       );
       let output = '';

@@ -92,6 +92,9 @@ export class ThrottleProxy {
     this.perUser = true;
   }
 
+  /** Called for every call the proxy forwards (lets a benchmark follow a rate over time). */
+  onForwarded?: (target: string, username: string | undefined) => void;
+
   /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
   failOn(target: string, username: string, error = 'InternalErrorException'): void {
     this.faults.push({ target, username, error });
@@ -140,6 +143,7 @@ export class ThrottleProxy {
           return;
         }
         this.forwarded[target] = (this.forwarded[target] ?? 0) + 1;
+        this.onForwarded?.(target, username);
         if (this.latencyMs > 0) {
           setTimeout(() => this.forward(upstream, req, res, target, body, username), this.latencyMs);
           return;

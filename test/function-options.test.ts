@@ -102,6 +102,9 @@ describe('seedingFunction', () => {
     seeder(stack, 'Seeder');
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
+      // V8's heap capped well inside the function's memory, so it collects before Lambda kills it.
+      MemorySize: 256,
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=160' }) },
       VpcConfig: Match.absent(),
       ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: Match.absent(),
