@@ -534,7 +534,7 @@ async function main(): Promise<void> {
     `| redactor: registering ${cpu.users.toLocaleString('en-US')} passwords | ${cpu.redactor.before.registerMs} ms | ${cpu.redactor.after.registerMs} ms |`,
     `| redactor: describing ${cpu.describedErrors.toLocaleString('en-US')} errors | ${cpu.redactor.before.describeMs} ms | ${cpu.redactor.after.describeMs} ms |`,
     `| handler: pre-flight's own CPU | ${cpu.handler.before.preflightSelfMs} ms | ${cpu.handler.after.preflightSelfMs} ms |`,
-    `| handler: whole Create's CPU (${cpu.handler.before.status} / ${cpu.handler.after.status}) | ${cpu.handler.before.cpuMs} ms | ${cpu.handler.after.cpuMs} ms |`,
+    `| handler: the Create's profiled time, idle excluded (${cpu.handler.before.status} / ${cpu.handler.after.status}) | ${cpu.handler.before.cpuMs} ms | ${cpu.handler.after.cpuMs} ms |`,
     '',
     'Where the Create spends its CPU (self time, top 5):',
     '',
