@@ -28,6 +28,8 @@ export class Redactor {
   /** Every form of every secret, by its first MIN_SECRET_LENGTH characters, longest first. */
   private readonly byPrefix = new Map<string, string[]>();
   private readonly forms = new Set<string>();
+  /** Prefixes whose lists gained forms since the last sort. */
+  private readonly unsorted = new Set<string>();
 
   add(secret: string | undefined): void {
     if (typeof secret !== 'string' || [...secret].length < MIN_SECRET_LENGTH) return;
@@ -36,17 +38,18 @@ export class Redactor {
       this.forms.add(form);
       const key = form.slice(0, MIN_SECRET_LENGTH);
       const list = this.byPrefix.get(key);
-      if (!list) this.byPrefix.set(key, [form]);
-      else {
-        list.push(form);
-        // Longest first, so a secret that contains another is masked whole.
-        list.sort((x, y) => y.length - x.length);
-      }
+      if (list) list.push(form);
+      else this.byPrefix.set(key, [form]);
+      this.unsorted.add(key);
     }
   }
 
   redact(text: string): string {
     if (this.forms.size === 0 || text === '') return text;
+    // Longest first, so a secret that contains another is masked whole. Sorted here, once
+    // after adds: passwords that share a prefix ('Passw0rd-1' ... '-10000') make long lists.
+    for (const key of this.unsorted) this.byPrefix.get(key)?.sort((x, y) => y.length - x.length);
+    this.unsorted.clear();
     return maskTruncated(maskWhole(text, this.byPrefix), this.byPrefix);
   }
 }
