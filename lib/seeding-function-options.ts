@@ -15,6 +15,19 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
  */
 export interface SeedingFunctionOptions {
   /**
+   * The function's memory, in MB (128 to 10,240). Lambda gives a function CPU in proportion
+   * to its memory (1,769 MB is one vCPU), and the handler needs CPU more than memory: about
+   * 10 ms of CPU per PERMANENT user created (its Cognito and DynamoDB calls, signed), so
+   * keeping Cognito's 30 users a second takes about 0.3 vCPU and 50 TEMPORARY users a
+   * second about 0.45. V8's heap is capped at 62.5 % of it (`NODE_OPTIONS`). 80,000 users
+   * fit in 256 MB (measured: 249 MB at the peak), but 256 MB gives about 0.15 vCPU, half of
+   * what the default pace needs.
+   *
+   * @default 1024
+   */
+  readonly memorySize?: number;
+
+  /**
    * The VPC to run the function in. The function calls Cognito, Secrets Manager, SSM,
    * DynamoDB and S3 (users files) APIs: the subnets need a route to them (a NAT gateway
    * or VPC endpoints). The role gets the network-interface permissions

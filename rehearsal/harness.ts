@@ -100,6 +100,8 @@ export interface InvokeResult {
   readonly invocations: number;
   /** The handler process's peak resident memory, in MB. */
   readonly maxRssMb?: number;
+  /** CPU time (user and system) the handler processes used, summed over invocations, in ms. */
+  readonly cpuMs: number;
   readonly event: Record<string, unknown>;
 }
 
@@ -385,6 +387,7 @@ export class Rehearsal {
       response: last ? (JSON.parse(last) as CfnResponseBody) : undefined,
       rawResponses,
       maxRssMb: rssKb.length ? Math.round(Math.max(...rssKb) / 1024) : undefined,
+      cpuMs: [...output.matchAll(/^\{"cpuMs":(\d+)\}$/gm)].reduce((sum, m) => sum + Number(m[1]), 0),
       output,
       exitCode,
       ms: Date.now() - started,

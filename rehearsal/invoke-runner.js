@@ -38,7 +38,11 @@ process.stdin.on('end', () => {
   Promise.resolve(handler(event, context)).then(
     () => {
       clearTimeout(killer);
-      process.stdout.write(JSON.stringify({ maxRssKb: peakRssKb() }) + '\n', () => process.exit(0));
+      const cpu = process.cpuUsage();
+      const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+      process.stdout.write(`${JSON.stringify({ maxRssKb: peakRssKb() })}\n${JSON.stringify({ cpuMs })}\n`, () =>
+        process.exit(0),
+      );
     },
     () => {
       // The handler must never throw back to Lambda: say so, without the error's text.

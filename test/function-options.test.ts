@@ -102,9 +102,9 @@ describe('seedingFunction', () => {
     seeder(stack, 'Seeder');
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
-      // V8's heap capped well inside the function's memory, so it collects before Lambda kills it.
-      MemorySize: 256,
-      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=160' }) },
+      // CPU for Cognito's default pace, and V8's heap capped well inside the memory.
+      MemorySize: 1024,
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=640' }) },
       VpcConfig: Match.absent(),
       ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: Match.absent(),
@@ -115,6 +115,24 @@ describe('seedingFunction', () => {
       DeletionPolicy: 'Retain',
     });
     template.resourceCountIs('AWS::Backup::BackupSelection', 0);
+  });
+
+  test('memorySize sets the memory and the heap cap with it (62.5 %)', () => {
+    const stack = new Stack(new App(), 'S');
+    seeder(stack, 'Seeder', { memorySize: 256 });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 256,
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--max-old-space-size=160' }) },
+    });
+  });
+
+  test.each([100, 10_241, 512.5])('fails when memorySize is %s, naming the range', (memorySize) => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => seeder(stack, 'Seeder', { memorySize })).toThrow(
+      new RegExp(
+        `^S/Seeder: seedingFunction.memorySize is ${memorySize}, and Lambda takes a whole number of MB from 128 to 10,240`,
+      ),
+    );
   });
 
   test('seeders of one stack that share one options object share the function', () => {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,9 +16,13 @@ const SINGLETON_ID = 'CognitoUserSeederFunction';
 /** How long the handler may run: Lambda's maximum, for large populations. */
 export const SEED_FUNCTION_TIMEOUT = Duration.minutes(15);
 
-/** The function's memory, and the V8 heap it may use of it (the rest: code, buffers, sockets). */
-export const SEED_FUNCTION_MEMORY_MB = 256;
-export const SEED_FUNCTION_HEAP_MB = 160;
+/**
+ * The function's memory by default: CPU comes with it (1,769 MB is one vCPU), and keeping
+ * Cognito's quotas takes about 0.3 to 0.45 vCPU.
+ */
+export const SEED_FUNCTION_MEMORY_MB = 1024;
+/** The share of the function's memory V8's heap may use (the rest: code, buffers, sockets). */
+export const SEED_FUNCTION_HEAP_SHARE = 0.625;
 
 /** The item operations the handler's ledger module makes, and no others. */
 export const LEDGER_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
@@ -63,6 +67,12 @@ export class SeedFunction extends Construct {
 
   private constructor(scope: Construct, id: string, options: SeedingFunctionOptions, configuredBy: string) {
     super(scope, id);
+    const memorySize = options.memorySize ?? SEED_FUNCTION_MEMORY_MB;
+    if (!Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)) {
+      throw new Error(
+        `${configuredBy}: seedingFunction.memorySize is ${memorySize}, and Lambda takes a whole number of MB from 128 to 10,240: pass one in that range (the default, ${SEED_FUNCTION_MEMORY_MB}, keeps Cognito's default pace).`,
+      );
+    }
     this.options = options;
     this.configuredBy = configuredBy;
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
@@ -126,7 +136,7 @@ export class SeedFunction extends Construct {
       role: this.role,
       logGroup,
       timeout: SEED_FUNCTION_TIMEOUT,
-      memorySize: SEED_FUNCTION_MEMORY_MB,
+      memorySize,
       // CloudFormation is answered by the handler itself: a Lambda retry would only repeat it.
       retryAttempts: 0,
       environment: {
@@ -134,8 +144,8 @@ export class SeedFunction extends Construct {
         [LEDGER_TABLE_ENV]: this.ledger.tableName,
         [STACK_ID_ENV]: Aws.STACK_ID,
         // V8 collects before its heap nears the function's memory: 80,000 users live in about
-        // 100 MB, and an unbounded heap grew the process past 256 MB before collecting.
-        NODE_OPTIONS: `--max-old-space-size=${SEED_FUNCTION_HEAP_MB}`,
+        // 100 MB, and a heap of 90 % grew the process past 256 MB before collecting.
+        NODE_OPTIONS: `--max-old-space-size=${Math.floor(memorySize * SEED_FUNCTION_HEAP_SHARE)}`,
       },
       description: 'cdk-cognito-seeder: seeds Cognito users for Custom::CognitoUserSeed',
       vpc: options.vpc,
