@@ -148,7 +148,6 @@ export class RateLimiter {
       this.ceiling = Infinity;
       this.lastCut = -Infinity;
       this.lastGrowth = now;
-      this.setRate(this.current, now);
       return;
     }
     const tolerated = this.tolerated;

@@ -6,7 +6,6 @@
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   AdminCreateUserCommand,
@@ -14,10 +13,13 @@ import {
   CognitoIdentityProviderClient,
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { App, Stack } from 'aws-cdk-lib';
-import { PasswordMode, SeededUserPool, SeedPassword } from '../lib';
+import { PasswordMode } from '../lib';
 import { Rehearsal, synthesize } from './harness';
+import { LIFTED_RATES, populationApp } from './population';
 import { HotSpotProfile, profileHotSpots } from './profile';
+
+/** The function's smallest configuration, where memory is measured: 256 MB, heap 160. */
+const SMALLEST = { memorySize: 256 };
 import { DEFAULT_QUOTAS } from './throttle-proxy';
 
 interface Scenario {
@@ -114,13 +116,8 @@ function quotaBound(mode: PasswordMode): number {
 }
 
 async function seed(s: Scenario) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  const app = new App({ outdir });
-  const stack = new Stack(app, 'Bench');
   // Memory is measured in the smallest configuration it must fit: 256 MB (heap 160).
-  const pool = new SeededUserPool(stack, 'Pool', { seeding: { seedingFunction: { memorySize: 256 } } });
-  const password = SeedPassword.generate();
-  for (let i = 0; i < s.users; i++) pool.addUser({ username: `load-${i}`, mode: s.mode, password });
+  const { app, outdir } = populationApp(s.users, s.mode, { seeding: { seedingFunction: SMALLEST } });
   const rehearsal = await Rehearsal.start({
     backend: s.backend,
     quotas: !s.heapMb,
@@ -134,7 +131,6 @@ async function seed(s: Scenario) {
       `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})${s.heapMb ? `, heap capped at ${s.heapMb} MB, quotas off` : ''}${s.latencyMs ? `, ${s.latencyMs} ms a call` : ''}...\n`,
     );
     // The probe lifts the handler's own pacing too: memory, not pace, is what it measures.
-    const fast = { Create: '5000', Recovery: '5000', Write: '5000', Read: '5000' };
     const neighbour = s.neighbourRps
       ? await startNeighbour(rehearsal, resource.properties.UserPoolId, s.neighbourRps)
       : undefined;
@@ -146,7 +142,7 @@ async function seed(s: Scenario) {
     const invoked = Date.now();
     const result = await rehearsal.invoke({
       requestType: 'Create',
-      resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: fast } } : resource,
+      resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: LIFTED_RATES } } : resource,
       heapMb: s.heapMb,
     });
     const neighbourStats = await neighbour?.stop();
@@ -295,13 +291,10 @@ async function countUsers(rehearsal: Rehearsal, poolId: string) {
  * reported as a ratio to its bound (PERMANENT: 30 users/s; delete: 25/s).
  */
 async function largest(s: LargestScenario) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  const app = new App({ outdir });
-  const stack = new Stack(app, 'Bench');
   const r = DEFAULT_QUOTAS;
-  const pool = new SeededUserPool(stack, 'Pool', {
+  const { app, outdir } = populationApp(s.users, s.mode, {
     seeding: {
-      seedingFunction: { memorySize: 256 },
+      seedingFunction: SMALLEST,
       rateLimits: {
         userCreation: r.UserCreation.rate * s.scale,
         accountRecovery: r.UserAccountRecovery.rate * s.scale,
@@ -310,8 +303,6 @@ async function largest(s: LargestScenario) {
       },
     },
   });
-  const password = SeedPassword.generate();
-  for (let i = 0; i < s.users; i++) pool.addUser({ username: `load-${i}`, mode: s.mode, password });
   const rehearsal = await Rehearsal.start({ backend: 'fake', quotas: true, quotaScale: s.scale });
   try {
     const [resource] = await rehearsal.deploy(synthesize(app));

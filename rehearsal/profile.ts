@@ -14,11 +14,16 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { App, Stack } from 'aws-cdk-lib';
 import * as esbuild from 'esbuild';
-import { PasswordMode, SeededUserPool, SeedPassword } from '../lib';
+import { PasswordMode } from '../lib';
 import { Rehearsal, synthesize } from './harness';
+import { LIFTED_RATES, populationApp } from './population';
+
+// scripts/bundle.js is plain JavaScript, run by npm scripts.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { handlerBuildOptions } = require('../scripts/bundle') as {
+  handlerBuildOptions: (tree: string) => esbuild.BuildOptions;
+};
 
 /** main before the fixes: the redactor masked form by form, the pre-flight copied each group's list per member. */
 export const BEFORE_REF = 'ec11478';
@@ -114,45 +119,29 @@ function profileRedactor(tree: string): RedactorFigures {
   return { registerMs, describeMs, digest: described.join('\n') };
 }
 
-/** `tree`'s handler, bundled as scripts/bundle.js does but not minified. */
+/** `tree`'s handler, bundled as scripts/bundle.js does but not minified (function names survive). */
 async function unminifiedBundle(tree: string): Promise<string> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'profile-bundle-'));
   await esbuild.build({
-    absWorkingDir: tree,
-    entryPoints: ['lambda/index.ts'],
+    ...handlerBuildOptions(tree),
     outfile: path.join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    mainFields: ['module', 'main'],
     minify: false,
     keepNames: true,
-    logLevel: 'warning',
   });
   return outdir;
 }
 
 /** A 10,000-user Create, every user in one group, under --cpu-prof; the profile summed by function. */
 async function profileHandler(asset: string): Promise<HandlerFigures> {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'profile-app-'));
   const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'profile-cpu-'));
-  const app = new App({ outdir });
-  const stack = new Stack(app, 'Profile');
-  const pool = new SeededUserPool(stack, 'Pool');
-  new cognito.CfnUserPoolGroup(stack, 'Testers', { userPoolId: pool.userPoolId, groupName: 'testers' });
-  const password = SeedPassword.generate();
-  for (let i = 0; i < PROFILE_USERS; i++) {
-    pool.addUser({ username: `load-${i}`, mode: PasswordMode.PERMANENT, password, groups: ['testers'] });
-  }
+  const { app, outdir } = populationApp(PROFILE_USERS, PasswordMode.PERMANENT, { groups: ['testers'] });
   const rehearsal = await Rehearsal.start({ backend: 'fake' });
   try {
     const [resource] = await rehearsal.deploy(synthesize(app));
     // Pace lifted as in the memory probe: CPU, not pace, is what this measures.
-    const fast = { Create: '5000', Recovery: '5000', Write: '5000', Read: '5000' };
     const result = await rehearsal.invoke({
       requestType: 'Create',
-      resource: { ...resource, asset, properties: { ...resource.properties, Rates: fast } },
+      resource: { ...resource, asset, properties: { ...resource.properties, Rates: LIFTED_RATES } },
       nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
     });
     const [file] = fs.readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'));

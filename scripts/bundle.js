@@ -15,11 +15,14 @@ const root = path.resolve(__dirname, '..');
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'assets', 'seed-handler');
 const LICENSES = 'THIRD-PARTY-LICENSES.txt';
 
-async function main() {
-  const result = await esbuild.build({
-    absWorkingDir: root,
+/**
+ * How the handler is built, from `tree` (a checkout of this repository). rehearsal/profile.ts
+ * builds other checkouts with it, unminified, to profile them.
+ */
+function handlerBuildOptions(tree) {
+  return {
+    absWorkingDir: tree,
     entryPoints: ['lambda/index.ts'],
-    outfile: path.join(outdir, 'index.js'),
     bundle: true,
     platform: 'node',
     // Runs on nodejs24.x in Lambda and on Node 20 in local rehearsals and tests.
@@ -31,9 +34,16 @@ async function main() {
     sourcemap: false,
     // The SDK carries no licence comments; its licences go in LICENSES, from the packages.
     legalComments: 'none',
+    logLevel: 'warning',
+  };
+}
+
+async function main() {
+  const result = await esbuild.build({
+    ...handlerBuildOptions(root),
+    outfile: path.join(outdir, 'index.js'),
     metafile: true,
     write: false,
-    logLevel: 'warning',
   });
   const files = new Map([
     ['index.js', Buffer.from(result.outputFiles[0].contents)],
@@ -75,7 +85,11 @@ function writeUnlessSame(files) {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+module.exports = { handlerBuildOptions };
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
