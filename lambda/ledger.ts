@@ -1,15 +1,18 @@
 /**
  * The ownership ledger: the only module that reads or writes the stack's DynamoDB table.
  * It records every user a seed resource created or adopted, the requests it applied, and
- * the lock that lets one delivery of a request act at a time. Every write is conditional.
+ * the order of the requests on each seed resource. Writes that can race are conditional.
  *
  * Items (pk / sk):
  * - `USER#<poolId>` / `<key>`: a user held by one owner (the key is the username as the
  *   pool compares it);
  * - `OWNER#<owner>` / `POOL#<poolId>`: a pool where the owner holds users;
- * - `OWNER#<owner>` / `REQUEST#<requestId>`: a request applied, and its answer;
- * - `OWNER#<owner>` / `PROGRESS#<requestId>`: a request carried on across invocations;
- * - `OWNER#<owner>` / `LOCK`: the delivery acting now;
+ * - `OWNER#<owner>` / `REQUEST#<requestId>`: a request: what CloudFormation asked, its
+ *   fence, its progress and its outcome (its properties and sealing key only until it is
+ *   answered);
+ * - `OWNER#<owner>` / `FENCE`: the fence number and request that may write now: a newer
+ *   request takes the next number, and every older one stops;
+ * - `OWNER#<owner>` / `SLICE`: the request whose work holds the resource (one at a time);
  * - `MANIFEST#<owner>` / `<poolId>#HEAD` and `<poolId>#PART#…`: the manifest of what the
  *   owner seeded into a pool, for the tests that sign in as its users (format:
  *   testing/manifest-format.ts). It holds no password.
@@ -22,6 +25,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'crypto';
 import {
@@ -71,26 +75,64 @@ export interface UserRecord {
   readonly totp?: 'enrolled';
 }
 
-/** A request that was applied, with the answer it got. */
-export interface RequestRecord {
+/** CloudFormation's request types, and a repair. */
+export type RequestType = 'Create' | 'Update' | 'Delete';
+
+/** How a request ended: what its answer says. */
+export interface Outcome {
   readonly status: 'SUCCESS' | 'FAILED';
   readonly physicalResourceId: string;
   readonly reason?: string;
   readonly data?: Record<string, string>;
-  readonly answered: boolean;
 }
 
-/** A request that continues in another invocation: since when, and how many so far. */
+/** What a request's work has established so far, for the slices after the first. */
 export interface Progress {
-  /** When the request's first invocation started (ms since epoch). */
-  readonly since: number;
-  readonly invocations: number;
+  /** Pre-flight passed: the next slices plan from the ledger without looking users up again. */
+  readonly preflight?: boolean;
+  /** The password sources' versions pre-flight read, by a digest of the source. */
+  readonly versions?: Record<string, string>;
+  /** The request failed (this reason) and is undoing what it did. */
+  readonly failed?: string;
+  /** What earlier slices undid of it so far. */
+  readonly undone?: { readonly deleted: number; readonly released: number };
+  /** Slices run so far. */
+  readonly slices?: number;
 }
 
-/** The outcome of trying to take the lock. */
-export type LockOutcome =
-  | { readonly acquired: true }
-  | { readonly acquired: false; readonly heldByRequest: string; readonly expiresAt: number };
+/** A request on one seed resource, as the ledger keeps it. */
+export interface RequestRecord {
+  readonly owner: string;
+  readonly requestId: string;
+  readonly type: RequestType;
+  /** When the first delivery arrived (ms since epoch): CloudFormation's hour counts from about then. */
+  readonly since: number;
+  readonly stackId: string;
+  /** The event's properties, as JSON; dropped once answered. */
+  readonly properties?: string;
+  /** The physical id the event names (Update, Delete). */
+  readonly physicalResourceId?: string;
+  /** The key that opens the sealed ResponseURL the execution carries; dropped once answered. */
+  readonly key?: string;
+  /** The request's fence number, once it has one. */
+  readonly fence?: number;
+  readonly progress?: Progress;
+  readonly outcome?: Outcome;
+  readonly answered?: boolean;
+}
+
+/** The fence of a seed resource: the request that may write now. */
+export interface Fence {
+  readonly fence: number;
+  readonly requestId?: string;
+}
+
+/** Who holds a seed resource's work. */
+export interface SliceHolder {
+  readonly requestId: string;
+  /** When it took the resource (ms since epoch). */
+  readonly since: number;
+}
 
 const userPk = (pool: string) => `USER#${pool}`;
 const ownerPk = (owner: string) => `OWNER#${owner}`;
@@ -223,30 +265,21 @@ export class Ledger {
     );
   }
 
-  async getProgress(owner: string, requestId: string): Promise<Progress | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: { pk: s(ownerPk(owner)), sk: s(`PROGRESS#${requestId}`) },
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    return { since: Number(out.Item.since?.N ?? 0), invocations: Number(out.Item.invocations?.N ?? 1) };
-  }
-
-  async putProgress(owner: string, requestId: string, progress: Progress): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: {
-          pk: s(ownerPk(owner)),
-          sk: s(`PROGRESS#${requestId}`),
-          since: n(progress.since),
-          invocations: n(progress.invocations),
-        },
-      }),
-    );
+  /** Records a request as first delivered; false when a delivery recorded it already. */
+  async recordRequest(request: RequestRecord): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: requestItem(request),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async getRequest(owner: string, requestId: string): Promise<RequestRecord | undefined> {
@@ -257,73 +290,134 @@ export class Ledger {
         ConsistentRead: true,
       }),
     );
-    if (!out.Item) return undefined;
-    return JSON.parse(str(out.Item, 'result') ?? '{}') as RequestRecord;
+    return out.Item ? toRequest(out.Item) : undefined;
   }
 
-  /** Records a request's answer before it is sent, so no later delivery applies it again. */
-  async putRequest(owner: string, requestId: string, result: RequestRecord): Promise<void> {
+  /** Sets fields of a request record (those given; `undefined` removes one). */
+  async updateRequest(
+    owner: string,
+    requestId: string,
+    fields: Partial<Pick<RequestRecord, 'fence' | 'progress' | 'outcome' | 'answered' | 'properties' | 'key'>>,
+  ): Promise<void> {
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    for (const [name, value] of Object.entries(fields)) {
+      names[`#${name}`] = name;
+      if (value === undefined) {
+        removes.push(`#${name}`);
+        continue;
+      }
+      sets.push(`#${name} = :${name}`);
+      values[`:${name}`] =
+        typeof value === 'number'
+          ? n(value)
+          : typeof value === 'boolean'
+            ? { BOOL: value }
+            : s(typeof value === 'string' ? value : JSON.stringify(value));
+    }
     await this.client.send(
-      new PutItemCommand({
+      new UpdateItemCommand({
         TableName: this.table,
-        Item: {
-          pk: s(ownerPk(owner)),
-          sk: s(`REQUEST#${requestId}`),
-          result: s(JSON.stringify(result)),
-          at: n(Date.now()),
-        },
+        Key: { pk: s(ownerPk(owner)), sk: s(`REQUEST#${requestId}`) },
+        UpdateExpression: [
+          sets.length ? `SET ${sets.join(', ')}` : '',
+          removes.length ? `REMOVE ${removes.join(', ')}` : '',
+        ]
+          .filter((e) => e !== '')
+          .join(' '),
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
       }),
     );
   }
 
-  /**
-   * Takes the owner's lock for one delivery (`token`) of `requestId` until `expiresAt`.
-   * A lock past its expiry (its holder died) can be taken.
-   */
-  async lock(owner: string, requestId: string, token: string, expiresAt: number): Promise<LockOutcome> {
+  async getFence(owner: string): Promise<Fence> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s('FENCE') },
+        ConsistentRead: true,
+      }),
+    );
+    return { fence: Number(out.Item?.fence?.N ?? 0), requestId: str(out.Item ?? {}, 'requestId') };
+  }
+
+  /** Moves the fence from `from` to the next number, for `requestId`; false when it moved meanwhile. */
+  async bumpFence(owner: string, from: number, requestId: string): Promise<boolean> {
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: {
-            pk: s(ownerPk(owner)),
-            sk: s('LOCK'),
-            requestId: s(requestId),
-            token: s(token),
-            expiresAt: n(expiresAt),
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': n(Date.now()) },
+          Item: { pk: s(ownerPk(owner)), sk: s('FENCE'), fence: n(from + 1), requestId: s(requestId) },
+          ConditionExpression: from === 0 ? 'attribute_not_exists(pk)' : 'fence = :from',
+          ExpressionAttributeValues: from === 0 ? undefined : { ':from': n(from) },
         }),
       );
-      return { acquired: true };
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the resource's work for `requestId`: when nobody holds it, or `requestId` does
+   * already (a slice after the first, or one run again after a crash). Otherwise, who holds it.
+   */
+  async takeSlice(owner: string, requestId: string, now: number): Promise<SliceHolder | undefined> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: s(ownerPk(owner)), sk: s('SLICE'), requestId: s(requestId), since: n(now) },
+          ConditionExpression: 'attribute_not_exists(pk) OR requestId = :me',
+          ExpressionAttributeValues: { ':me': s(requestId) },
+        }),
+      );
+      return undefined;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.table,
-        Key: { pk: s(ownerPk(owner)), sk: s('LOCK') },
+        Key: { pk: s(ownerPk(owner)), sk: s('SLICE') },
         ConsistentRead: true,
       }),
     );
-    return {
-      acquired: false,
-      heldByRequest: str(out.Item ?? {}, 'requestId') ?? '',
-      expiresAt: Number(out.Item?.expiresAt?.N ?? 0),
-    };
+    // Released meanwhile: say so by holding nothing, and the caller takes it again.
+    if (!out.Item) return { requestId: '', since: 0 };
+    return { requestId: str(out.Item, 'requestId') ?? '', since: Number(out.Item.since?.N ?? 0) };
   }
 
-  /** Releases the lock if this delivery still holds it. */
-  async unlock(owner: string, token: string): Promise<void> {
+  /** Lets go of the resource's work for a holder whose slice cannot be running (its execution ended). */
+  async breakSlice(owner: string, holder: SliceHolder): Promise<void> {
     try {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.table,
-          Key: { pk: s(ownerPk(owner)), sk: s('LOCK') },
-          ConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#token': 'token' },
-          ExpressionAttributeValues: { ':token': s(token) },
+          Key: { pk: s(ownerPk(owner)), sk: s('SLICE') },
+          ConditionExpression: 'requestId = :holder AND since = :since',
+          ExpressionAttributeValues: { ':holder': s(holder.requestId), ':since': n(holder.since) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Lets go of the resource's work if `requestId` holds it. */
+  async releaseSlice(owner: string, requestId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: s(ownerPk(owner)), sk: s('SLICE') },
+          ConditionExpression: 'requestId = :holder',
+          ExpressionAttributeValues: { ':holder': s(requestId) },
         }),
       );
     } catch (error) {
@@ -462,5 +556,41 @@ function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
     applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
     previousOwner: str(item, 'previousOwner'),
     totp: str(item, 'totp') === 'enrolled' ? 'enrolled' : undefined,
+  };
+}
+
+function requestItem(r: RequestRecord): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    pk: s(ownerPk(r.owner)),
+    sk: s(`REQUEST#${r.requestId}`),
+    type: s(r.type),
+    since: n(r.since),
+    stackId: s(r.stackId),
+  };
+  if (r.properties !== undefined) item.properties = s(r.properties);
+  if (r.physicalResourceId !== undefined) item.physicalResourceId = s(r.physicalResourceId);
+  if (r.key !== undefined) item.key = s(r.key);
+  if (r.fence !== undefined) item.fence = n(r.fence);
+  return item;
+}
+
+function toRequest(item: Record<string, AttributeValue>): RequestRecord {
+  const json = <T>(name: string): T | undefined => {
+    const text = str(item, name);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  };
+  return {
+    owner: (str(item, 'pk') ?? '').slice('OWNER#'.length),
+    requestId: (str(item, 'sk') ?? '').slice('REQUEST#'.length),
+    type: (str(item, 'type') ?? 'Create') as RequestType,
+    since: Number(item.since?.N ?? 0),
+    stackId: str(item, 'stackId') ?? '',
+    properties: str(item, 'properties'),
+    physicalResourceId: str(item, 'physicalResourceId'),
+    key: str(item, 'key'),
+    fence: item.fence?.N === undefined ? undefined : Number(item.fence.N),
+    progress: json<Progress>('progress'),
+    outcome: json<Outcome>('outcome'),
+    answered: item.answered?.BOOL === true,
   };
 }

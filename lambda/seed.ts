@@ -12,7 +12,8 @@ import {
   PoolDescription,
   stuckCallMessage,
 } from './cognito';
-import { AppliedSpec, Ledger, UserRecord } from './ledger';
+import { createHash } from 'crypto';
+import { AppliedSpec, Ledger, Progress, UserRecord } from './ledger';
 import { ComposedError, describeError, Logger, Redactor } from './log';
 import { AbortedError, Lanes, runBounded, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
@@ -100,14 +101,20 @@ export interface SeedDeps {
   readonly signal: StopSignal;
   /** Raised at the last moment: stop compensating, answer. */
   readonly cleanupSignal: StopSignal;
-  /** Milliseconds the request has left, across invocations, before it must answer. */
+  /** When the request arrived (ms since epoch). */
+  readonly since: number;
+  /** Milliseconds the request has left for its work, across slices. */
   readonly remainingMs: () => number;
   /**
-   * True when a stop can hand the rest of the request to a fresh invocation: then a
-   * stopped request throws AbortedError untouched (no compensation), and its progress is
-   * what the ledger already holds.
+   * True when a stop came from the end of a slice, with the request's time left for the
+   * work (or, for `cleanup`, for undoing it): the next slice goes on from the ledger and
+   * the progress saved, so a stopped request returns untouched (no compensation).
    */
-  readonly canContinue: () => boolean;
+  readonly continues: (phase: 'work' | 'cleanup') => boolean;
+  /** What earlier slices of the request established. */
+  readonly progress: Progress;
+  /** Keeps what this slice established, for the next one. */
+  readonly saveProgress: (progress: Progress) => Promise<void>;
   /** The store of TOTP secrets kept in `secretArn`. */
   readonly totp: (secretArn: string) => TotpStore;
 }
@@ -126,6 +133,8 @@ const ENROL_BATCH = 50;
 export interface SeedResult {
   readonly physicalResourceId: string;
   readonly counts: Counts;
+  /** The users the request seeds (Create and Update). */
+  readonly users?: number;
 }
 
 export type Counts = Record<string, number>;
@@ -141,7 +150,7 @@ export async function reconcileRequest(
   successId: string,
   failedId: string,
   deps: SeedDeps,
-): Promise<SeedResult> {
+): Promise<SeedResult | undefined> {
   const run = new Run(spec.userPoolId, spec, who, deps);
   return run.reconcile(spec, successId, failedId);
 }
@@ -153,7 +162,7 @@ export async function deleteRequest(
   who: RequestIdentity,
   currentId: string,
   deps: SeedDeps,
-): Promise<SeedResult> {
+): Promise<SeedResult | undefined> {
   const run = new Run(userPoolId, removal, who, deps);
   return run.removeAll(removal.retain, currentId);
 }
@@ -176,6 +185,8 @@ class Run {
   private readonly pool: CognitoPool;
   private readonly counts: Counts = {};
   private description?: PoolDescription;
+  /** The password sources' versions pre-flight read, by `sourceDigest`. */
+  private readonly versions = new Map<string, string>();
   /** The pool's ledger records as pre-flight read them. */
   private records: readonly UserRecord[] = [];
   private done = 0;
@@ -192,25 +203,35 @@ class Run {
     this.pool = deps.pool(userPoolId, pace.rates);
   }
 
-  async reconcile(spec: SeedSpec, successId: string, failedId: string): Promise<SeedResult> {
+  /**
+   * One slice of a Create or Update: pre-flight (first slice) or a plan from the ledger
+   * (the slices after it), then the writes. Undefined when the slice ended with the rest
+   * to do; the result once done; a SeedFailure once failed and undone.
+   */
+  async reconcile(spec: SeedSpec, successId: string, failedId: string): Promise<SeedResult | undefined> {
+    const progress = this.deps.progress;
+    if (progress.failed !== undefined) return this.undo(progress.failed, failedId);
     let plan: Plan;
     try {
-      plan = await this.preflight(spec);
+      plan = progress.preflight ? await this.replan(spec, progress) : await this.preflight(spec);
     } catch (error) {
-      if (this.continues(error)) throw error;
+      if (this.continues(error)) return undefined;
       throw new SeedFailure(describeError(error, this.deps.redactor), failedId);
     }
-    this.count('unchanged', plan.unchanged);
-    const counts = countCalls(plan);
-    const needed = estimateSeconds(counts, spec.rates);
-    const left = this.deps.remainingMs() / 1000;
-    if (needed > left) {
-      // Fail before the first write rather than time out half-way.
-      throw new SeedFailure(
-        `the users need about ${Math.ceil(needed)} s at the configured rates (${counts.create} AdminCreateUser at ${spec.rates.create}/s, ${counts.recovery} password calls at ${spec.rates.recovery}/s, ${counts.write} other writes at ${spec.rates.write}/s), and the function has ${Math.floor(left)} s left; nothing was written. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys`,
-        failedId,
-      );
+    if (!progress.preflight) {
+      const counts = countCalls(plan);
+      const needed = estimateSeconds(counts, spec.rates);
+      const left = this.deps.remainingMs() / 1000;
+      if (needed > left) {
+        // Fail before the first write rather than time out half-way.
+        throw new SeedFailure(
+          `the users need about ${Math.ceil(needed)} s at the configured rates (${counts.create} AdminCreateUser at ${spec.rates.create}/s, ${counts.recovery} password calls at ${spec.rates.recovery}/s, ${counts.write} other writes at ${spec.rates.write}/s), and the request has ${Math.floor(left)} s left of CloudFormation's hour; nothing was written. Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate deploys`,
+          failedId,
+        );
+      }
+      await this.deps.saveProgress({ ...progress, preflight: true, versions: Object.fromEntries(this.versions) });
     }
+    this.count('unchanged', plan.unchanged);
     if (plan.writes.length > 0) await this.deps.ledger.notePool(this.who.owner, this.userPoolId);
     let error = await this.runAll(plan.writes, (a) => this.write(a));
     if (error === undefined) error = await this.runAll(plan.removals, (a) => this.remove(a));
@@ -239,18 +260,34 @@ class Run {
       return {
         physicalResourceId: successId,
         counts: { ...this.counts, calls: this.pool.stats.calls, throttles: this.pool.stats.throttles },
+        users: spec.users.length,
       };
     }
-    // Stopped for time with time left overall: the next invocation picks up from the ledger.
-    if (this.continues(error)) throw error;
-    const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
+    // Stopped at the end of a slice, with time left: the next slice goes on from the ledger.
+    if (this.continues(error)) return undefined;
     const what =
       error instanceof AbortedError
-        ? this.outOfTime(plan.writes.length + plan.removals.length)
+        ? this.outOfTime(plan.writes.length + plan.removals.length - this.completed)
         : describeError(error, this.deps.redactor);
+    return this.undo(what, failedId);
+  }
+
+  /**
+   * Undoes what the request did, after it failed (`what`), and fails with a reason that
+   * says so. Undefined when the slice ended first: the next slice goes on undoing.
+   */
+  private async undo(what: string, failedId: string): Promise<undefined> {
+    const before = this.deps.progress.undone ?? { deleted: 0, released: 0 };
+    const undo = await this.compensateFor(this.who.requestId, this.deps.cleanupSignal);
+    const undone = { deleted: before.deleted + undo.deleted, released: before.released + undo.released };
+    // Stopped by the end of the slice, not by failures: the next slice goes on undoing.
+    if (undo.left > 0 && this.deps.cleanupSignal.stopped && this.deps.continues('cleanup')) {
+      await this.deps.saveProgress({ ...this.deps.progress, failed: what, undone });
+      return undefined;
+    }
     let note = '';
-    if (undo.total > 0 && undo.left === 0) {
-      note = ` Undid what this request did: deleted the ${undo.deleted} user(s) it had created${undo.released > 0 ? `, released or handed back the ${undo.released} it had adopted or taken over` : ''}.`;
+    if (undo.left === 0 && undone.deleted + undone.released > 0) {
+      note = ` Undid what this request did: deleted the ${undone.deleted} user(s) it had created${undone.released > 0 ? `, released or handed back the ${undone.released} it had adopted or taken over` : ''}.`;
     }
     if (undo.left > 0) {
       await this.deps.ledger.notePending(this.who.owner, this.userPoolId, this.who.requestId);
@@ -259,7 +296,52 @@ class Run {
     throw new SeedFailure(`${what}.${note}`, failedId);
   }
 
-  async removeAll(retain: boolean, currentId: string): Promise<SeedResult> {
+  /**
+   * The plan of a slice after the first: pre-flight passed, so every listed user the ledger
+   * does not hold was free then and is created now (if someone made it meanwhile, its
+   * create says so); only users caught mid-create, or to adopt, are looked up again.
+   */
+  private async replan(spec: SeedSpec, progress: Progress): Promise<Plan> {
+    const description = await this.pool.describe();
+    if (!description) {
+      throw new ComposedError(`user pool ${this.userPoolId} was deleted while the request ran`);
+    }
+    this.description = description;
+    const rule = description.usernameRule;
+    const desired: DesiredUser[] = spec.users.map((user) => ({
+      key: usernameKey(user.username, rule),
+      user,
+      applied: appliedSpec(user, user.password ? progress.versions?.[sourceDigest(user.password)] : undefined),
+    }));
+    const records = await this.deps.ledger.poolRecords(this.userPoolId);
+    this.records = records;
+    const byKey = new Map(records.map((r) => [r.key, r]));
+    const lookups = new Set(lookupsFor(this.who.owner, desired, records));
+    const again = desired.filter(
+      (d) => lookups.has(d.key) && (spec.adoptExistingUsers || byKey.get(d.key)?.state === 'creating'),
+    );
+    const live = await this.lookUp(again, description, spec);
+    for (const d of desired) if (lookups.has(d.key) && !live.has(d.key)) live.set(d.key, null);
+    const plan = reconcile({
+      owner: this.who.owner,
+      desired,
+      records,
+      live,
+      siblings: new Map(
+        [...spec.siblings].map(([owner, names]) => [owner, new Set(names.map((name) => usernameKey(name, rule)))]),
+      ),
+      adoptExistingUsers: spec.adoptExistingUsers,
+      retain: spec.retain,
+    });
+    if (plan.conflicts.length > 0) {
+      throw new ComposedError(
+        `${plan.conflicts.length} user(s) changed hands while the request ran: ${plan.conflicts.join('; ')}`,
+      );
+    }
+    return plan;
+  }
+
+  async removeAll(retain: boolean, currentId: string): Promise<SeedResult | undefined> {
     const records = await this.deps.ledger.poolRecords(this.userPoolId);
     const actions = planRemoveAll(this.who.owner, records, retain);
     if (actions.length > 0 && !(await this.pool.describe())) {
@@ -268,10 +350,12 @@ class Run {
       this.count('pool-gone', actions.length);
     } else {
       const error = await this.runAll(actions, (a) => this.remove(a));
-      if (this.continues(error)) throw error;
+      if (this.continues(error)) return undefined;
       if (error !== undefined) {
         const what =
-          error instanceof AbortedError ? this.outOfTime(actions.length) : describeError(error, this.deps.redactor);
+          error instanceof AbortedError
+            ? this.outOfTime(actions.length - this.completed)
+            : describeError(error, this.deps.redactor);
         throw new SeedFailure(what, currentId);
       }
     }
@@ -286,9 +370,9 @@ class Run {
    * Why a request ran out of time, and what to do: the call it was stuck on, or the
    * throttling that slowed it, or the pace itself.
    */
-  private outOfTime(total: number): string {
-    const seconds = Math.round((Date.now() - this.started) / 1000);
-    const head = `ran out of time after ${this.completed} of ${total} user(s) in ${seconds} s`;
+  private outOfTime(left: number): string {
+    const seconds = Math.round((Date.now() - this.deps.since) / 1000);
+    const head = `ran out of CloudFormation's time with ${left} user(s) still to do, ${seconds} s after the request arrived`;
     const stuck = stuckCallMessage(this.pool.oldestCall());
     if (stuck) return `${head}: ${stuck}`;
     const { calls, throttles } = this.pool.stats;
@@ -299,7 +383,7 @@ class Run {
   }
 
   private continues(error: unknown): boolean {
-    return error instanceof AbortedError && this.deps.canContinue();
+    return error instanceof AbortedError && this.deps.continues('work');
   }
 
   /** Undoes what request `requestId` did in this pool; how many there were and how many are left. */
@@ -358,13 +442,15 @@ class Run {
       keys.set(key, user.username);
     }
 
-    const versions = new Map<string, string | undefined>();
+    const versions = this.versions;
+    const failedSources = new Set<string>();
     let usersOf: Map<string, string[]> | undefined;
     await runBounded(distinctSources(spec.users), spec.maxConcurrency, this.deps.signal, async (source) => {
       try {
         const read = await this.deps.passwords.readVersioned(source);
-        versions.set(sourceKey(source), read.version);
+        if (read.version !== undefined) versions.set(sourceDigest(source), read.version);
       } catch (error) {
+        failedSources.add(sourceKey(source));
         // Indexed once, on the first failure: many failing sources must not scan every user each.
         usersOf ??= usersBySource(spec.users);
         const users = usersOf.get(sourceKey(source)) ?? [];
@@ -376,7 +462,7 @@ class Run {
     const desired: DesiredUser[] = spec.users.map((user) => ({
       key: usernameKey(user.username, rule),
       user,
-      applied: appliedSpec(user, user.password ? versions.get(sourceKey(user.password)) : undefined),
+      applied: appliedSpec(user, user.password ? versions.get(sourceDigest(user.password)) : undefined),
     }));
     const records = await this.deps.ledger.poolRecords(this.userPoolId);
     this.records = records;
@@ -403,7 +489,7 @@ class Run {
 
     for (const action of plan.writes) {
       const user = action.user;
-      if (needsPassword(action) && user.password && versions.has(sourceKey(user.password))) {
+      if (needsPassword(action) && user.password && !failedSources.has(sourceKey(user.password))) {
         const password = await this.deps.passwords.read(user.password);
         const broken = passwordPolicyViolations(password, description.passwordPolicy);
         if (broken.length > 0) {
@@ -920,6 +1006,11 @@ function appliedSpec(user: UserSpec, version: string | undefined): AppliedSpec {
 
 function sourceKey(source: PasswordSource): string {
   return JSON.stringify(source);
+}
+
+/** A source as the request's progress names it: a digest, never a plain-text password. */
+function sourceDigest(source: PasswordSource): string {
+  return createHash('sha256').update(sourceKey(source)).digest('hex').slice(0, 24);
 }
 
 function distinctSources(users: readonly UserSpec[]): PasswordSource[] {

@@ -1,7 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as cdk from 'aws-cdk-lib';
 import {
   Annotations,
   ArnFormat,
@@ -37,6 +36,7 @@ import {
   UsersFileProperties,
 } from './private/contract';
 import { knownPool } from './private/known-pools';
+import { acknowledgeNagRule } from './private/nag';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
 import {
   addCreateCalls,
@@ -402,18 +402,19 @@ export class UserSeeder extends Construct implements iam.IGrantable {
           this.totp && { SecretArn: this.totp.secret.secretArn, ClientId: this.totp.client.userPoolClientId },
       }),
       ForbiddenAccounts: forbiddenAccounts.length > 0 ? forbiddenAccounts : undefined,
+      StateMachineArn: seedFunction.stateMachine.stateMachineArn,
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: seedFunction.function.functionArn,
       resourceType: SEED_RESOURCE_TYPE,
-      // CloudFormation's maximum: a long request continues across invocations and answers in time.
+      // CloudFormation's maximum: a long request runs in slices on the stack's state machine.
       serviceTimeout: Duration.seconds(SEED_SERVICE_TIMEOUT_SECONDS),
       properties,
     });
     // On delete, the users go before the permissions to delete them, and before the ledger.
     this.resource.node.addDependency(this.policy);
     this.resource.node.addDependency(seedFunction.ledger);
-    this.resource.node.addDependency(seedFunction.continuation);
+    this.resource.node.addDependency(seedFunction.enginePolicy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
 
     // The manifest's pointer: published after the seed resource, which writes the manifest.
@@ -912,21 +913,6 @@ class DependOnGroups implements IAspect {
 
 /** Monthly active users included free on Cognito's Lite and Essentials plans, per account. */
 const MAU_FREE_TIER = 10_000;
-
-/**
- * Acknowledges a cdk-nag rule on `scope`, with its reason, in both forms cdk-nag reads:
- * `Validations.of(scope).acknowledge` (cdk-nag v3), looked up rather than called outright
- * because aws-cdk-lib has it only from 2.252.0 (`Validations` from 2.251.0) and the library
- * supports older versions, where cdk-nag v3 does not run; and the `cdk_nag` metadata of the
- * scope's CloudFormation resource (cdk-nag v2).
- */
-function acknowledgeNagRule(scope: Construct, id: string, reason: string): void {
-  const validations: Partial<cdk.Validations> | undefined = (cdk as Partial<typeof cdk>).Validations?.of(scope);
-  validations?.acknowledge?.({ id, reason });
-  const resource = scope.node.defaultChild as CfnResource;
-  const rules = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  resource.addMetadata('cdk_nag', { rules_to_suppress: [...rules, { id, reason }] });
-}
 
 /** The prefix of a seeder's manifest items in the ledger (testing/manifest-format.ts). */
 const MANIFEST_KEY_PREFIX = manifestPartitionKey('');

@@ -2,10 +2,11 @@
  * A local rehearsal of a deploy's seeding step: synthesize an app, stand up its user
  * pools, groups and clients in the embedded Cognito, fill a loopback stand-in with its
  * secrets and parameters, resolve each seed resource's properties to those ids, and run
- * the synthesized handler asset as Lambda would, answering to a loopback ResponseURL.
+ * the synthesized handler asset as Lambda would (each invocation a fresh process) on the
+ * synthesized state machine's own definition, answering to a loopback ResponseURL.
  * It sets fake credentials and explicit loopback endpoints, so it never reaches AWS.
  */
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,6 +25,8 @@ import { startFakeCognito } from './fake-cognito';
 import { CfnResponseBody, ResponseServer } from './response-server';
 import { PSEUDO, resolve } from './template';
 import { DEFAULT_QUOTAS, ThrottleProxy } from './throttle-proxy';
+import { LocalStepFunctions, taskError } from './local-engine';
+import { executionName } from '../lambda/engine';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Template = { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: unknown }> };
@@ -58,6 +61,30 @@ export interface RehearsalOptions {
   readonly quotaScale?: number;
   /** `cognito-local`, or `fake`: an in-memory stand-in for scales cognito-local is slow at. @default 'cognito-local' */
   readonly backend?: 'cognito-local' | 'fake';
+  /**
+   * Multiplies the state machine's Retry intervals (1: the definition's own), so a test
+   * of the answer's retries need not wait their real 30 s. @default 1
+   */
+  readonly retryScale?: number;
+}
+
+/** The function behind a state machine's tasks: its asset and settings. */
+interface FunctionSettings {
+  readonly asset: string;
+  readonly environment: Record<string, string>;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly arn: string;
+}
+
+/** What a request's invocations run with, set by `invoke`. */
+interface RequestSettings {
+  readonly timeoutMs?: number;
+  readonly heapMb?: number;
+  readonly nodeOptions?: string[];
+  readonly onSlice?: (slice: number, child: ChildProcess) => void;
+  readonly outputs: string[];
+  readonly slices: { rssKb?: number; cpuMs: number }[];
 }
 
 /** One seed resource of a template, its properties resolved to the rehearsal's ids. */
@@ -82,6 +109,8 @@ export interface InvokeRequest {
   readonly timeoutMs?: number;
   /** Called once the handler process has started, e.g. to stop the emulator mid-run. */
   readonly onStart?: () => void;
+  /** Called as each `Work` slice of the request starts, with its process (to kill it, say). */
+  readonly onSlice?: (slice: number, child: ChildProcess) => void;
   /** Cap the handler's V8 heap at this many MB. @default the function's own NODE_OPTIONS cap, or 90% of its memory */
   readonly heapMb?: number;
   /** More options for the handler's node process (for example `--cpu-prof`). */
@@ -96,7 +125,7 @@ export interface InvokeResult {
   readonly output: string;
   readonly exitCode: number | null;
   readonly ms: number;
-  /** Invocations the request took: 1, plus one per continuation in a fresh invocation. */
+  /** `Work` slices the request's execution ran (each a fresh invocation of the function). */
   readonly invocations: number;
   /** The handler process's peak resident memory, in MB. */
   readonly maxRssMb?: number;
@@ -126,7 +155,9 @@ export class Rehearsal {
     for (const [name, value] of Object.entries(options.parameters ?? {})) standIn.parameters.set(name, value);
     for (const [arn, value] of Object.entries(options.secrets ?? {})) standIn.secrets.set(arn, value);
     const ledgerDb = await startLedgerDb();
-    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb);
+    const engine = new LocalStepFunctions(options.retryScale ?? 1);
+    await engine.start();
+    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb, engine);
   }
 
   /** A client of the emulator itself, for setting up and checking the pool's state. */
@@ -134,8 +165,8 @@ export class Rehearsal {
   /** A client of the embedded DynamoDB that holds the ledger. */
   readonly dynamodb: DynamoDBClient;
   private readonly tables = new Set<string>();
-  /** The invocations each request in flight continued into, by RequestId. */
-  private readonly chains = new Map<string, { runs: Promise<{ output: string; exitCode: number | null }>[] }>();
+  /** Settings of each request's invocations, by execution name. */
+  private readonly settings = new Map<string, RequestSettings>();
   private readonly refs = new Map<string, string>();
   private readonly attributes = new Map<string, string>();
   private requests = 0;
@@ -146,6 +177,8 @@ export class Rehearsal {
     readonly responses: ResponseServer,
     readonly proxy: ThrottleProxy,
     readonly ledgerDb: LedgerDb,
+    /** The stacks' state machines, run from their synthesized definitions. */
+    readonly engine: LocalStepFunctions,
   ) {
     this.cognito = new CognitoIdentityProviderClient({
       endpoint: emulator.endpoint,
@@ -275,6 +308,22 @@ export class Rehearsal {
         `arn:aws:lambda:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:function:${name}`,
       );
     }
+    for (const [id, r] of ofType('AWS::StepFunctions::StateMachine')) {
+      const name = `rehearsal-${id}`;
+      const arn = `arn:aws:states:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:stateMachine:${name}`;
+      this.refs.set(id, arn);
+      this.attributes.set(`${id}.Arn`, arn);
+      this.attributes.set(`${id}.Name`, name);
+      // The definition CloudFormation would create, with the function's ARN in it.
+      const definition = JSON.parse(String(resolve(r.Properties.DefinitionString, ctx)));
+      const functionArn = String(
+        Object.values<{ Parameters?: { FunctionName?: string } }>(definition.States).find(
+          (state) => state.Parameters?.FunctionName,
+        )?.Parameters?.FunctionName,
+      );
+      const fn = this.functionSettings(synthesized, functionArn);
+      this.engine.register(arn, definition, (payload, info) => this.runTask(fn, payload, info.executionName));
+    }
 
     // Manifest pointers: in CloudFormation they follow the seed resource (DependsOn).
     for (const [id, r] of ofType('AWS::SSM::Parameter')) {
@@ -295,20 +344,30 @@ export class Rehearsal {
           fs.readFileSync(path.join(synthesized.assemblyDir, `asset.${Key}`)),
         );
       }
-      const functionId = (r.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-      const fn = template.Resources[functionId].Properties;
-      const hash = String(fn.Code.S3Key).replace(/\.zip$/, '');
-      const asset = path.join(synthesized.assemblyDir, `asset.${hash}`);
-      if (!fs.existsSync(path.join(asset, 'index.js'))) throw new Error(`rehearsal: no handler asset at ${asset}`);
-      return {
-        logicalId,
-        properties,
-        asset,
-        environment: (resolve(fn.Environment?.Variables ?? {}, ctx) as Record<string, string>) ?? {},
-        timeoutMs: Number(fn.Timeout ?? 3) * 1000,
-        memoryMb: Number(fn.MemorySize ?? 128),
-      };
+      const fn = this.functionSettings(synthesized, String(properties.ServiceToken));
+      return { logicalId, properties, ...fn };
     });
+  }
+
+  /** The asset and settings of the template's function whose ARN is `arn`. */
+  private functionSettings(synthesized: Synthesized, arn: string): FunctionSettings {
+    const { template } = synthesized;
+    const ctx = { refs: this.refs, attributes: this.attributes };
+    const found = Object.entries(template.Resources).find(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && this.attributes.get(`${id}.Arn`) === arn,
+    );
+    if (!found) throw new Error(`rehearsal: no function ${arn} in the template`);
+    const fn = found[1].Properties;
+    const hash = String(fn.Code.S3Key).replace(/\.zip$/, '');
+    const asset = path.join(synthesized.assemblyDir, `asset.${hash}`);
+    if (!fs.existsSync(path.join(asset, 'index.js'))) throw new Error(`rehearsal: no handler asset at ${asset}`);
+    return {
+      arn,
+      asset,
+      environment: (resolve(fn.Environment?.Variables ?? {}, ctx) as Record<string, string>) ?? {},
+      timeoutMs: Number(fn.Timeout ?? 3) * 1000,
+      memoryMb: Number(fn.MemorySize ?? 128),
+    };
   }
 
   /** The id the rehearsal gave a resource of the template (what `Ref` resolves to). */
@@ -337,10 +396,14 @@ export class Rehearsal {
     return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && '$token' in v ? Tokens[v.$token] : v));
   }
 
-  /** Sends one CloudFormation event to the resource's handler, in a fresh process. */
+  /**
+   * Sends one CloudFormation event to the resource's function, in a fresh process, as
+   * CloudFormation does; the function starts the request's execution, whose slices and
+   * answer each run in a fresh process too. Resolves once that execution has ended and
+   * its last invocation has returned, with the answers CloudFormation got for the request.
+   */
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const { resource } = request;
-    const before = this.responses.raw.length;
     const event: Record<string, unknown> = {
       RequestType: request.requestType,
       ServiceToken: resource.properties.ServiceToken,
@@ -354,50 +417,68 @@ export class Rehearsal {
       ...(request.physicalResourceId ? { PhysicalResourceId: request.physicalResourceId } : {}),
     };
     const started = Date.now();
-    const timeoutMs = request.timeoutMs ?? resource.timeoutMs;
-    // The heap the function sets itself (NODE_OPTIONS), or else 90 % of its memory.
-    const own = /--max-old-space-size=(\d+)/.exec(resource.environment.NODE_OPTIONS ?? '');
-    const heapMb = request.heapMb ?? (own ? Number(own[1]) : Math.floor(resource.memoryMb * 0.9));
-    // A request that continues in a fresh invocation invokes the function again with the
-    // same event: run each such invocation as Lambda would, and wait for the whole chain.
+    const before = this.responses.raw.length;
     const requestId = String(event.RequestId);
-    const chain = this.chains.get(requestId) ?? { runs: [] as Promise<{ output: string; exitCode: number | null }>[] };
-    const owner = !this.chains.has(requestId);
-    this.chains.set(requestId, chain);
-    this.standIn.onInvoke = (_name, payload) => {
-      const next = JSON.parse(payload) as Record<string, unknown>;
-      const target = this.chains.get(String(next.RequestId));
-      target?.runs.push(this.runHandler(resource, next, timeoutMs, heapMb, undefined, request.nodeOptions));
+    const name = executionName(resource.logicalId, requestId);
+    // A duplicate delivery shares its twin's settings and output.
+    const settings = this.settings.get(name) ?? {
+      timeoutMs: request.timeoutMs,
+      heapMb: request.heapMb,
+      nodeOptions: request.nodeOptions,
+      onSlice: request.onSlice,
+      outputs: [],
+      slices: [],
     };
-    const first = await this.runHandler(resource, event, timeoutMs, heapMb, request.onStart, request.nodeOptions);
-    const outputs = [first.output];
-    let exitCode = first.exitCode;
-    for (let seen = 0; seen < chain.runs.length; seen++) {
-      const next = await chain.runs[seen];
-      outputs.push(next.output);
-      exitCode = next.exitCode;
-    }
-    if (owner) this.chains.delete(requestId);
-    const output = outputs.join('');
-    const rawResponses = this.responses.raw.slice(before);
+    this.settings.set(name, settings);
+    const fn: FunctionSettings = { ...resource, arn: String(resource.properties.ServiceToken) };
+    const delivery = await this.runHandler(fn, event, settings, request.onStart);
+    settings.outputs.push(delivery.output);
+    // The execution the delivery started (or its twin did), to its end and its last invocation's.
+    await this.engine.execution(name)?.settled;
+    await this.engine.settle();
+    const output = settings.outputs.join('');
+    const rawResponses = this.responses.raw.slice(before).filter((raw) => JSON.parse(raw).RequestId === requestId);
     const last = rawResponses[rawResponses.length - 1];
-    // Each invocation reports its own peak: the request's is the highest.
-    const rssKb = [...output.matchAll(/^\{"maxRssKb":(\d+)\}$/gm)].map((m) => Number(m[1]));
+    const rss = settings.slices.flatMap((x) => (x.rssKb === undefined ? [] : [x.rssKb]));
     return {
       response: last ? (JSON.parse(last) as CfnResponseBody) : undefined,
       rawResponses,
-      maxRssMb: rssKb.length ? Math.round(Math.max(...rssKb) / 1024) : undefined,
-      cpuMs: [...output.matchAll(/^\{"cpuMs":(\d+)\}$/gm)].reduce((sum, m) => sum + Number(m[1]), 0),
+      maxRssMb: rss.length ? Math.round(Math.max(...rss) / 1024) : undefined,
+      cpuMs: settings.slices.reduce((sum, x) => sum + x.cpuMs, 0),
       output,
-      exitCode,
+      exitCode: delivery.exitCode,
       ms: Date.now() - started,
-      invocations: outputs.length,
+      invocations: settings.slices.length,
       event,
     };
   }
 
+  /** Runs one task of an execution (a `Work` slice or the `Answer`) as a fresh invocation. */
+  private async runTask(fn: FunctionSettings, payload: unknown, execution: string): Promise<unknown> {
+    const settings = this.settings.get(execution) ?? { outputs: [], slices: [] };
+    const isSlice = (payload as { kind?: string })?.kind === 'work';
+    const slice = settings.slices.length + 1;
+    const run = await this.runHandler(
+      fn,
+      payload as Record<string, unknown>,
+      settings,
+      undefined,
+      isSlice && settings.onSlice ? (child) => settings.onSlice?.(slice, child) : undefined,
+    );
+    settings.outputs.push(run.output);
+    if (isSlice) settings.slices.push({ rssKb: run.rssKb, cpuMs: run.cpuMs });
+    // As Step Functions reports them: a function error by its type; a crash, a kill, an
+    // out-of-memory or a timeout as Lambda.Unknown.
+    if (run.outcome?.error) throw taskError(String(run.outcome.error.name));
+    if (run.exitCode !== 0 || !run.outcome)
+      throw taskError('Lambda.Unknown', `the invocation ended with code ${run.exitCode}`);
+    return run.outcome.result;
+  }
+
   async stop(): Promise<void> {
+    await this.engine.settle().catch(() => undefined);
     await Promise.allSettled([
+      this.engine.close(),
       this.emulator.stop(),
       this.standIn.stop(),
       this.responses.stop(),
@@ -409,18 +490,27 @@ export class Rehearsal {
   }
 
   private runHandler(
-    resource: SeedResource,
+    fn: FunctionSettings,
     event: Record<string, unknown>,
-    timeoutMs: number,
-    heapMb: number,
+    settings: Pick<RequestSettings, 'timeoutMs' | 'heapMb' | 'nodeOptions'>,
     onStart?: () => void,
-    nodeOptions: string[] = [],
-  ): Promise<{ output: string; exitCode: number | null }> {
+    onChild?: (child: ChildProcess) => void,
+  ): Promise<{
+    output: string;
+    exitCode: number | null;
+    outcome?: { result?: unknown; error?: { name: string } };
+    rssKb?: number;
+    cpuMs: number;
+  }> {
+    const timeoutMs = settings.timeoutMs ?? fn.timeoutMs;
+    // The heap the function sets itself (NODE_OPTIONS), or else 90 % of its memory.
+    const own = /--max-old-space-size=(\d+)/.exec(fn.environment.NODE_OPTIONS ?? '');
+    const heapMb = settings.heapMb ?? (own ? Number(own[1]) : Math.floor(fn.memoryMb * 0.9));
     // Only the function's environment and loopback endpoints: no AWS variable of this shell
     // reaches the handler, and any service without an endpoint here goes to a closed port.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      ...resource.environment,
+      ...fn.environment,
       AWS_REGION: PSEUDO['AWS::Region'],
       AWS_DEFAULT_REGION: PSEUDO['AWS::Region'],
       AWS_ACCESS_KEY_ID: 'rehearsal',
@@ -432,31 +522,46 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
       AWS_ENDPOINT_URL_S3: this.standIn.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: this.ledgerDb.endpoint,
-      AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
-      AWS_LAMBDA_FUNCTION_NAME: String(resource.properties.ServiceToken).split(':').pop() ?? 'seed',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(resource.memoryMb),
+      AWS_ENDPOINT_URL_SFN: this.engine.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: fn.arn.split(':').pop() ?? 'seed',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       // The loopback ResponseURL server is the rehearsal's CloudFormation: let the handler answer it.
       SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true',
       // Lambda runs nodejs24.x; this machine's Node 20 would otherwise print the SDK's notice.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...this.extraEnvironment,
     };
     return new Promise((resolvePromise, reject) => {
       const child = spawn(
         process.execPath,
-        [`--max-old-space-size=${heapMb}`, ...nodeOptions, path.join(__dirname, 'invoke-runner.js')],
-        { env, stdio: ['pipe', 'pipe', 'pipe'] },
+        [`--max-old-space-size=${heapMb}`, ...(settings.nodeOptions ?? []), path.join(__dirname, 'invoke-runner.js')],
+        { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
       );
       let output = '';
-      child.stdout.on('data', (c) => (output += c));
-      child.stderr.on('data', (c) => (output += c));
+      let result = '';
+      child.stdout!.on('data', (c) => (output += c));
+      child.stderr!.on('data', (c) => (output += c));
+      (child.stdio[3] as NodeJS.ReadableStream).on('data', (c) => (result += c));
       child.on('error', reject);
-      child.on('close', (exitCode) => resolvePromise({ output, exitCode }));
-      child.stdin.end(
-        JSON.stringify({ asset: resource.asset, event, timeoutMs, functionArn: resource.properties.ServiceToken }),
-      );
+      child.on('close', (exitCode) => {
+        const rss = /^\{"maxRssKb":(\d+)\}$/m.exec(output);
+        const cpu = /^\{"cpuMs":(\d+)\}$/m.exec(output);
+        resolvePromise({
+          output,
+          exitCode,
+          outcome: result ? JSON.parse(result) : undefined,
+          rssKb: rss ? Number(rss[1]) : undefined,
+          cpuMs: cpu ? Number(cpu[1]) : 0,
+        });
+      });
+      child.stdin!.end(JSON.stringify({ asset: fn.asset, event, timeoutMs, functionArn: fn.arn }));
       onStart?.();
+      onChild?.(child);
     });
   }
+
+  /** Environment variables every invocation gets besides the function's own (tests only). */
+  extraEnvironment: Record<string, string> = {};
 }
 
 /** CloudFormation hands a custom resource every scalar property as a string. */

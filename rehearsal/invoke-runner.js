@@ -1,8 +1,10 @@
 // Runs a synthesized handler asset the way Lambda does: a fresh process with only the
 // function's environment, its `handler` export called with the event and a context whose
 // getRemainingTimeInMillis counts down the timeout, and the process killed at the timeout.
-// The event arrives on stdin (it holds the ResponseURL, which is never printed).
+// The event arrives on stdin (a CloudFormation event holds the ResponseURL, which is never
+// printed); what the handler returned, or the type of the error it threw, goes to fd 3.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 
 /**
@@ -11,12 +13,20 @@ const path = require('path');
  */
 function peakRssKb() {
   try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
     if (match) return Number(match[1]);
   } catch {
     // Not Linux: fall back to getrusage.
   }
   return process.resourceUsage().maxRSS;
+}
+
+function report(outcome) {
+  try {
+    fs.writeSync(3, JSON.stringify(outcome));
+  } catch {
+    // No fd 3: a caller that does not read the result.
+  }
 }
 
 let input = '';
@@ -35,19 +45,18 @@ process.stdin.on('end', () => {
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   const { handler } = require(path.join(asset, 'index.js'));
+  const done = (outcome, code) => {
+    clearTimeout(killer);
+    report(outcome);
+    const cpu = process.cpuUsage();
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    process.stdout.write(`${JSON.stringify({ maxRssKb: peakRssKb() })}\n${JSON.stringify({ cpuMs })}\n`, () =>
+      process.exit(code),
+    );
+  };
   Promise.resolve(handler(event, context)).then(
-    () => {
-      clearTimeout(killer);
-      const cpu = process.cpuUsage();
-      const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
-      process.stdout.write(`${JSON.stringify({ maxRssKb: peakRssKb() })}\n${JSON.stringify({ cpuMs })}\n`, () =>
-        process.exit(0),
-      );
-    },
-    () => {
-      // The handler must never throw back to Lambda: say so, without the error's text.
-      process.stdout.write('handler threw back to Lambda\n');
-      process.exit(1);
-    },
+    (result) => done({ result: result === undefined ? null : result }, 0),
+    // A function error: Lambda reports its type (the error's name), as Step Functions matches it.
+    (error) => done({ error: { name: (error && error.name) || 'Error' } }, 0),
   );
 });

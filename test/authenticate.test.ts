@@ -3,7 +3,6 @@
 // that is not S3) are neither acted on nor answered, and their content is never logged.
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { handler } from '../lambda';
 import { refusalOf } from '../lambda/authenticate';
 import { context, createEvent, FUNCTION_ARN, props, STACK_ID } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
@@ -114,7 +113,7 @@ describe('refusalOf', () => {
 });
 
 describe('the handler, given a forged event', () => {
-  const { server, ledger, output } = inProcessHandler(() => {
+  const { server, ledger, output, deliver } = inProcessHandler(() => {
     strictMocks();
     cognito.on(AdminGetUserCommand).resolves({ Username: 'victim', UserAttributes: [{ Name: 'sub', Value: 's' }] });
   });
@@ -137,7 +136,7 @@ describe('the handler, given a forged event', () => {
     ['that is not an event at all', () => ({}) as CloudFormationCustomResourceEvent],
   ])('does nothing and answers nothing for an event %s', async (_name, forge) => {
     // WHEN
-    await handler(forge(takeover()), context());
+    await deliver(forge(takeover()), context());
 
     // THEN nothing was read or written, nothing answered, and the log names the rule only
     expect(cognito.calls()).toHaveLength(0);
@@ -152,7 +151,7 @@ describe('the handler, given a forged event', () => {
   });
 
   test('the same event from its own stack is acted on (the control)', async () => {
-    await handler(takeover(), context());
+    await deliver(takeover(), context());
     expect(server.bodies).toHaveLength(1);
   });
 });

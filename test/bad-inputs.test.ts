@@ -21,7 +21,6 @@ import { App, Aws, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { handler } from '../lambda';
 import { PasswordMode, SeedPassword, SeedUser, UserSeeder, UserSeederProps } from '../lib';
 import { context, createEvent, FUNCTION_ARN, props } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
@@ -631,7 +630,7 @@ deployRow(
 );
 
 describe('at deploy', () => {
-  const { server, ledger } = inProcessHandler(() => {
+  const { server, ledger, deliver } = inProcessHandler(() => {
     strictMocks();
     cognitoMock.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
     secrets.on(GetSecretValueCommand, { SecretId: 'arn:ok' }).resolves({ SecretString: 'Good-Passw0rd!' });
@@ -649,7 +648,7 @@ describe('at deploy', () => {
     setup?.();
 
     // WHEN
-    await handler(createEvent(server.url, properties), context());
+    await deliver(createEvent(server.url, properties), context());
 
     // THEN one FAILED answer with the message, no Cognito write, no user in the ledger
     expect(server.bodies.map((b) => [b.Status, b.Reason])).toEqual([['FAILED', message]]);

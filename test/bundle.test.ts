@@ -5,7 +5,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { context, deleteEvent, ResponseServer } from './support/cfn';
+import { context, createEvent, deleteEvent, ResponseServer, STATE_MACHINE_ARN } from './support/cfn';
 
 const root = path.join(__dirname, '..');
 const bundled = path.join(root, 'assets', 'seed-handler', 'index.js');
@@ -32,12 +32,14 @@ test('the bundle carries its AWS SDK clients and stays small', () => {
   const external = new Set([...text.matchAll(/require\("(@aws-sdk\/[^"]+|@smithy\/[^"]+)"\)/g)].map((m) => m[1]));
   // The SDK loads its CRT signer only for SigV4a, which Cognito does not use.
   expect([...external]).toEqual(['@aws-sdk/signature-v4-crt']);
-  for (const client of ['CognitoIdentityProvider', 'DynamoDB', 'Lambda', 'SecretsManager', 'SSM', 'S3']) {
+  for (const client of ['CognitoIdentityProvider', 'DynamoDB', 'SFN', 'SecretsManager', 'SSM', 'S3']) {
     expect(text).toContain(`${client}Client`);
   }
-  // Issue 5's budget was 600 KB; the ledger's DynamoDB client adds about 50 KB and the
-  // Lambda client (a request continuing itself) about 60 KB, otpauth (TOTP enrolment) about
-  // 20 KB. Nothing installed at deploy.
+  // No Lambda client: a request goes on in slices of the state machine, never by invoking itself.
+  expect(text).not.toContain('LambdaClient');
+  // Issue 5's budget was 600 KB; the ledger's DynamoDB client adds about 50 KB, the Step
+  // Functions client (the engine) about 60 KB, otpauth (TOTP enrolment) about 20 KB.
+  // Nothing installed at deploy.
   expect(fs.statSync(bundled).size).toBeLessThanOrEqual(770_000);
 });
 
@@ -60,12 +62,18 @@ test('the bundle answers CloudFormation through its handler export, even when it
   await server.start();
   const saved = process.env.LEDGER_TABLE_NAME;
   delete process.env.LEDGER_TABLE_NAME;
+  const properties = { UserPoolId: 'us-east-1_x', Users: [], StateMachineArn: STATE_MACHINE_ARN };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { handler } = require(bundled);
-    await handler(deleteEvent(server.url, 'us-east-1_x/Seed', { UserPoolId: 'us-east-1_x', Users: [] }), context());
-    expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'us-east-1_x/Seed' });
+    // A Create fails, naming what is missing...
+    await handler(createEvent(server.url, properties), context());
+    expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'us-east-1_x/UsersSeeder7F21A71B' });
     expect(server.last?.Reason).toMatch(/the seeding function has no LEDGER_TABLE_NAME/);
+    // ...and a Delete deletes nothing it cannot prove its own, and lets the stack go
+    await handler(deleteEvent(server.url, 'us-east-1_x/Seed', properties), context());
+    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'us-east-1_x/Seed' });
+    expect(server.last?.Reason).toMatch(/^Delete deleted no user: .*the seeding function has no LEDGER_TABLE_NAME/);
   } finally {
     if (saved !== undefined) process.env.LEDGER_TABLE_NAME = saved;
     await server.stop();

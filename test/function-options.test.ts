@@ -197,7 +197,8 @@ describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
     expect(findings).toEqual(
       ['HIPAA.Security', 'NIST.800.53.R5'].flatMap((pack) =>
         [
-          'S/CognitoUserSeederFunction/ContinuePolicy/Resource',
+          'S/CognitoUserSeederFunction/EnginePolicy/Resource',
+          'S/CognitoUserSeederFunction/EngineRole/Resource',
           'S/CognitoUserSeederFunction/ServiceRole/DefaultPolicy/Resource',
           'S/CognitoUserSeederFunction/ServiceRole/Resource',
           'S/Seeder/Policy/Resource',
@@ -235,21 +236,28 @@ describe('customerManagedPolicies', () => {
     return { stack, template: Template.fromStack(stack) };
   }
 
-  test('every permission moves to managed policies attached to the seeding role only: the same statements, none inline', () => {
+  test('every permission moves to managed policies attached to the seeding role (or the engine role) only: the same statements, none inline', () => {
     // WHEN
     const { template } = managedStack();
 
     // THEN
     template.resourceCountIs('AWS::IAM::Policy', 0);
-    const [role] = Object.entries(
-      template.findResources('AWS::IAM::Role', {
-        Properties: { Description: Match.stringLikeRegexp('cdk-cognito-seeder') },
-      }),
-    ) as [string, any][];
-    expect(role[1].Properties.Policies).toBeUndefined();
-    expect(role[1].Properties.ManagedPolicyArns).toBeUndefined();
+    const roleOf = (service: string) =>
+      Object.entries(
+        template.findResources('AWS::IAM::Role', {
+          Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: service } }] } },
+        }),
+      )[0] as [string, any];
+    const role = roleOf('lambda.amazonaws.com');
+    const engineRole = roleOf('states.amazonaws.com');
+    for (const r of [role, engineRole]) {
+      expect(r[1].Properties.Policies).toBeUndefined();
+      expect(r[1].Properties.ManagedPolicyArns).toBeUndefined();
+    }
     const managed = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')) as [string, any][];
-    for (const [, policy] of managed) expect(policy.Properties.Roles).toEqual([{ Ref: role[0] }]);
+    for (const [id, policy] of managed) {
+      expect(policy.Properties.Roles).toEqual([{ Ref: /EngineRole/.test(id) ? engineRole[0] : role[0] }]);
+    }
     const actions = (id: RegExp) => {
       const found = managed.filter(([logicalId]) => id.test(logicalId));
       expect(found).toHaveLength(1);
@@ -263,6 +271,10 @@ describe('customerManagedPolicies', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'cloudformation:DescribeStacks',
+      'cloudformation:GetTemplate',
+      'cloudformation:ListStackResources',
       'ec2:DescribeNetworkInterfaces',
       'ec2:DescribeSubnets',
       'ec2:CreateNetworkInterface',
@@ -273,7 +285,26 @@ describe('customerManagedPolicies', () => {
       'xray:PutTraceSegments',
       'xray:PutTelemetryRecords',
     ]);
-    expect(actions(/ContinuePolicyManaged/)).toEqual(['lambda:InvokeFunction']);
+    expect(actions(/EnginePolicyManaged/)).toEqual([
+      'states:StartExecution',
+      'states:DescribeExecution',
+      'states:StopExecution',
+    ]);
+    expect(actions(/EngineRoleFunctionPolicy/)).toEqual([
+      'lambda:InvokeFunction',
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:DescribeLogGroups',
+      'logs:DescribeResourcePolicies',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:UpdateLogDelivery',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
     const seederActions = actions(/Pool0SeederPolicyManaged/);
     expect(seederActions).toEqual(
       expect.arrayContaining([
@@ -284,22 +315,22 @@ describe('customerManagedPolicies', () => {
         'secretsmanager:PutSecretValue',
       ]),
     );
-    expect(managed).toHaveLength(3);
+    expect(managed).toHaveLength(4);
   });
 
-  test('the seed resource depends on its managed policy and the continuation policy; the function on neither of them but its own', () => {
+  test('the seed resource depends on its managed policy and the engine policy; the function on neither of them but its own', () => {
     const { template } = managedStack();
     const [[, seed]] = Object.entries(template.findResources('Custom::CognitoUserSeed')) as [string, any][];
     expect(seed.DependsOn).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^Pool0SeederPolicyManaged/),
-        expect.stringMatching(/^CognitoUserSeederFunctionContinuePolicyManaged/),
+        expect.stringMatching(/^CognitoUserSeederFunctionEnginePolicyManaged/),
       ]),
     );
     const [[, fn]] = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, any][];
     const dependsOn: string[] = fn.DependsOn ?? [];
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ServiceRoleFunctionPolicy/)]));
-    expect(dependsOn.filter((d) => /ContinuePolicy|SeederPolicy/.test(d))).toEqual([]);
+    expect(dependsOn.filter((d) => /EnginePolicy|SeederPolicy/.test(d))).toEqual([]);
   });
 
   test("warns above IAM's default 10 managed policies per role, naming the quota", () => {

@@ -12,7 +12,6 @@ import {
   GetGroupCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import * as crypto from 'crypto';
@@ -20,7 +19,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import 'aws-sdk-client-mock-jest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { handler } from '../lambda';
 import { passwordPolicyViolations } from '../lambda/plan';
 import {
   CfnResponseBody,
@@ -28,15 +26,14 @@ import {
   createEvent,
   deleteEvent,
   fromResource,
-  FUNCTION_ARN,
   LOGICAL_ID,
   physicalIdOf,
   POOL_ID,
   props,
   updateEvent,
-  withoutArn,
 } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
+import { SERVICE_TIMEOUT_ENV } from '../lib/private/contract';
 import type { LedgerUser } from './support/ledger';
 import {
   absent,
@@ -46,7 +43,6 @@ import {
   createdUser,
   createsAnyUser,
   describePool,
-  lambda,
   listsUsers,
   POLICY,
   PoolUsernames,
@@ -86,7 +82,7 @@ const dave: User = {
 };
 const PHYSICAL_ID = physicalIdOf(POOL_ID);
 
-const { server, ledger, output } = inProcessHandler(() => resetMocks());
+const { server, ledger, output, deliver, engine } = inProcessHandler(() => resetMocks());
 afterEach(async () => {
   // Canaries: no password and no part of the ResponseURL is printed, answered or recorded.
   const printed = output.text();
@@ -152,7 +148,7 @@ async function seed(users: readonly User[], options: SeedOptions = {}): Promise<
   allowWrites(poolId);
   let event = createEvent(server.url, props([...users], options.overrides));
   if (options.logicalId) event = fromResource(event, options.logicalId);
-  await handler(event, context());
+  await deliver(event, context());
   const answer = server.last;
   expect({ seeded: answer.Status, reason: answer.Reason }).toEqual({ seeded: 'SUCCESS', reason: undefined });
   server.reset();
@@ -208,7 +204,7 @@ describe('Create', () => {
 
     // WHEN
     const event = createEvent(server.url, props([alice]));
-    await handler(event, context());
+    await deliver(event, context());
 
     // THEN
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -248,7 +244,7 @@ describe('Create', () => {
       })
       .resolves(createdUser('bob'));
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: PARAM, WithDecryption: true });
@@ -273,7 +269,7 @@ describe('Create', () => {
       .on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob' })
       .resolves({ User: { Username: 'bob' } });
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(callLog()).toEqual(['DescribeUserPool', 'AdminGetUser bob', 'AdminCreateUser bob', 'AdminGetUser bob']);
@@ -288,7 +284,7 @@ describe('Create', () => {
     cognito.on(AdminSetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'dave', Permanent: true }).resolves({});
     cognito.on(AdminResetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'dave' }).resolves({});
 
-    await handler(createEvent(server.url, props([dave])), context());
+    await deliver(createEvent(server.url, props([dave])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(writeLog()).toEqual(['AdminCreateUser dave', 'AdminSetUserPassword dave', 'AdminResetUserPassword dave']);
@@ -320,7 +316,7 @@ describe('Create', () => {
       Password: { Source: 'secretsmanager', SecretArn: JSON_SECRET_ARN, JsonField: 'password' },
     };
 
-    await handler(createEvent(server.url, props([user])), context());
+    await deliver(createEvent(server.url, props([user])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(cognito).toHaveReceivedCommandTimes(AdminSetUserPasswordCommand, 1);
@@ -335,7 +331,7 @@ describe('Create', () => {
     absent(usernamesOf(users));
     allowWrites();
 
-    await handler(createEvent(server.url, props(users)), context());
+    await deliver(createEvent(server.url, props(users)), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(server.last.Data?.UserCount).toBe('25');
@@ -357,7 +353,7 @@ describe('Create', () => {
     const users = Array.from({ length: 20 }, (_, i) => ({ ...bob, Username: `t-${i}` }));
     absent(usernamesOf(users));
 
-    await handler(createEvent(server.url, props(users, { MaxConcurrency: '3' })), context());
+    await deliver(createEvent(server.url, props(users, { MaxConcurrency: '3' })), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(peak).toBe(3);
@@ -376,7 +372,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     absent(['alice', 'bob']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([bob, alice])), context());
+    await deliver(createEvent(server.url, props([bob, alice])), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'alice'.*password policy.*at least 10 characters/);
@@ -387,7 +383,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     absent(['alice']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([{ ...alice, Groups: ['ghosts'] }])), context());
+    await deliver(createEvent(server.url, props([{ ...alice, Groups: ['ghosts'] }])), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(/user 'alice'.*group 'ghosts' does not exist/);
@@ -401,7 +397,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     absent(['alice']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([alice])), context());
+    await deliver(createEvent(server.url, props([alice])), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(/user 'alice'.*secret .*alice-AbCdEf could not be read \(AccessDeniedException/);
@@ -412,7 +408,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     absent(['bob']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([{ ...bob, Attributes: { 'custom:missing': 'x' } }])), context());
+    await deliver(createEvent(server.url, props([{ ...bob, Attributes: { 'custom:missing': 'x' } }])), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(/user 'bob'.*custom:missing.*not in the pool's schema/);
@@ -423,7 +419,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     cognito.on(DescribeUserPoolCommand).rejects(awsError('ResourceNotFoundException', 'User pool does not exist.'));
     allowWrites();
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user pool us-east-1_POOL1 does not exist/);
@@ -437,7 +433,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
       .rejects(awsError('AccessDeniedException', 'not authorized to perform cognito-idp:GetGroup'));
     allowWrites();
 
-    await handler(createEvent(server.url, props([alice])), context());
+    await deliver(createEvent(server.url, props([alice])), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/AccessDeniedException/);
@@ -451,7 +447,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
       .rejects(awsError('AccessDeniedException', 'not authorized to perform cognito-idp:AdminGetUser'));
     allowWrites();
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/AccessDeniedException: not authorized to perform cognito-idp:AdminGetUser/);
@@ -464,7 +460,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     present(['u2']);
     allowWrites();
 
-    await handler(createEvent(server.url, props(users)), context());
+    await deliver(createEvent(server.url, props(users)), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(
@@ -480,7 +476,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
     absent(['bob']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([alice, bob])), context());
+    await deliver(createEvent(server.url, props([alice, bob])), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(new RegExp(`user 'alice' is held by seed resource ${OTHER_SEEDER}`));
@@ -491,7 +487,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
   });
 
   test('fails on properties it cannot read, with nothing written, and its rollback Delete removes nothing', async () => {
-    await handler(createEvent(server.url, props([{ Username: 'x', Mode: 'SOMETIMES' }])), context());
+    await deliver(createEvent(server.url, props([{ Username: 'x', Mode: 'SOMETIMES' }])), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(/mode 'SOMETIMES' is not one of PERMANENT, TEMPORARY, RESET_REQUIRED/);
@@ -500,7 +496,7 @@ describe('Create pre-flight: a bad input fails before anything is written', () =
 
     // AND the Delete of the id it answered touches no user
     const failedId = server.last.PhysicalResourceId;
-    await handler(deleteEvent(server.url, failedId, props([{ Username: 'x', Mode: 'SOMETIMES' }])), context());
+    await deliver(deleteEvent(server.url, failedId, props([{ Username: 'x', Mode: 'SOMETIMES' }])), context());
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: failedId });
     expect(cognito.calls()).toHaveLength(0);
   });
@@ -514,7 +510,7 @@ describe('pre-flight lookups', () => {
     listsUsers([[{ Username: 'hand-made' }], [{ Username: 'another' }]]);
     allowWrites();
 
-    await handler(createEvent(server.url, props(many)), context());
+    await deliver(createEvent(server.url, props(many)), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(cognito).toHaveReceivedCommandTimes(ListUsersCommand, 2);
@@ -529,7 +525,7 @@ describe('pre-flight lookups', () => {
     listsUsers([[{ Username: 'hand-made' }], [{ Username: 'u7' }]]);
     allowWrites();
 
-    await handler(createEvent(server.url, props(many)), context());
+    await deliver(createEvent(server.url, props(many)), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'u7' already exists in the pool and was not created by this seeder/);
@@ -543,7 +539,7 @@ describe('pre-flight lookups', () => {
     allowWrites();
     const users = many.map((u) => ({ ...u, Username: `${u.Username}@Example.com` }));
 
-    await handler(createEvent(server.url, props(users)), context());
+    await deliver(createEvent(server.url, props(users)), context());
 
     expect(server.last.Status).toBe('FAILED');
     expect(server.last.Reason).toMatch(/user 'u7@Example.com' already exists in the pool/);
@@ -556,7 +552,7 @@ describe('pre-flight lookups', () => {
     absent(usernamesOf(few));
     allowWrites();
 
-    await handler(createEvent(server.url, props(few)), context());
+    await deliver(createEvent(server.url, props(few)), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(cognito).toHaveReceivedCommandTimes(AdminGetUserCommand, 3);
@@ -577,7 +573,7 @@ describe('Create is all or nothing', () => {
     cognito.on(AdminDeleteUserCommand).resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props(users, { MaxConcurrency: '1' })), context());
+    await deliver(createEvent(server.url, props(users, { MaxConcurrency: '1' })), context());
 
     // THEN
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
@@ -597,7 +593,7 @@ describe('Create is all or nothing', () => {
     // AND the rollback's Delete with the returned physical id deletes nothing
     cognito.resetHistory();
     const failedId = server.last.PhysicalResourceId;
-    await handler(deleteEvent(server.url, failedId, props(users)), context());
+    await deliver(deleteEvent(server.url, failedId, props(users)), context());
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: failedId });
     expect(cognito.calls()).toHaveLength(0);
   });
@@ -620,7 +616,7 @@ describe('Create is all or nothing', () => {
       .rejects(awsError('UsernameExistsException', 'User account already exists'));
     cognito.on(AdminDeleteUserCommand).resolves({});
 
-    await handler(createEvent(server.url, props(users.slice(0, 3), { MaxConcurrency: '1' })), context());
+    await deliver(createEvent(server.url, props(users.slice(0, 3), { MaxConcurrency: '1' })), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'u2': was created in pool us-east-1_POOL1 by someone else/);
@@ -642,7 +638,7 @@ describe('Create is all or nothing', () => {
       .resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     // THEN
     expect(atCreate.map((u) => [u.username, u.state])).toEqual([['bob', 'creating']]);
@@ -673,7 +669,7 @@ describe('Create is all or nothing', () => {
       .on(AdminAddUserToGroupCommand, { UserPoolId: POOL_ID, Username: 'alice', GroupName: 'admins' })
       .resolves({});
 
-    await handler(createEvent(server.url, props([alice], { AdoptExistingUsers: 'true' })), context());
+    await deliver(createEvent(server.url, props([alice], { AdoptExistingUsers: 'true' })), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(writeLog()).toEqual([
@@ -693,7 +689,7 @@ describe('Create is all or nothing', () => {
     allowWrites();
     cognito.on(AdminCreateUserCommand, { Username: 'bob' }).rejects(awsError('InternalErrorException', 'boom'));
 
-    await handler(
+    await deliver(
       createEvent(server.url, props([alice, bob], { AdoptExistingUsers: 'true', MaxConcurrency: '1' })),
       context(),
     );
@@ -710,13 +706,13 @@ describe('duplicateDelivery', () => {
     absent(['alice', 'bob']);
     allowWrites();
     const event = createEvent(server.url, props([alice, bob]));
-    await handler(event, context());
+    await deliver(event, context());
     expect(server.bodies).toHaveLength(1);
     cognito.resetHistory();
     secrets.resetHistory();
     ssm.resetHistory();
 
-    await handler(event, context());
+    await deliver(event, context());
 
     expect(server.bodies).toHaveLength(1);
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -738,13 +734,13 @@ describe('duplicateDelivery', () => {
     absent(['alice', 'bob']);
     allowWrites();
     const create = createEvent(server.url, props([alice, bob]));
-    await handler(create, context());
+    await deliver(create, context());
     present(['bob'], { createdAt: new Date() });
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice])), context());
     expect(cognito).toHaveReceivedCommandWith(AdminDeleteUserCommand, { Username: 'bob' });
     cognito.resetHistory();
 
-    await handler(create, context());
+    await deliver(create, context());
 
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS']);
     expect(cognito.calls()).toHaveLength(0);
@@ -759,7 +755,7 @@ describe('duplicateDelivery', () => {
     });
     const event = createEvent(server.url, props([bob]));
 
-    await Promise.all([handler(event, context()), handler(event, context())]);
+    await Promise.all([deliver(event, context()), deliver(event, context())]);
 
     expect(server.bodies).toHaveLength(1);
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -767,17 +763,13 @@ describe('duplicateDelivery', () => {
     expect(output.lines()).toContainEqual(expect.objectContaining({ outcome: 'duplicate-delivery' }));
   });
 
-  test('a duplicate of a request whose answer never arrived sends the recorded answer, without acting again', async () => {
+  test('an answer whose PUT keeps failing is retried by the engine until delivered, without acting again', async () => {
     absent(['bob']);
     createsAnyUser();
     const event = createEvent(server.url, props([bob]));
-    server.failFirst = 5; // every attempt of the first delivery's PUT fails
-    await handler(event, context());
-    expect(server.bodies).toHaveLength(0);
-    expect((await ledger.requests()).map((r) => [r.status, r.answered])).toEqual([['SUCCESS', false]]);
-    cognito.resetHistory();
+    server.failFirst = 8; // every PUT of the first Answer fails, and two of the second's
 
-    await handler(event, context());
+    await deliver(event, context());
 
     expect(server.bodies).toHaveLength(1);
     expect(server.last).toMatchObject({
@@ -785,8 +777,14 @@ describe('duplicateDelivery', () => {
       PhysicalResourceId: PHYSICAL_ID,
       RequestId: event.RequestId,
     });
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 1);
+    expect((await ledger.requests()).map((r) => [r.status, r.answered])).toEqual([['SUCCESS', true]]);
+
+    // AND a later delivery of the same event does nothing and answers nothing more
+    cognito.resetHistory();
+    await deliver(event, context());
+    expect(server.bodies).toHaveLength(1);
     expect(cognito.calls()).toHaveLength(0);
-    expect((await ledger.requests()).map((r) => r.answered)).toEqual([true]);
   });
 
   test('a second delivery of an answered Delete does nothing and answers nothing more', async () => {
@@ -794,8 +792,8 @@ describe('duplicateDelivery', () => {
     cognito.on(AdminDeleteUserCommand).resolves({});
     const event = deleteEvent(server.url, PHYSICAL_ID, props([alice, bob]));
 
-    await handler(event, context());
-    await handler(event, context());
+    await deliver(event, context());
+    await deliver(event, context());
 
     expect(server.bodies).toHaveLength(1);
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -824,7 +822,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     ]);
 
     // WHEN (OldResourceProperties play no part: the ledger says what was seeded)
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([]), newProps), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([]), newProps), context());
 
     // THEN
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -875,7 +873,7 @@ describe('Update reconciles the new properties against the ledger', () => {
   test('unchanged properties cost no call for any user', async () => {
     await seed([alice, bob]);
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, bob])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(callLog()).toEqual(['DescribeUserPool']);
@@ -887,7 +885,7 @@ describe('Update reconciles the new properties against the ledger', () => {
       .on(AdminSetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'bob', Password: BOB_PW, Permanent: true })
       .resolves({});
 
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([bob]), props([{ ...bob, Mode: 'PERMANENT' }])),
       context(),
     );
@@ -906,7 +904,7 @@ describe('Update reconciles the new properties against the ledger', () => {
       .on(AdminSetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'alice', Password: ALICE_PW, Permanent: true })
       .resolves({});
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice]), props([alice])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice]), props([alice])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(writeLog()).toEqual(['AdminSetUserPassword alice']);
@@ -923,7 +921,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).resolves({});
 
     // WHEN both leave the spec
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([], { AdoptExistingUsers: 'true' })),
       context(),
     );
@@ -939,7 +937,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     // bob was deleted by hand and someone made another bob
     present(['bob'], { sub: () => 'sub-another-bob' });
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(callLog()).toEqual(['DescribeUserPool', 'AdminGetUser bob']);
@@ -950,7 +948,7 @@ describe('Update reconciles the new properties against the ledger', () => {
   test('a dropped user is kept, and released, when the removal policy is retain', async () => {
     await seed([alice, bob], { overrides: { RemovalPolicy: 'retain' } });
 
-    await handler(
+    await deliver(
       updateEvent(
         server.url,
         PHYSICAL_ID,
@@ -973,7 +971,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     allowWrites(NEW_POOL);
 
     // WHEN the seeder moves to a new pool
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, bob], { UserPoolId: NEW_POOL })),
       context(),
     );
@@ -994,7 +992,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     cognito.resetHistory();
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID }).resolves({});
     cognito.on(AdminDeleteUserCommand, { UserPoolId: NEW_POOL }).rejects(awsError('UnexpectedCall'));
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(cognito).toHaveReceivedCommandTimes(AdminDeleteUserCommand, 2);
@@ -1009,7 +1007,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     describePool(NEW_POOL);
     absent(['alice', 'bob'], NEW_POOL);
     allowWrites(NEW_POOL);
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, bob], { UserPoolId: NEW_POOL })),
       context(),
     );
@@ -1018,7 +1016,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     cognito.resetHistory();
 
     // WHEN the stack rolls back to the first pool
-    await handler(
+    await deliver(
       updateEvent(server.url, movedId, props([alice, bob], { UserPoolId: NEW_POOL }), props([alice, bob])),
       context(),
     );
@@ -1033,7 +1031,7 @@ describe('Update reconciles the new properties against the ledger', () => {
     present(['alice', 'bob'], { poolId: NEW_POOL, createdAt: new Date() });
     cognito.on(AdminDeleteUserCommand, { UserPoolId: NEW_POOL }).resolves({});
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID }).rejects(awsError('UnexpectedCall'));
-    await handler(deleteEvent(server.url, movedId, props([alice, bob], { UserPoolId: NEW_POOL })), context());
+    await deliver(deleteEvent(server.url, movedId, props([alice, bob], { UserPoolId: NEW_POOL })), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: movedId });
     expect(writeLog().sort()).toEqual(['AdminDeleteUser alice', 'AdminDeleteUser bob']);
@@ -1051,7 +1049,7 @@ describe('Update reconciles the new properties against the ledger', () => {
       .on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob', TemporaryPassword: BOB_PW })
       .resolves(createdUser('bob', POOL_ID, 'sub-bob-again'));
 
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([bob]), props([{ ...bob, Attributes: { given_name: 'Bob' } }])),
       context(),
     );
@@ -1075,7 +1073,7 @@ describe('Update reconciles the new properties against the ledger', () => {
       MaxConcurrency: '1',
     });
 
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice]), newProps), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice]), newProps), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'alice': modify failed \(InvalidParameterException: bad attribute\)/);
@@ -1094,13 +1092,13 @@ describe('Update reconciles the new properties against the ledger', () => {
     const carol = { ...bob, Username: 'carol' };
     absent(['carol']);
     cognito.on(AdminCreateUserCommand, { Username: 'carol' }).rejects(awsError('InternalErrorException', 'boom'));
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, carol])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice, bob]), props([alice, carol])), context());
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(cognito).toHaveReceivedCommandTimes(AdminDeleteUserCommand, 0);
     cognito.resetHistory();
 
     // WHEN CloudFormation rolls back to the old spec
-    await handler(updateEvent(server.url, PHYSICAL_ID, props([alice, carol]), props([alice, bob])), context());
+    await deliver(updateEvent(server.url, PHYSICAL_ID, props([alice, carol]), props([alice, bob])), context());
 
     // THEN
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
@@ -1115,7 +1113,7 @@ describe('pools that compare usernames differently', () => {
     await seed([carol], { usernames: { caseSensitive: false } });
     expect((await ledger.users()).map((u) => [u.key, u.username])).toEqual([['carol', 'Carol']]);
 
-    await handler(
+    await deliver(
       updateEvent(server.url, PHYSICAL_ID, props([carol]), props([{ ...carol, Username: 'carol' }])),
       context(),
     );
@@ -1130,7 +1128,7 @@ describe('pools that compare usernames differently', () => {
     absent(['Carol', 'carol']);
     allowWrites();
 
-    await handler(
+    await deliver(
       createEvent(
         server.url,
         props([
@@ -1160,7 +1158,7 @@ describe('pools that compare usernames differently', () => {
       .resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props([erin])), context());
+    await deliver(createEvent(server.url, props([erin])), context());
 
     // THEN
     expect(server.last.Status).toBe('SUCCESS');
@@ -1172,7 +1170,7 @@ describe('pools that compare usernames differently', () => {
     cognito.resetHistory();
     present(['0000-uuid-erin'], { sub: () => 'sub-erin' });
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: '0000-uuid-erin' }).resolves({});
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([erin])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([erin])), context());
     expect(server.last.Status).toBe('SUCCESS');
     expect(writeLog()).toEqual(['AdminDeleteUser 0000-uuid-erin']);
     expect(await ledger.users()).toEqual([]);
@@ -1185,7 +1183,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
     absent(['bob']);
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'alice' }).resolves({});
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(writeLog()).toEqual(['AdminDeleteUser alice']);
@@ -1200,7 +1198,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).resolves({});
     const carol = { ...bob, Username: 'carol' };
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob, carol])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob, carol])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(writeLog()).toEqual(['AdminDeleteUser bob']);
@@ -1211,7 +1209,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
   });
 
   test('with nothing in the ledger, deletes nothing and makes no Cognito call', async () => {
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(cognito.calls()).toHaveLength(0);
@@ -1221,7 +1219,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
     await seed([alice, bob], { overrides: { AdoptExistingUsers: 'true' }, existing: ['alice'] });
     cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).resolves({});
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob], { AdoptExistingUsers: 'true' })), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob], { AdoptExistingUsers: 'true' })), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(writeLog()).toEqual(['AdminDeleteUser bob']);
@@ -1233,7 +1231,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
     await seed([alice, bob]);
     cognito.on(DescribeUserPoolCommand).rejects(awsError('ResourceNotFoundException', 'User pool does not exist.'));
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(writeLog()).toEqual([]);
@@ -1243,7 +1241,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
   test('keeps every user when the removal policy is retain', async () => {
     await seed([alice, bob], { overrides: { RemovalPolicy: 'retain' } });
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob], { RemovalPolicy: 'retain' })), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob], { RemovalPolicy: 'retain' })), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(callLog().filter((c) => / /.test(c))).toEqual([]);
@@ -1253,7 +1251,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
   test('answers SUCCESS on properties it cannot read, so the stack can still be deleted', async () => {
     await seed([alice]);
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, { Users: 'nonsense' }), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, { Users: 'nonsense' }), context());
 
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     expect(cognito.calls()).toHaveLength(0);
@@ -1264,7 +1262,7 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
     await seed([alice]);
     cognito.on(AdminDeleteUserCommand).rejects(awsError('AccessDeniedException', 'not authorized'));
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice])), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(/user 'alice': delete failed \(AccessDeniedException/);
@@ -1274,10 +1272,10 @@ describe('Delete removes what the ledger holds, and nothing else', () => {
   test('a retried Delete (a new request) finds the ledger empty and answers SUCCESS', async () => {
     await seed([alice, bob]);
     cognito.on(AdminDeleteUserCommand).resolves({});
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
     cognito.resetHistory();
 
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
+    await deliver(deleteEvent(server.url, PHYSICAL_ID, props([alice, bob])), context());
 
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS']);
     expect(cognito.calls()).toHaveLength(0);
@@ -1293,26 +1291,11 @@ describe('pace and resilience', () => {
       .rejectsOnce(awsError('TooManyRequestsException', 'Too many requests'))
       .resolves(createdUser('bob'));
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 3);
     expect(await ledger.usernames()).toEqual(['bob']);
-  });
-
-  test('a call Cognito never answers is named at the timeout, with the user and where to look', async () => {
-    // GIVEN an AdminCreateUser that never answers (and an SDK timeout longer than the function's)
-    absentThenCreated(['bob']);
-    cognito.on(AdminCreateUserCommand).callsFake(() => new Promise(() => undefined));
-
-    // WHEN
-    await handler(createEvent(server.url, props([bob])), context(7000));
-
-    // THEN
-    expect(server.last.Status).toBe('FAILED');
-    expect(server.last.Reason).toMatch(
-      /^Create did not finish before the function's timeout: AdminCreateUser for user 'bob' had waited [56] s for Cognito's answer\. Check the function's network path to cognito-idp \(in a VPC: a NAT gateway or a cognito-idp interface endpoint\) and deploy again; what it created is recorded in the ledger and the next request on this resource removes it$/,
-    );
   });
 
   test('a call that times out at the SDK is retried, then fails naming the call, the user and where to look', async () => {
@@ -1325,7 +1308,7 @@ describe('pace and resilience', () => {
     cognito.on(AdminDeleteUserCommand).resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     // THEN three attempts, then a failure that says what to check; the creating record is undone
     expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 3);
@@ -1335,55 +1318,34 @@ describe('pace and resilience', () => {
     );
   });
 
-  test('a throttling storm that outlasts the time fails naming the cause and the fix, not just the timeout', async () => {
-    // GIVEN every AdminCreateUser is throttled, and the function cannot continue elsewhere
-    absent(['bob']);
-    cognito.on(AdminCreateUserCommand).rejects(awsError('TooManyRequestsException', 'Too many requests'));
-
-    // WHEN
-    // (no ARN of its own in the context: it knows itself by name only)
-    process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
+  test("a throttling storm that outlasts CloudFormation's time fails naming the cause and the fix, and undoes what it did", async () => {
+    // GIVEN bob is created, then every creation of carol is throttled, and CloudFormation waits 4 s
+    absentThenCreated(['bob']);
+    absent(['carol']);
+    const carol = { ...bob, Username: 'carol' };
+    cognito.on(AdminCreateUserCommand, { Username: 'bob' }).resolves(createdUser('bob'));
+    cognito
+      .on(AdminCreateUserCommand, { Username: 'carol' })
+      .rejects(awsError('TooManyRequestsException', 'Too many requests'));
+    cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).resolves({});
+    process.env[SERVICE_TIMEOUT_ENV] = '4';
+    const started = Date.now();
     try {
-      await handler(createEvent(server.url, props([bob])), withoutArn(context(3000)));
+      // WHEN
+      await deliver(createEvent(server.url, props([bob, carol], { MaxConcurrency: '1' })), context());
     } finally {
-      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete process.env[SERVICE_TIMEOUT_ENV];
     }
 
-    // THEN
-    expect(server.last.Status).toBe('FAILED');
-    expect(server.last.Reason).toMatch(
-      /^Create failed: ran out of time after 0 of 1 user\(s\) in \d+ s: Cognito throttled \d+ of \d+ calls \(TooManyRequestsException\), so the account's quota is busier than the configured rates allow for\. Lower rateLimits to leave room for the account's other callers, raise the account's Cognito quotas, or deploy again when the account is quieter\./,
-    );
-    expect(await ledger.users()).toEqual([]);
-  });
-
-  test('the timeout guard answers FAILED before the function times out; the next request removes what it left', async () => {
-    // GIVEN an AdminCreateUser that never answers
-    absentThenCreated(['bob']);
-    cognito.on(AdminCreateUserCommand).callsFake(() => new Promise(() => undefined));
-    const started = Date.now();
-
-    // WHEN
-    await handler(createEvent(server.url, props([bob])), context(2000));
-
-    // THEN
-    const elapsed = Date.now() - started;
-    expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
-    expect(server.last.Reason).toMatch(/did not finish before the function's timeout/);
-    expect(elapsed).toBeLessThan(2000);
+    // THEN one FAILED answer, before CloudFormation's time is up, that names the cause and the fix
+    expect(Date.now() - started).toBeLessThan(4000);
     expect(server.bodies).toHaveLength(1);
-    expect((await ledger.users()).map((u) => [u.username, u.state])).toEqual([['bob', 'creating']]);
-    expect(await ledger.pending()).toHaveLength(1);
-
-    // AND CloudFormation's Delete of that id removes the user the create may have made
-    cognito.resetHistory();
-    present(['bob'], { createdAt: new Date() });
-    cognito.on(AdminDeleteUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).resolves({});
-    await handler(deleteEvent(server.url, PHYSICAL_ID, props([bob])), context());
-    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
-    expect(writeLog()).toEqual(['AdminDeleteUser bob']);
+    expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
+    expect(server.last.Reason).toMatch(
+      /^Create failed: ran out of CloudFormation's time with 1 user\(s\) still to do, \d+ s after the request arrived: Cognito throttled \d+ of \d+ calls \(TooManyRequestsException\), so the account's quota is busier than the configured rates allow for\. Lower rateLimits to leave room for the account's other callers, raise the account's Cognito quotas, or deploy again when the account is quieter\. Undid what this request did: deleted the 1 user\(s\) it had created\.$/,
+    );
+    expect(cognito).toHaveReceivedCommandWith(AdminDeleteUserCommand, { Username: 'bob' });
     expect(await ledger.users()).toEqual([]);
-    expect(await ledger.pending()).toEqual([]);
   });
 
   test('a response PUT that fails once is retried', async () => {
@@ -1391,7 +1353,7 @@ describe('pace and resilience', () => {
     createsAnyUser();
     server.failFirst = 1;
 
-    await handler(createEvent(server.url, props([bob])), context());
+    await deliver(createEvent(server.url, props([bob])), context());
 
     expect(server.bodies).toHaveLength(1);
     expect(server.last.Status).toBe('SUCCESS');
@@ -1402,7 +1364,7 @@ describe('pace and resilience', () => {
     absent(['alice', 'bob']);
     allowWrites();
 
-    await handler(createEvent(server.url, props([alice, bob])), context());
+    await deliver(createEvent(server.url, props([alice, bob])), context());
 
     const lines = output.lines();
     expect(lines).toContainEqual(
@@ -1448,7 +1410,7 @@ describe('users file (large populations)', () => {
   async function createFromFile(event: CloudFormationCustomResourceEvent): Promise<void> {
     absent(['f1', 'f2']);
     allowWrites();
-    await handler(event, context());
+    await deliver(event, context());
   }
 
   test('reads the users from S3, puts the resolved tokens back, and returns the object ARN', async () => {
@@ -1478,7 +1440,7 @@ describe('users file (large populations)', () => {
     cognito.on(AdminDeleteUserCommand).resolves({});
 
     // WHEN
-    await handler(deleteEvent(server.url, physicalId, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])), context());
+    await deliver(deleteEvent(server.url, physicalId, fileProps('v1.json', v1, [SECRET_ARN, 'admins'])), context());
 
     // THEN
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalId });
@@ -1505,7 +1467,7 @@ describe('users file (large populations)', () => {
     present(['f2'], { createdAt: new Date() });
 
     // WHEN
-    await handler(
+    await deliver(
       updateEvent(
         server.url,
         PHYSICAL_ID,
@@ -1545,7 +1507,7 @@ describe('pace at the floor', () => {
     absent(usernamesOf(users));
     allowWrites();
 
-    await handler(createEvent(server.url, props(users)), context());
+    await deliver(createEvent(server.url, props(users)), context());
 
     expect(server.last.Status).toBe('SUCCESS');
     const writes = writeLog();
@@ -1554,57 +1516,52 @@ describe('pace at the floor', () => {
     expect(cognito).toHaveReceivedCommandTimes(AdminGetUserCommand, 3);
   });
 
-  test('without its own ARN (no way to continue), fails early, before any write, when the users cannot be seeded in the time left', async () => {
+  test("fails early, before any write, when the users cannot be seeded in CloudFormation's time", async () => {
     const users = Array.from({ length: 30 }, (_, i) => ({ ...bob, Username: `u${i}` }));
     // an empty pool, however pre-flight chooses to look the users up
     absent(usernamesOf(users));
     listsUsers([[]]);
     allowWrites();
-    // A context without the ARN (the function still knows its name, so the event is its own)
-    const alone = withoutArn(context(20_000));
-    process.env.AWS_LAMBDA_FUNCTION_NAME = 'seed';
+    process.env[SERVICE_TIMEOUT_ENV] = '25';
     try {
-      await handler(
+      await deliver(
         createEvent(server.url, props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } })),
-        alone,
+        context(),
       );
     } finally {
-      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete process.env[SERVICE_TIMEOUT_ENV];
     }
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
     expect(server.last.Reason).toMatch(
-      /the users need about 30 s at the configured rates \(30 AdminCreateUser at 1\/s.*and the function has 1[0-9] s left; nothing was written/,
+      /the users need about 30 s at the configured rates \(30 AdminCreateUser at 1\/s.*and the request has 2[0-9] s left of CloudFormation's hour; nothing was written/,
     );
     expect(writeLog()).toEqual([]);
     expect(await ledger.users()).toEqual([]);
   });
 
-  test('with its own ARN, a request too long for one invocation continues: the same event to its own function, no answer yet', async () => {
-    // GIVEN 30 users at 1 creation a second, and 5 s in this invocation
+  test('a request too long for one slice goes on in the next slices, from the ledger, and answers once', async () => {
+    // GIVEN 30 users at 6 creations a second, and slices of 3 s
     const users = Array.from({ length: 30 }, (_, i) => ({ ...bob, Username: `u${i}` }));
     absent(usernamesOf(users));
     listsUsers([[]]);
     allowWrites();
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
     const event = createEvent(
       server.url,
-      props(users, { Rates: { Create: '1', Recovery: '1', Write: '1', Read: '100' } }),
+      props(users, { Rates: { Create: '6', Recovery: '6', Write: '6', Read: '100' } }),
     );
 
     // WHEN
-    await handler(event, context(5_000));
+    await deliver(event, context(5_000));
 
-    // THEN nothing answered; the rest handed to a fresh invocation of exactly this function
-    expect(server.bodies).toEqual([]);
-    const invokes = lambda.commandCalls(InvokeCommand);
-    expect(invokes).toHaveLength(1);
-    expect(invokes[0].args[0].input).toMatchObject({ FunctionName: FUNCTION_ARN, InvocationType: 'Event' });
-    expect(JSON.parse(Buffer.from(invokes[0].args[0].input.Payload as Uint8Array).toString())).toEqual(event);
-    // ...with the progress the ledger holds: the users created so far, and the lock free
-    const held = await ledger.users();
-    expect(held.length).toBeGreaterThan(0);
-    expect(held.length).toBeLessThan(users.length);
-    expect((await ledger.items()).some((i) => i.sk === 'LOCK')).toBe(false);
+    // THEN several slices, each user created once, the pool listed once (pre-flight), one answer
+    expect(engine.slices).toBeGreaterThanOrEqual(2);
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 30);
+    expect(cognito).toHaveReceivedCommandTimes(ListUsersCommand, 1);
+    expect(server.bodies).toHaveLength(1);
+    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
+    expect((await ledger.users()).every((u) => u.state === 'present')).toBe(true);
+    // ...and the resource free for the next request
+    expect((await ledger.items()).some((i) => i.sk === 'SLICE')).toBe(false);
   });
 });

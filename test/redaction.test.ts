@@ -6,7 +6,6 @@ import {
   AdminSetUserPasswordCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { handler } from '../lambda';
 import { ComposedError, describeError, Logger, Redactor } from '../lambda/log';
 import { renderResponse } from '../lambda/response';
 import { context, createEvent, props } from './support/cfn';
@@ -148,7 +147,7 @@ describe('renderResponse', () => {
 });
 
 describe('the handler', () => {
-  const { server, output } = inProcessHandler(() => {
+  const { server, output, deliver } = inProcessHandler(() => {
     strictMocks();
     cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
     createsAnyUser();
@@ -164,7 +163,7 @@ describe('the handler', () => {
     const dave = { Username: 'dave', Mode: 'RESET_REQUIRED', Attributes: { email: 'd@x.io', email_verified: 'true' } };
 
     // WHEN
-    await handler(createEvent(server.url, props([dave])), context());
+    await deliver(createEvent(server.url, props([dave])), context());
 
     // THEN
     expect(echoed).toHaveLength(1);
@@ -188,7 +187,7 @@ describe('the handler', () => {
     }));
 
     // WHEN the pool is told to accept them (a policy of six lowercase characters)
-    await handler(createEvent(server.url, props(users)), context());
+    await deliver(createEvent(server.url, props(users)), context());
 
     // THEN structured fields are as written (the test pool's policy refuses both, by rule only)
     const text = output.text() + server.raw.join('');

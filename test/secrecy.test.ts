@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { handler } from '../lambda';
+import { SERVICE_TIMEOUT_ENV } from '../lib/private/contract';
 import { context, createEvent, deleteEvent, POOL_ID, props, updateEvent } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
 import { awsError, cognito, secrets, ssm, strictMocks } from './support/mocks';
@@ -37,7 +37,7 @@ const users = [
 ];
 const PHYSICAL_ID = `${POOL_ID}/UsersSeeder7F21A71B`;
 
-const { server, output } = inProcessHandler(() => {
+const { server, output, deliver } = inProcessHandler(() => {
   strictMocks();
   // Every username is free in the pool at pre-flight.
   cognito.on(AdminGetUserCommand).rejects(awsError('UserNotFoundException', 'User does not exist.'));
@@ -69,12 +69,12 @@ function expectNoLeak(): void {
 }
 
 test('a successful Create, Update and Delete print and answer no password and no ResponseURL', async () => {
-  await handler(createEvent(server.url, props(users)), context());
-  await handler(
+  await deliver(createEvent(server.url, props(users)), context());
+  await deliver(
     updateEvent(server.url, PHYSICAL_ID, props(users), props(users.map((u) => ({ ...u, PasswordRevision: '2' })))),
     context(),
   );
-  await handler(deleteEvent(server.url, PHYSICAL_ID, props(users)), context());
+  await deliver(deleteEvent(server.url, PHYSICAL_ID, props(users)), context());
 
   expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
   expectNoLeak();
@@ -85,7 +85,7 @@ test('a Cognito error that echoes the password is redacted in logs and the Reaso
     .on(AdminSetUserPasswordCommand)
     .rejects(awsError('InvalidPasswordException', `Password ${CANARIES.secret} did not conform with policy`));
 
-  await handler(createEvent(server.url, props(users.slice(0, 1))), context());
+  await deliver(createEvent(server.url, props(users.slice(0, 1))), context());
 
   expect(server.last.Status).toBe('FAILED');
   expect(server.last.Reason).toMatch(/InvalidPasswordException: Password \*+ did not conform/);
@@ -99,7 +99,7 @@ test('a secret that is not JSON is reported without quoting it', async () => {
     Password: { Source: 'secretsmanager', SecretArn: 'arn:secret:notjson', JsonField: 'pw' },
   };
 
-  await handler(createEvent(server.url, props([user])), context());
+  await deliver(createEvent(server.url, props([user])), context());
 
   expect(server.last.Reason).toMatch(/user 'x': secret arn:secret:notjson is not JSON/);
   expectNoLeak();
@@ -108,19 +108,24 @@ test('a secret that is not JSON is reported without quoting it', async () => {
 test('passwords that break the policy are described by rule only', async () => {
   secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret:a' }).resolves({ SecretString: 'Cnry-shrt' });
 
-  await handler(createEvent(server.url, props(users.slice(0, 1))), context());
+  await deliver(createEvent(server.url, props(users.slice(0, 1))), context());
 
   expect(server.last.Reason).toMatch(/needs at least 10 characters, a number/);
   expect(server.raw.join('')).not.toContain('Cnry-shrt');
   expectNoLeak();
 });
 
-test('a timeout and a failed response PUT print no password and no ResponseURL', async () => {
-  cognito.on(AdminCreateUserCommand).callsFake(() => new Promise(() => undefined));
+test("running out of CloudFormation's time and a failed response PUT print no password and no ResponseURL", async () => {
+  cognito.on(AdminCreateUserCommand).rejects(awsError('TooManyRequestsException', 'Too many requests'));
   server.failFirst = 1;
-
-  await handler(createEvent(server.url, props(users)), context(1500));
+  process.env[SERVICE_TIMEOUT_ENV] = '3';
+  try {
+    await deliver(createEvent(server.url, props(users)), context(1500));
+  } finally {
+    delete process.env[SERVICE_TIMEOUT_ENV];
+  }
 
   expect(server.last.Status).toBe('FAILED');
+  expect(server.last.Reason).toMatch(/ran out of CloudFormation.s time/);
   expectNoLeak();
 });

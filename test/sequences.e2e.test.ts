@@ -568,7 +568,7 @@ describe('rollbackDelete of a failed Create', () => {
     expect((await ledgerUsers(r)).map((u) => u.sub)).not.toContain(hand[0].sub);
   });
 
-  test('a Create that times out mid-way answers FAILED once, before the process ends; its rollback Delete removes every seeded user', async () => {
+  test('a Create whose slices are killed at the timeout is retried by the engine, then answers FAILED once; its rollback Delete removes every seeded user', async () => {
     // GIVEN many users, and a Cognito that stops answering after 8 creations
     const r = await start();
     const poolId = await createPool(r, 'timed-out-create');
@@ -576,17 +576,21 @@ describe('rollbackDelete of a failed Create', () => {
     const resource = await deployOne(r, { id: 'Seeder', poolId, users: many('slow-', 30), maxConcurrency: 4 });
     (r.emulator as FakeCognito).stallAfter('AdminCreateUser', 8);
 
-    // WHEN the function times out, Cognito answers again, and CloudFormation rolls back
+    // WHEN every slice hangs until Lambda kills it, Cognito answers again, and CloudFormation rolls back
     const created = await r.invoke({ requestType: 'Create', resource, requestId: 'timed-out', timeoutMs: 5000 });
     (r.emulator as FakeCognito).resume();
     const stranded = Object.keys(await poolState(r, poolId)).length - 1;
     const rollback = await rollbackDelete(r, resource, answered(created).PhysicalResourceId);
 
-    // THEN one FAILED answer, delivered before the handler returned (not killed by the timeout)
+    // THEN the engine ran the killed slice again (Lambda.Unknown, three retries), then answered FAILED once
+    expect(created.invocations).toBe(4);
+    expect(created.output.match(/Task timed out/g)).toHaveLength(4);
     expect(created.rawResponses).toHaveLength(1);
-    expect(answered(created).Status).toBe('FAILED');
-    expect(created.exitCode).toBe(0);
-    expect(created.output).not.toContain('Task timed out');
+    expect(answered(created)).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: `${poolId}/${resource.logicalId}`,
+    });
+    expect(answered(created).Reason).toMatch(/crashed, ran out of memory or timed out.*\(Lambda\.Unknown\)/);
     expect(stranded).toBe(8);
     expect(answered(rollback).Status).toBe('SUCCESS');
     expect(Object.keys(await poolState(r, poolId))).toEqual(['henry']);

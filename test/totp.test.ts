@@ -15,7 +15,6 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-jest';
 import { Secret, TOTP } from 'otpauth';
-import { handler } from '../lambda';
 import { context, createEvent, physicalIdOf, POOL_ID, props, updateEvent } from './support/cfn';
 import { inProcessHandler } from './support/in-process';
 import { absentThenCreated, awsError, cognito, createsAnyUser, secrets, strictMocks } from './support/mocks';
@@ -39,7 +38,7 @@ function validCodes(): string[] {
 }
 
 describe('TOTP enrolment', () => {
-  const { server, ledger, output } = inProcessHandler(() => {
+  const { server, ledger, output, deliver } = inProcessHandler(() => {
     strictMocks();
     createsAnyUser();
     absentThenCreated(['carol']);
@@ -80,7 +79,7 @@ describe('TOTP enrolment', () => {
     cognito.on(SetUserMFAPreferenceCommand, { AccessToken: 'access-token-canary' }).resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props([carol], totpSettings)), context());
+    await deliver(createEvent(server.url, props([carol], totpSettings)), context());
 
     // THEN
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS']);
@@ -104,14 +103,14 @@ describe('TOTP enrolment', () => {
     cognito.on(SetUserMFAPreferenceCommand, { AccessToken: 'at' }).resolves({});
     const before = props([carol, { ...carol, Username: 'dave' }], totpSettings);
     absentThenCreated(['dave']);
-    await handler(createEvent(server.url, before), context());
+    await deliver(createEvent(server.url, before), context());
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS']);
     cognito.on(AdminSetUserMFAPreferenceCommand).resolves({});
 
     // WHEN an Update keeps carol without mfa
     const plainCarol = { Username: carol.Username, Mode: carol.Mode, Password: carol.Password };
     const after = props([plainCarol, { ...carol, Username: 'dave' }], totpSettings);
-    await handler(updateEvent(server.url, physicalIdOf(), before, after), context());
+    await deliver(updateEvent(server.url, physicalIdOf(), before, after), context());
 
     // THEN
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS']);
@@ -133,7 +132,7 @@ describe('TOTP enrolment', () => {
     cognito.on(AdminDeleteUserCommand).resolves({});
 
     // WHEN
-    await handler(createEvent(server.url, props([carol], totpSettings)), context());
+    await deliver(createEvent(server.url, props([carol], totpSettings)), context());
 
     // THEN
     expect(server.bodies.map((b) => [b.Status, b.Reason])).toEqual([
@@ -155,7 +154,7 @@ describe('TOTP enrolment', () => {
     cognito.on(VerifySoftwareTokenCommand).resolves({ Status: 'SUCCESS' });
     cognito.on(SetUserMFAPreferenceCommand).resolves({});
 
-    await handler(createEvent(server.url, props([carol], totpSettings)), context());
+    await deliver(createEvent(server.url, props([carol], totpSettings)), context());
 
     expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS']);
     expect(cognito.commandCalls(AssociateSoftwareTokenCommand)).toHaveLength(2);

@@ -38,6 +38,12 @@ export interface SeedResourceProperties {
   readonly Totp?: TotpProperties;
   /** Account ids this seeder must never seed (the stage guard), checked against the function's own account. */
   readonly ForbiddenAccounts?: string[];
+  /**
+   * The stack's state machine, which carries each request's work and its answer. In the
+   * properties, not the function's environment: the machine's definition names the
+   * function, so the function cannot name the machine without a dependency cycle.
+   */
+  readonly StateMachineArn: string;
 }
 
 /** TOTP enrolment: the seeder's secret for TOTP seeds, and its app client (ADMIN_USER_PASSWORD_AUTH). */
@@ -109,9 +115,27 @@ export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
 
 /**
  * How long CloudFormation waits for a seed resource's answer (its `ServiceTimeout`, the
- * maximum): a request may run across invocations for this long.
+ * maximum): a request's execution may run for this long from the first delivery.
  */
 export const SEED_SERVICE_TIMEOUT_SECONDS = 3600;
+
+/**
+ * Overrides SEED_SERVICE_TIMEOUT_SECONDS (seconds) for the function's deadline: set by
+ * tests and rehearsals only, to play a request that runs out of CloudFormation's time.
+ */
+export const SERVICE_TIMEOUT_ENV = 'SEED_SERVICE_TIMEOUT_SECONDS';
+
+/** What the stack's state machine hands the function: a slice of a request's work, or its answer. */
+export const WORK_TASK = 'work';
+export const ANSWER_TASK = 'answer';
+
+/**
+ * Error names the function throws to the state machine, which retries them: the request
+ * record is not complete yet (a delivery is still recording it), or the answer could not
+ * be delivered yet.
+ */
+export const REQUEST_NOT_READY_ERROR = 'RequestNotReady';
+export const ANSWER_NOT_DELIVERED_ERROR = 'AnswerNotDelivered';
 
 /**
  * The environment variable that holds the id of the seeding function's own stack: the

@@ -1,14 +1,24 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { SeedingFunctionOptions } from '../seeding-function-options';
-import { LEDGER_TABLE_ENV, STACK_ID_ENV } from './contract';
+import { acknowledgeNagRule } from './nag';
+import {
+  ANSWER_NOT_DELIVERED_ERROR,
+  ANSWER_TASK,
+  LEDGER_TABLE_ENV,
+  REQUEST_NOT_READY_ERROR,
+  STACK_ID_ENV,
+  WORK_TASK,
+} from './contract';
 
 /** The singleton's id in its stack. A public contract: never change it. */
 const SINGLETON_ID = 'CognitoUserSeederFunction';
@@ -25,7 +35,46 @@ export const SEED_FUNCTION_MEMORY_MB = 1024;
 export const SEED_FUNCTION_HEAP_SHARE = 0.625;
 
 /** The item operations the handler's ledger module makes, and no others. */
-export const LEDGER_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+export const LEDGER_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
+/**
+ * The longest an execution may run: CloudFormation's hour for the work, then the answer's
+ * retries; a backstop that never cuts a request CloudFormation still waits for.
+ */
+export const ENGINE_TIMEOUT = Duration.hours(2);
+
+/** What Step Functions needs on the engine's role to deliver its logs (no resource-level permissions). */
+const ENGINE_LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:DescribeLogGroups',
+  'logs:DescribeResourcePolicies',
+  'logs:GetLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:UpdateLogDelivery',
+];
+
+/** What a traced state machine's role needs (X-Ray has no resource-level permissions). */
+const ENGINE_TRACE_ACTIONS = [
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'xray:PutTelemetryRecords',
+  'xray:PutTraceSegments',
+];
+
+/** What the function may read of its own stack, to check that an event is CloudFormation's. */
+export const STACK_READ_ACTIONS = [
+  'cloudformation:DescribeStacks',
+  'cloudformation:GetTemplate',
+  'cloudformation:ListStackResources',
+];
 
 /**
  * The one seeding Lambda of a stack, with its own role, log group and ownership ledger
@@ -55,11 +104,17 @@ export class SeedFunction extends Construct {
   /** The ownership ledger: the only thing that can authorise deleting a user. */
   public readonly ledger: dynamodb.Table;
   /**
-   * Lets the function invoke itself (exactly its own ARN) to continue a long request. A
-   * policy of its own, not in the role's default policy, so the function does not depend
-   * on its own ARN; the seed resources depend on it instead.
+   * The engine: a Standard state machine that runs each request's work in slices of the
+   * function, retries a slice that crashed, and answers CloudFormation once.
    */
-  public readonly continuation: SeedPolicy;
+  public readonly stateMachine: sfn.StateMachine;
+  /**
+   * Lets the function start executions of exactly its state machine and describe or stop
+   * them. A policy of its own, not in the role's default policy: the machine's definition
+   * names the function, so the function must not depend on the machine; the seed
+   * resources depend on this policy instead.
+   */
+  public readonly enginePolicy: SeedPolicy;
 
   /** The options the function was created with, and the seeder that gave them. */
   private readonly options: SeedingFunctionOptions;
@@ -97,32 +152,26 @@ export class SeedFunction extends Construct {
         resources: [logGroup.logGroupArn],
       }),
       new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] }),
+      // Its own stack only: the stack id is an ARN unique to this stack.
+      new iam.PolicyStatement({ actions: STACK_READ_ACTIONS, resources: [Aws.STACK_ID] }),
       ...(options.vpc ? vpcAccessStatements(this) : []),
     ];
     const description = 'Seeds Cognito users for cdk-cognito-seeder; each seeder adds a policy for its pool.';
-    if (options.customerManagedPolicies) {
-      const role = new ManagedPoliciesRole(this, 'ServiceRole', {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description,
-      });
-      // A child of the role: the function depends on the role, so on these permissions too.
-      role.own = new iam.ManagedPolicy(role, 'FunctionPolicy', {
-        description: 'cdk-cognito-seeder: the seeding function’s logs, ledger and network',
-        roles: [role],
-        statements: own,
-      });
-      this.role = role;
-    } else {
-      this.role = new iam.Role(this, 'ServiceRole', {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description,
-        inlinePolicies: {
-          Logs: new iam.PolicyDocument({ statements: [own[0]] }),
-          Ledger: new iam.PolicyDocument({ statements: [own[1]] }),
-          ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: own.slice(2) }) } : {}),
-        },
-      });
-    }
+    this.role = options.customerManagedPolicies
+      ? managedPoliciesRole(this, 'ServiceRole', new iam.ServicePrincipal('lambda.amazonaws.com'), own, {
+          description,
+          what: 'the seeding function’s logs, ledger, stack and network',
+        })
+      : new iam.Role(this, 'ServiceRole', {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          description,
+          inlinePolicies: {
+            Logs: new iam.PolicyDocument({ statements: [own[0]] }),
+            Ledger: new iam.PolicyDocument({ statements: [own[1]] }),
+            Stack: new iam.PolicyDocument({ statements: [own[2]] }),
+            ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: own.slice(3) }) } : {}),
+          },
+        });
     if (options.ledgerBackupPlan) {
       new backup.BackupSelection(this, 'LedgerBackup', {
         backupPlan: options.ledgerBackupPlan,
@@ -137,8 +186,9 @@ export class SeedFunction extends Construct {
       logGroup,
       timeout: SEED_FUNCTION_TIMEOUT,
       memorySize,
-      // CloudFormation is answered by the handler itself: a Lambda retry would only repeat it.
-      retryAttempts: 0,
+      // Lambda retries an event whose delivery crashed; a delivery is idempotent (the
+      // execution's name comes from the request), so a retry starts nothing twice.
+      retryAttempts: 2,
       environment: {
         // The stack id lets the handler act only on events its own stack sends.
         [LEDGER_TABLE_ENV]: this.ledger.tableName,
@@ -155,10 +205,143 @@ export class SeedFunction extends Construct {
       tracing: options.tracing,
       deadLetterQueue: options.deadLetterQueue,
     });
-    this.continuation = this.policy(this, 'ContinuePolicy', [
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+    this.stateMachine = this.engine(options);
+    this.enginePolicy = this.policy(this, 'EnginePolicy', [
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [this.executionsArn()],
+      }),
     ]);
+    // Execution names come from CloudFormation's request ids, known only at deploy: the
+    // wildcard stays inside this state machine's executions.
+    acknowledgeNagRule(
+      this.enginePolicy,
+      `AwsSolutions-IAM5[Resource::${executionsNagPattern(this.stateMachine)}]`,
+      'DescribeExecution and StopExecution act on executions whose names come from CloudFormation request ids, known only at deploy; the resource is limited to the executions of this stack’s own state machine.',
+    );
     this.node.addValidation({ validate: () => this.validateManagedPolicies() });
+  }
+
+  /**
+   * The stack's state machine: `Work` slices of the function until one says the request
+   * is done, then `Answer`, which is also where every failure goes. A slice that crashed,
+   * ran out of memory or timed out (`Lambda.Unknown`) is run again; so is a throttled or
+   * failed invoke. Only names of errors travel to `Answer`, never their text.
+   */
+  private engine(options: SeedingFunctionOptions): sfn.StateMachine {
+    const work = new tasks.LambdaInvoke(this, 'Work', {
+      lambdaFunction: this.function,
+      payload: sfn.TaskInput.fromObject({
+        kind: WORK_TASK,
+        request: sfn.JsonPath.objectAt('$.request'),
+        cursor: sfn.JsonPath.objectAt('$.cursor'),
+      }),
+      // The slice returns the next state itself: the request, its cursor, done.
+      outputPath: '$.Payload',
+      retryOnServiceExceptions: true,
+    });
+    work.addRetry({
+      errors: ['Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 8,
+    });
+    work.addRetry({ errors: ['Lambda.Unknown'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 3 });
+    work.addRetry({ errors: [REQUEST_NOT_READY_ERROR], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6 });
+    const answer = new tasks.LambdaInvoke(this, 'Answer', {
+      lambdaFunction: this.function,
+      payload: sfn.TaskInput.fromObject({
+        kind: ANSWER_TASK,
+        request: sfn.JsonPath.objectAt('$.request'),
+        failure: sfn.JsonPath.stringAt('$.failure'),
+      }),
+      outputPath: '$.Payload',
+      retryOnServiceExceptions: true,
+    });
+    answer.addRetry({
+      errors: ['Lambda.TooManyRequestsException', 'Lambda.Unknown'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 8,
+    });
+    // Each attempt PUTs for about a minute; the function stops asking once CloudFormation
+    // no longer waits, so these cover its hour.
+    answer.addRetry({
+      errors: [ANSWER_NOT_DELIVERED_ERROR],
+      interval: Duration.seconds(30),
+      backoffRate: 1.5,
+      maxAttempts: 11,
+    });
+    const failed = new sfn.Pass(this, 'Failed', {
+      parameters: { 'request.$': '$.request', 'failure.$': '$.failure.Error' },
+    });
+    work.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.failure' });
+    failed.next(answer);
+    const finished = new sfn.Choice(this, 'Finished')
+      .when(sfn.Condition.booleanEquals('$.done', true), answer)
+      .otherwise(work);
+
+    const logGroup = new logs.LogGroup(this, 'EngineLogGroup', {
+      retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: options.logGroupEncryptionKey,
+      removalPolicy: options.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const traced = options.tracing !== lambda.Tracing.DISABLED;
+    // The engine's permissions, spelled out: invoke exactly the function (the task would
+    // add every version and alias, `<arn>:*`); CloudWatch Logs' log-delivery actions and
+    // X-Ray's trace actions have no resource-level permissions, so they are on `*`.
+    const statements = [
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+      new iam.PolicyStatement({ actions: ENGINE_LOG_DELIVERY_ACTIONS, resources: ['*'] }),
+      ...(traced ? [new iam.PolicyStatement({ actions: ENGINE_TRACE_ACTIONS, resources: ['*'] })] : []),
+    ];
+    const assumedBy = new iam.ServicePrincipal('states.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    });
+    const description = 'The cdk-cognito-seeder state machine: invokes the seeding function, logs, traces.';
+    const role = options.customerManagedPolicies
+      ? managedPoliciesRole(this, 'EngineRole', assumedBy, statements, {
+          what: 'the engine’s invoke, logs and tracing',
+          description,
+        })
+      : new iam.Role(this, 'EngineRole', {
+          assumedBy,
+          description,
+          inlinePolicies: {
+            Invoke: new iam.PolicyDocument({ statements: [statements[0]] }),
+            Logs: new iam.PolicyDocument({ statements: [statements[1]] }),
+            ...(traced ? { Trace: new iam.PolicyDocument({ statements: [statements[2]] }) } : {}),
+          },
+        });
+    acknowledgeNagRule(
+      role instanceof ManagedPoliciesRole && role.own ? role.own : role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions needs the CloudWatch Logs log-delivery actions (and, when traced, the X-Ray trace actions) on its role to log to its own log group; neither service offers resource-level permissions for them.',
+    );
+    const machine = new sfn.StateMachine(this, 'Engine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(work.next(finished)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'cdk-cognito-seeder: the work and the answer of each Custom::CognitoUserSeed request',
+      timeout: ENGINE_TIMEOUT,
+      // The role's statements are the ones above: nothing is added to it.
+      role: role.withoutPolicyUpdates(),
+      // Every event, never its data: a state's input and output stay out of the log.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: traced,
+    });
+    machine.node.addDependency(role);
+    return machine;
+  }
+
+  /** The ARN of every execution of the stack's state machine. */
+  private executionsArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
   }
 
   /**
@@ -183,7 +366,7 @@ export class SeedFunction extends Construct {
   private validateManagedPolicies(): string[] {
     if (!this.options.customerManagedPolicies) return [];
     const count = this.managedPolicies.length + 1;
-    const why = `with customerManagedPolicies the role has one managed policy of its own, one for continuation and one per seeder`;
+    const why = `with customerManagedPolicies the role has one managed policy of its own, one for the engine and one per seeder`;
     const fix = 'split the seeders across stacks, or leave customerManagedPolicies unset (inline policies)';
     if (count > MAX_MANAGED_POLICIES_RAISED) {
       return [
@@ -220,6 +403,36 @@ class ManagedPoliciesRole extends iam.Role {
     this.own.addStatements(statement);
     return { statementAdded: true, policyDependable: this.own };
   }
+}
+
+/**
+ * A role whose own permissions (`statements`, and whatever aws-cdk-lib adds later) live in
+ * one customer-managed policy, `<id>/FunctionPolicy`: a child of the role, so whatever
+ * depends on the role depends on these permissions too.
+ */
+function managedPoliciesRole(
+  scope: Construct,
+  id: string,
+  assumedBy: iam.IPrincipal,
+  statements: iam.PolicyStatement[],
+  options: { readonly what: string; readonly description?: string },
+): ManagedPoliciesRole {
+  const role = new ManagedPoliciesRole(scope, id, { assumedBy, description: options.description });
+  role.own = new iam.ManagedPolicy(role, 'FunctionPolicy', {
+    description: `cdk-cognito-seeder: ${options.what}`,
+    roles: [role],
+    statements,
+  });
+  return role;
+}
+
+/**
+ * How cdk-nag names a resource ARN with tokens: `<AWS::Partition>` for pseudo parameters,
+ * `<LogicalId.Attribute>` for attributes.
+ */
+function executionsNagPattern(machine: sfn.StateMachine): string {
+  const id = Stack.of(machine).getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine);
+  return `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${id}.Name>:*`;
 }
 
 /**

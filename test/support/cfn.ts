@@ -25,9 +25,13 @@ export function props(users: object[], overrides: Record<string, unknown> = {}):
     MaxConcurrency: '4',
     Rates: { Create: '1000', Recovery: '1000', Write: '1000', Read: '1000' },
     Users: users,
+    StateMachineArn: STATE_MACHINE_ARN,
     ...overrides,
   };
 }
+
+/** The stack's state machine the test events name (test/support/engine.ts runs it). */
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:seed-engine';
 
 /** The stack every test event comes from; test/support/handler-env.js gives the handler the same id. */
 export const STACK_ID = 'arn:aws:cloudformation:us-east-1:111111111111:stack/s/1';

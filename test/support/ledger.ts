@@ -21,7 +21,7 @@ export interface LedgerUser {
   readonly totp?: string;
 }
 
-/** A request record (`OWNER#<owner>` / `REQUEST#<id>`) with its recorded answer. */
+/** A request record (`OWNER#<owner>` / `REQUEST#<id>`) with its outcome. */
 export interface LedgerRequest {
   readonly owner: string;
   readonly requestId: string;
@@ -124,18 +124,18 @@ export class TestLedger {
     return (await this.users()).map((u) => (withPool ? `${u.pool}/${u.username}` : u.username));
   }
 
-  /** The requests the ledger records as applied, with their answers. */
+  /** The requests the ledger records, with their outcomes and whether they were answered. */
   async requests(): Promise<LedgerRequest[]> {
     return (await this.items())
       .filter((i) => String(i.sk).startsWith('REQUEST#'))
       .map((i) => {
-        const result = JSON.parse(String(i.result)) as Omit<LedgerRequest, 'owner' | 'requestId'>;
+        const outcome = i.outcome === undefined ? undefined : (JSON.parse(String(i.outcome)) as Record<string, string>);
         return {
           owner: String(i.pk).slice('OWNER#'.length),
           requestId: String(i.sk).slice('REQUEST#'.length),
-          status: result.status,
-          physicalResourceId: result.physicalResourceId,
-          answered: result.answered,
+          status: outcome?.status ?? '',
+          physicalResourceId: outcome?.physicalResourceId ?? '',
+          answered: i.answered === true,
         };
       });
   }

@@ -1,0 +1,247 @@
+/**
+ * CloudFormation's protocol: receive an event (check it, record it, start its execution),
+ * and answer it (the `Answer` task: one PUT of the response, retried by the engine until
+ * delivered or until CloudFormation no longer waits). The ResponseURL is never logged and
+ * never travels unsealed.
+ */
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { ANSWER_NOT_DELIVERED_ERROR, SEED_SERVICE_TIMEOUT_SECONDS, SERVICE_TIMEOUT_ENV } from '../lib/private/contract';
+import { refusalOf } from './authenticate';
+import { openLedger } from './clients';
+import { executionName, RequestRef, startExecution } from './engine';
+import type { Ledger, Outcome, RequestRecord } from './ledger';
+import { admit } from './lifecycle';
+import { ComposedError, describeError, Logger, Redactor } from './log';
+import { PropertyError } from './properties';
+import { renderResponse, sendResponse } from './response';
+import { seal, unseal } from './seal';
+import { physicalId } from './seed';
+
+/** CloudFormation's wait for an answer, in ms (tests and rehearsals may shorten it). */
+export function serviceTimeoutMs(): number {
+  return (Number(process.env[SERVICE_TIMEOUT_ENV]) || SEED_SERVICE_TIMEOUT_SECONDS) * 1000;
+}
+
+/**
+ * When a request must stop, counted from its first delivery: CloudFormation may have
+ * queued the event before that (a minute at most is allowed for), the work stops first,
+ * undoing what failed stops next, and the answer goes last.
+ */
+export function deadlines(
+  since: number,
+  timeoutMs = serviceTimeoutMs(),
+): { work: number; cleanup: number; answer: number } {
+  const end = since - Math.min(60_000, timeoutMs * 0.02) + timeoutMs;
+  return {
+    work: end - Math.min(180_000, timeoutMs * 0.08),
+    cleanup: end - Math.min(30_000, timeoutMs * 0.02),
+    answer: end,
+  };
+}
+
+/** The id a Create answers when its properties name no pool: its Delete has nothing to do. */
+export function failedCreateId(requestId: string): string {
+  return `failed-create/${requestId}`;
+}
+
+/** A request the engine cannot be given: the ledger or the state machine is missing. */
+class NotStarted extends ComposedError {}
+
+/**
+ * A CloudFormation event: acted on only when it is one of its own stack's seed resources
+ * (a refused event is neither acted on nor answered: its ResponseURL is not trusted).
+ * Recorded in the ledger, given the next fence number and handed to a new execution of the
+ * stack's state machine, named after the request: a duplicate delivery starts nothing.
+ */
+export async function receive(event: unknown, context?: Partial<Context>): Promise<void> {
+  const logger = new Logger();
+  const refusal = refusalOf(event, context);
+  if (refusal !== undefined) {
+    // The rule only, never the event.
+    logger.error({ outcome: 'refused-event', rule: refusal });
+    return;
+  }
+  const e = event as CloudFormationCustomResourceEvent;
+  const redactor = new Redactor();
+  redactor.add(e.ResponseURL);
+  const owner = e.LogicalResourceId;
+  const requestId = e.RequestId;
+  try {
+    const machineArn = (e.ResourceProperties as { StateMachineArn?: unknown }).StateMachineArn;
+    if (typeof machineArn !== 'string' || machineArn === '') {
+      throw new NotStarted(
+        'the resource has no StateMachineArn, so its work cannot be started: deploy it with this version of the construct, which sets it',
+      );
+    }
+    let ledger: Ledger;
+    let record: RequestRecord;
+    try {
+      ledger = openLedger();
+      record = await admit(
+        ledger,
+        {
+          owner,
+          requestId,
+          type: e.RequestType,
+          stackId: e.StackId,
+          properties: e.ResourceProperties,
+          physicalResourceId: (e as { PhysicalResourceId?: string }).PhysicalResourceId,
+        },
+        Date.now(),
+      );
+    } catch (error) {
+      throw new NotStarted(`the ownership ledger could not record it (${describeError(error, redactor)})`);
+    }
+    if (record.answered || record.key === undefined) {
+      logger.info({ requestType: e.RequestType, outcome: 'duplicate-delivery', note: 'already answered' });
+      return;
+    }
+    const name = executionName(owner, requestId);
+    const request: RequestRef = {
+      owner,
+      requestId,
+      answerTo: seal(e.ResponseURL, Buffer.from(record.key, 'base64')).sealed,
+    };
+    const started = await startExecution(machineArn, name, { request, cursor: null, done: false, failure: null });
+    logger.info({
+      requestType: e.RequestType,
+      outcome: started ? 'started' : 'duplicate-delivery',
+      execution: name,
+      fence: record.fence,
+    });
+  } catch (error) {
+    await answerUnstarted(e, error, logger, redactor);
+  }
+}
+
+/**
+ * The one answer not sent by the engine: for a request that could not be given to it.
+ * A Delete whose ledger is gone or whose properties name no engine answers SUCCESS and
+ * deletes nothing (nothing can be proven ours); anything else FAILED, with the cause.
+ */
+async function answerUnstarted(
+  e: CloudFormationCustomResourceEvent,
+  error: unknown,
+  logger: Logger,
+  redactor: Redactor,
+): Promise<void> {
+  const reason = describeError(error, redactor);
+  const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
+  const settles = e.RequestType === 'Delete' && (error instanceof NotStarted || error instanceof PropertyError);
+  logger.error({ requestType: e.RequestType, outcome: settles ? 'kept-users' : 'not-started', error: reason });
+  const status = settles ? 'SUCCESS' : 'FAILED';
+  const pool = (e.ResourceProperties as { UserPoolId?: unknown })?.UserPoolId;
+  const id =
+    physical ??
+    (typeof pool === 'string' && pool !== '' ? physicalId(pool, e.LogicalResourceId) : failedCreateId(e.RequestId));
+  const body = renderResponse({
+    Status: status,
+    Reason: settles
+      ? `Delete deleted no user: ${reason}. The users it seeded, if any, are still in the pool; delete them by hand if they should go`
+      : `${e.RequestType} could not be started: ${reason}`,
+    PhysicalResourceId: id,
+    StackId: e.StackId,
+    RequestId: e.RequestId,
+    LogicalResourceId: e.LogicalResourceId,
+  });
+  const delivered = await sendResponse(e.ResponseURL, body);
+  logger.info({ response: status, delivered, physicalResourceId: id });
+}
+
+/** What the `Answer` task is given: the request, and the name of the error that ended its work, if any. */
+export interface AnswerInput {
+  readonly request: RequestRef;
+  readonly failure?: string | null;
+}
+
+/** Thrown to the engine, which retries it: the answer did not reach CloudFormation yet. */
+class AnswerNotDelivered extends Error {
+  constructor() {
+    super('the answer could not be delivered to CloudFormation yet');
+    this.name = ANSWER_NOT_DELIVERED_ERROR;
+  }
+}
+
+/**
+ * The `Answer` task: sends the request's outcome (or, for work that never finished, why),
+ * once, and forgets the request's properties and sealing key once delivered.
+ */
+export async function answerTask(input: AnswerInput): Promise<{ answered: boolean }> {
+  const logger = new Logger();
+  const { owner, requestId } = input.request;
+  const ledger = openLedger();
+  const record = await ledger.getRequest(owner, requestId);
+  if (!record?.key) {
+    logger.error({
+      request: requestId,
+      outcome: record?.answered ? 'answered' : 'no-request',
+      note: 'nothing to answer',
+    });
+    return { answered: !!record?.answered };
+  }
+  const outcome = record.outcome ?? (await unfinished(ledger, record, input.failure ?? undefined, logger));
+  if (Date.now() > deadlines(record.since).answer + 60_000) {
+    logger.error({ request: requestId, outcome: 'not-answered', note: 'CloudFormation no longer waits for it' });
+    await ledger.updateRequest(owner, requestId, { key: undefined, properties: undefined });
+    return { answered: false };
+  }
+  const body = renderResponse({
+    Status: outcome.status,
+    Reason: outcome.reason,
+    PhysicalResourceId: outcome.physicalResourceId,
+    StackId: record.stackId,
+    RequestId: requestId,
+    LogicalResourceId: owner,
+    Data: outcome.data,
+  });
+  const url = unseal(input.request.answerTo, record.key);
+  const delivered = await sendResponse(url, body, { attempts: 6, baseDelayMs: 500 });
+  logger.info({ response: outcome.status, delivered, physicalResourceId: outcome.physicalResourceId });
+  if (!delivered) throw new AnswerNotDelivered();
+  await ledger.updateRequest(owner, requestId, { answered: true, key: undefined, properties: undefined });
+  return { answered: true };
+}
+
+/**
+ * The outcome of a request whose work did not finish: superseded by a newer request, or
+ * ended by an error the engine caught. What it created stays recorded, and the next
+ * request on the resource removes it.
+ */
+async function unfinished(
+  ledger: Ledger,
+  record: RequestRecord,
+  failure: string | undefined,
+  logger: Logger,
+): Promise<Outcome> {
+  const properties = JSON.parse(record.properties ?? '{}') as { UserPoolId?: unknown };
+  const pool =
+    typeof properties.UserPoolId === 'string' && properties.UserPoolId !== '' ? properties.UserPoolId : undefined;
+  const id = record.physicalResourceId ?? (pool ? physicalId(pool, record.owner) : failedCreateId(record.requestId));
+  const superseded = (await ledger.getFence(record.owner)).fence !== record.fence;
+  let reason: string;
+  if (superseded) {
+    reason = `${record.type} was superseded by a newer request on this resource before it finished; the newer request settles the users from the ledger`;
+  } else {
+    if (pool && record.type !== 'Delete') await ledger.notePending(record.owner, pool, record.requestId);
+    reason = `${record.type} failed: ${engineFailure(failure)}; what it created is recorded in the ledger, and the next request on this resource removes it`;
+  }
+  const outcome: Outcome = { status: 'FAILED', physicalResourceId: id, reason };
+  logger.error({ request: record.requestId, outcome: 'FAILED', error: reason });
+  await ledger.updateRequest(record.owner, record.requestId, { outcome });
+  return outcome;
+}
+
+/** What an error name the engine caught means, and what to do. */
+function engineFailure(name: string | undefined): string {
+  switch (name) {
+    case 'Lambda.Unknown':
+      return 'a slice of its work crashed, ran out of memory or timed out, again after every retry (Lambda.Unknown): see the seeding function’s log group; if it ran out of memory, raise seedingFunction.memorySize';
+    case 'Lambda.TooManyRequestsException':
+      return 'the seeding function was throttled, again after every retry (Lambda.TooManyRequestsException): raise the account’s Lambda concurrency, or the function’s reservedConcurrentExecutions';
+    case undefined:
+    case '':
+      return 'its work stopped before it finished';
+    default:
+      return `the engine could not run its work (${name}): see the state machine’s execution history and the seeding function’s log group`;
+  }
+}
