@@ -93,8 +93,12 @@ type Limiters = Record<Category, RateLimiter>;
 export const STUCK_CALL_MS = 5_000;
 
 /** What a request that ran out of time was stuck on, with where to look; undefined when no call waited long. */
-export function stuckCallMessage(call: InFlightCall | undefined, now = Date.now()): string | undefined {
-  if (!call || now - call.since < STUCK_CALL_MS) return undefined;
+export function stuckCallMessage(
+  call: InFlightCall | undefined,
+  now = Date.now(),
+  threshold = STUCK_CALL_MS,
+): string | undefined {
+  if (!call || now - call.since < threshold) return undefined;
   return `${call.op}${call.user ? ` for user '${call.user}'` : ''} had waited ${Math.round((now - call.since) / 1000)} s for Cognito's answer. Check the function's network path to cognito-idp (in a VPC: a NAT gateway or a cognito-idp interface endpoint) and deploy again`;
 }
 

@@ -98,6 +98,8 @@ export interface Progress {
   readonly undone?: { readonly deleted: number; readonly released: number };
   /** Slices run so far. */
   readonly slices?: number;
+  /** The Cognito call a slice still waited on when its time ran out. */
+  readonly stuck?: string;
 }
 
 /** A request on one seed resource, as the ledger keeps it. */

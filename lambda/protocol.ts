@@ -223,7 +223,11 @@ async function unfinished(
     reason = `${record.type} was superseded by a newer request on this resource before it finished; the newer request settles the users from the ledger`;
   } else {
     if (pool && record.type !== 'Delete') await ledger.notePending(record.owner, pool, record.requestId);
-    reason = `${record.type} failed: ${engineFailure(failure)}; what it created is recorded in the ledger, and the next request on this resource removes it`;
+    const stuck =
+      failure === 'Lambda.Unknown' && record.progress?.stuck
+        ? ` (the last slice ended waiting: ${record.progress.stuck})`
+        : '';
+    reason = `${record.type} failed: ${engineFailure(failure)}${stuck}; what it created is recorded in the ledger, and the next request on this resource removes it`;
   }
   const outcome: Outcome = { status: 'FAILED', physicalResourceId: id, reason };
   logger.error({ request: record.requestId, outcome: 'FAILED', error: reason });

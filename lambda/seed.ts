@@ -107,8 +107,9 @@ export interface SeedDeps {
   readonly remainingMs: () => number;
   /**
    * True when a stop came from the end of a slice, with the request's time left for the
-   * work (or, for `cleanup`, for undoing it): the next slice goes on from the ledger and
-   * the progress saved, so a stopped request returns untouched (no compensation).
+   * work (or, for `cleanup`, for undoing it), or from a newer request: the next slice (or
+   * the newer request) goes on from the ledger, so a stopped request returns untouched
+   * (no compensation).
    */
   readonly continues: (phase: 'work' | 'cleanup') => boolean;
   /** What earlier slices of the request established. */

@@ -7,7 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { ALLOW_SEEDING_CONTEXT, FORBIDDEN_ACCOUNTS_CONTEXT, REQUEST_NOT_READY_ERROR } from '../lib/private/contract';
 import { clients, openLedger } from './clients';
-import { CognitoPool } from './cognito';
+import { CognitoPool, stuckCallMessage } from './cognito';
 import type { ExecutionInput, RequestRef } from './engine';
 import type { Ledger, Outcome, Progress, RequestRecord } from './ledger';
 import { FenceWatch, takeResource } from './lifecycle';
@@ -100,12 +100,28 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
   const timers = [
     setTimeout(() => signal.stop(), Math.max(0, Math.min(sliceEnd, limits.work) - Date.now())),
     setTimeout(() => cleanupSignal.stop(), Math.max(0, Math.min(hardEnd, limits.cleanup) - Date.now())),
+    // Still here just before Lambda ends the slice: say which call it waits on, so that the
+    // answer after the last retry can name it.
+    setTimeout(() => void noteStuck(), Math.max(0, hardEnd - Date.now())),
   ];
+  const noteStuck = async (): Promise<void> => {
+    const oldest = pools.flatMap((p) => p.oldestCall() ?? []).sort((a, b) => a.since - b.since)[0];
+    // Long for a call, or a quarter of a short slice.
+    const stuck = stuckCallMessage(oldest, Date.now(), Math.min(5_000, remaining / 4));
+    if (!stuck) return;
+    logger.error({ requestType: record.type, outcome: 'stuck', slice, note: stuck });
+    await ledger.updateRequest(owner, requestId, { progress: { ...progress, stuck } }).catch(() => undefined);
+  };
   const watch = new FenceWatch(ledger, owner, record.fence, [signal, cleanupSignal]).start();
   const redactor = new Redactor();
+  const pools: CognitoPool[] = [];
   let progress: Progress = { ...record.progress, slices: slice };
   const deps: SeedDeps = {
-    pool: (userPoolId, rates) => new CognitoPool(clients().cognito, userPoolId, rates, signal),
+    pool: (userPoolId, rates) => {
+      const pool = new CognitoPool(clients().cognito, userPoolId, rates, signal);
+      pools.push(pool);
+      return pool;
+    },
     passwords: new PasswordReader(redactor, clients().secretsManager, clients().ssm),
     ledger,
     logger,
@@ -114,7 +130,8 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
     cleanupSignal,
     since: record.since,
     remainingMs: () => limits.work - Date.now(),
-    continues: (phase) => !watch.moved && Date.now() < (phase === 'work' ? limits.work : limits.cleanup),
+    // A newer request moved the fence: stop untouched, it settles the users from the ledger.
+    continues: (phase) => watch.moved || Date.now() < (phase === 'work' ? limits.work : limits.cleanup),
     progress,
     saveProgress: async (p) => {
       progress = { ...p, slices: slice };
@@ -127,7 +144,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
   try {
     const result = await runSlice(record, properties, who, deps, slice, context);
     if (watch.moved) {
-      logger.info({ requestType: record.type, request: requestId, outcome: 'superseded', slice });
+      // Logged below.
     } else if (result) {
       outcome = success(record, properties, result);
       const ms = Date.now() - record.since;
@@ -169,6 +186,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
     return next(true);
   }
   if (watch.moved) {
+    logger.info({ requestType: record.type, request: requestId, outcome: 'superseded', slice });
     await ledger.releaseSlice(owner, requestId);
     return next(true);
   }

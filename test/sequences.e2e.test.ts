@@ -591,6 +591,10 @@ describe('rollbackDelete of a failed Create', () => {
       PhysicalResourceId: `${poolId}/${resource.logicalId}`,
     });
     expect(answered(created).Reason).toMatch(/crashed, ran out of memory or timed out.*\(Lambda\.Unknown\)/);
+    // ...and names the call its last slice waited on, and where to look
+    expect(answered(created).Reason).toMatch(
+      /the last slice ended waiting: (DescribeUserPool|AdminCreateUser for user 'slow-\d+') had waited \d+ s for Cognito's answer\. Check the function's network path to cognito-idp/,
+    );
     expect(stranded).toBe(8);
     expect(answered(rollback).Status).toBe('SUCCESS');
     expect(Object.keys(await poolState(r, poolId))).toEqual(['henry']);
