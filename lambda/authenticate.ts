@@ -10,11 +10,23 @@ import { ALLOW_LOOPBACK_ENV, SEED_RESOURCE_TYPE, STACK_ID_ENV } from '../lib/pri
 
 const REQUEST_TYPES = new Set(['Create', 'Update', 'Delete']);
 
+/** The rule a ResponseURL that is not CloudFormation's breaks. */
+export const RESPONSE_URL_RULE = "ResponseURL is not on CloudFormation's response bucket for the stack's region";
+
 /**
- * Hosts of CloudFormation's pre-signed response URLs: S3 in every partition, in the
- * virtual-hosted and legacy dash-region forms.
+ * Whether `url` is on CloudFormation's response bucket for `region`
+ * (`cloudformation-custom-resource-response-<region without dashes>`), in S3's
+ * virtual-hosted, regional, legacy dash-region or path style: no other bucket, no access
+ * point, no other host whose name merely starts with `s3`.
  */
-const S3_HOST = /^(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/;
+function onResponseBucket(url: URL, region: string): boolean {
+  const escaped = region.replace(/[^a-z0-9-]/g, '');
+  const bucket = `cloudformation-custom-resource-response-${escaped.replace(/-/g, '')}`;
+  const suffix = region.startsWith('cn-') ? '\\.amazonaws\\.com\\.cn' : '\\.amazonaws\\.com';
+  const s3 = `s3(?:[.-](?:${escaped}|external-1))?${suffix}`;
+  if (new RegExp(`^${bucket}\\.${s3}$`).test(url.hostname)) return true;
+  return new RegExp(`^${s3}$`).test(url.hostname) && url.pathname.startsWith(`/${bucket}/`);
+}
 
 /** The rule an event breaks, or undefined when it is one to act on. Never quotes the event. */
 export function refusalOf(
@@ -39,9 +51,8 @@ export function refusalOf(
   const token = unqualified(typeof e.ServiceToken === 'string' ? e.ServiceToken : undefined);
   const matches = ownFunction.startsWith('arn:') ? token === ownFunction : token?.split(':')[6] === ownFunction;
   if (!matches) return 'ServiceToken is not this function';
-  if (!trustedResponseUrl(e.ResponseURL, env[ALLOW_LOOPBACK_ENV] === 'true')) {
-    return 'ResponseURL is not an https URL on an S3 host';
-  }
+  const region = ownStack.split(':')[3] ?? '';
+  if (!trustedResponseUrl(e.ResponseURL, region, env[ALLOW_LOOPBACK_ENV] === 'true')) return RESPONSE_URL_RULE;
   return undefined;
 }
 
@@ -54,7 +65,7 @@ function unqualified(arn: string | undefined): string | undefined {
   return parts.slice(0, 7).join(':');
 }
 
-function trustedResponseUrl(value: unknown, allowLoopback: boolean): boolean {
+function trustedResponseUrl(value: unknown, region: string, allowLoopback: boolean): boolean {
   if (typeof value !== 'string') return false;
   let url: URL;
   try {
@@ -63,6 +74,6 @@ function trustedResponseUrl(value: unknown, allowLoopback: boolean): boolean {
     return false;
   }
   if (url.username || url.password) return false;
-  if (url.protocol === 'https:' && url.port === '' && S3_HOST.test(url.hostname)) return true;
+  if (url.protocol === 'https:' && url.port === '' && onResponseBucket(url, region)) return true;
   return allowLoopback && url.protocol === 'http:' && url.hostname === '127.0.0.1';
 }

@@ -13,6 +13,8 @@
  * - `OWNER#<owner>` / `FENCE`: the fence number and request that may write now: a newer
  *   request takes the next number, and every older one stops;
  * - `OWNER#<owner>` / `SLICE`: the request whose work holds the resource (one at a time);
+ * - `OWNER#<owner>` / `APPLIED`: digests of the properties the last successful requests
+ *   applied (a rollback's properties are an earlier template's: these vouch for them);
  * - `MANIFEST#<owner>` / `<poolId>#HEAD` and `<poolId>#PART#…`: the manifest of what the
  *   owner seeded into a pool, for the tests that sign in as its users (format:
  *   testing/manifest-format.ts). It holds no password.
@@ -393,6 +395,30 @@ export class Ledger {
     // Released meanwhile: say so by holding nothing, and the caller takes it again.
     if (!out.Item) return { requestId: '', since: 0 };
     return { requestId: str(out.Item, 'requestId') ?? '', since: Number(out.Item.since?.N ?? 0) };
+  }
+
+  /** Digests of the properties of the last requests that succeeded on `owner` (newest last). */
+  async appliedProperties(owner: string): Promise<string[]> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(ownerPk(owner)), sk: s('APPLIED') },
+        ConsistentRead: true,
+      }),
+    );
+    return JSON.parse(str(out.Item ?? {}, 'digests') ?? '[]') as string[];
+  }
+
+  /** Records that properties with `digest` were applied on `owner`; keeps the last `keep`. */
+  async noteAppliedProperties(owner: string, digest: string, keep = 10): Promise<void> {
+    const digests = (await this.appliedProperties(owner)).filter((d) => d !== digest);
+    digests.push(digest);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: { pk: s(ownerPk(owner)), sk: s('APPLIED'), digests: s(JSON.stringify(digests.slice(-keep))) },
+      }),
+    );
   }
 
   /** Lets go of the resource's work for a holder whose slice cannot be running (its execution ended). */

@@ -5,7 +5,14 @@
  * never travels unsealed.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { ANSWER_NOT_DELIVERED_ERROR, SEED_SERVICE_TIMEOUT_SECONDS, SERVICE_TIMEOUT_ENV } from '../lib/private/contract';
+import {
+  ANSWER_NOT_DELIVERED_ERROR,
+  SEED_RESOURCE_TYPE,
+  SEED_SERVICE_TIMEOUT_SECONDS,
+  SERVICE_TIMEOUT_ENV,
+} from '../lib/private/contract';
+import { stackResources, stackStatus, templateProperties } from './cloudformation';
+import { CLEANING_UP, IN_PROGRESS, propertiesDigest, propertiesMismatch, ROLLING_BACK } from './verify';
 import { refusalOf } from './authenticate';
 import { openLedger } from './clients';
 import { executionName, RequestRef, startExecution } from './engine';
@@ -66,6 +73,33 @@ export async function receive(event: unknown, context?: Partial<Context>): Promi
   redactor.add(e.ResponseURL);
   const owner = e.LogicalResourceId;
   const requestId = e.RequestId;
+  let known: RequestRecord | undefined;
+  try {
+    known = await openLedger().getRequest(owner, requestId);
+  } catch {
+    // Read again below, where a missing ledger is answered.
+  }
+  if (known?.answered) {
+    logger.info({ requestType: e.RequestType, outcome: 'duplicate-delivery', note: 'already answered' });
+    return;
+  }
+  let refused: string | undefined;
+  try {
+    refused = await checkedByCloudFormation(e);
+  } catch (error) {
+    // CloudFormation could not be asked (after the SDK's retries): the event is not known
+    // to be its, so it is neither acted on nor answered.
+    logger.error({
+      outcome: 'unverified-event',
+      error: describeError(error, redactor),
+      fix: 'the seeding function needs cloudformation:ListStackResources and GetTemplate on its stack, and a route to the CloudFormation API (in a VPC: a NAT gateway or a cloudformation interface endpoint)',
+    });
+    return;
+  }
+  if (refused !== undefined) {
+    logger.error({ outcome: 'refused-event', rule: refused });
+    return;
+  }
   try {
     const machineArn = (e.ResourceProperties as { StateMachineArn?: unknown }).StateMachineArn;
     if (typeof machineArn !== 'string' || machineArn === '') {
@@ -146,6 +180,73 @@ async function answerUnstarted(
   });
   const delivered = await sendResponse(e.ResponseURL, body);
   logger.info({ response: status, delivered, physicalResourceId: id });
+}
+
+/** How long CloudFormation may take to show a resource in progress after sending its event. */
+const STATUS_SETTLE_MS = [500, 1_000, 2_000, 4_000];
+
+/**
+ * The rule an event breaks when checked with its own stack, or undefined when CloudFormation
+ * really sent it: the stack is running this request type on this logical id, and the
+ * properties are what the template gives the resource (or, in a rollback or a cleanup,
+ * what an earlier request on it applied). Never quotes the event.
+ */
+async function checkedByCloudFormation(e: CloudFormationCustomResourceEvent): Promise<string | undefined> {
+  const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
+  for (let attempt = 0; ; attempt++) {
+    const resources = await stackResources(e.StackId);
+    const resource = resources.get(e.LogicalResourceId);
+    if (!resource) return `the stack has no resource ${e.LogicalResourceId}`;
+    if (resource.type !== SEED_RESOURCE_TYPE)
+      return `the stack's resource ${e.LogicalResourceId} is not a ${SEED_RESOURCE_TYPE}`;
+    let status: { status?: string; parameters: Map<string, string> } | undefined;
+    const stack = async () => (status ??= await stackStatus(e.StackId));
+    // A Delete of a physical id the resource no longer has: CloudFormation cleaning up after a replacement.
+    // (A resource CloudFormation has no physical id for yet is one whose Create it gave up on.)
+    const replaced =
+      e.RequestType === 'Delete' &&
+      physical !== undefined &&
+      resource.physicalId !== undefined &&
+      physical !== resource.physicalId;
+    const inProgress = replaced
+      ? CLEANING_UP.includes((await stack()).status ?? '')
+      : IN_PROGRESS[e.RequestType].includes(resource.status);
+    if (!inProgress) {
+      // CloudFormation shows the status a moment after it sends the event.
+      if (attempt < STATUS_SETTLE_MS.length) {
+        await new Promise((resolve) => setTimeout(resolve, STATUS_SETTLE_MS[attempt]));
+        continue;
+      }
+      return replaced
+        ? `the stack is not cleaning up ${e.LogicalResourceId}'s replaced resource`
+        : `the stack is not running a ${e.RequestType} on ${e.LogicalResourceId} (its status is ${resource.status})`;
+    }
+    const template = await templateProperties(e.StackId, e.LogicalResourceId);
+    if (!template.found) return `the stack's template does not give ${e.LogicalResourceId} (or is not JSON)`;
+    const view = {
+      stackId: e.StackId,
+      physicalIds: new Map([...resources].flatMap(([id, r]) => (r.physicalId ? [[id, r.physicalId] as const] : []))),
+    };
+    let mismatch = propertiesMismatch(template.properties, e.ResourceProperties, view);
+    if (mismatch && JSON.stringify(template.properties).includes('"Ref"')) {
+      // The template may reference its parameters.
+      mismatch = propertiesMismatch(template.properties, e.ResourceProperties, {
+        ...view,
+        parameters: (await stack()).parameters,
+      });
+    }
+    if (!mismatch) return undefined;
+    // A rollback or a cleanup sends an earlier template's properties: the ledger knows the
+    // ones that were applied (only checked events are ever applied).
+    const applied = await openLedger().appliedProperties(e.LogicalResourceId);
+    if (applied.includes(propertiesDigest(e.ResourceProperties))) return undefined;
+    if (applied.length === 0 && (replaced || ROLLING_BACK.includes((await stack()).status ?? ''))) {
+      // A rollback with no history in the ledger (lost or emptied): acted on, so the rollback
+      // can finish; it only ever removes what the ledger proves this resource created.
+      return undefined;
+    }
+    return `the properties are not the ones the stack gives ${e.LogicalResourceId}: ${mismatch}`;
+  }
 }
 
 /** What the `Answer` task is given: the request, and the name of the error that ended its work, if any. */

@@ -28,6 +28,7 @@ import {
   SeedResult,
 } from './seed';
 import { TotpStore } from './totp';
+import { propertiesDigest } from './verify';
 
 /** What the `Work` task is given. */
 export interface WorkInput {
@@ -193,8 +194,14 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
   return next(false);
 }
 
-/** Records how the request ended and lets the resource go, for the next request. */
+/**
+ * Records how the request ended and lets the resource go, for the next request. Properties
+ * applied with success vouch for a later rollback that sends them again.
+ */
 async function finish(ledger: Ledger, record: RequestRecord, outcome: Outcome): Promise<void> {
+  if (outcome.status === 'SUCCESS' && record.type !== 'Delete' && record.properties) {
+    await ledger.noteAppliedProperties(record.owner, propertiesDigest(JSON.parse(record.properties)));
+  }
   await ledger.updateRequest(record.owner, record.requestId, { outcome });
   await ledger.releaseSlice(record.owner, record.requestId);
 }

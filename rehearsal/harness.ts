@@ -26,6 +26,7 @@ import { CfnResponseBody, ResponseServer } from './response-server';
 import { PSEUDO, resolve } from './template';
 import { DEFAULT_QUOTAS, ThrottleProxy } from './throttle-proxy';
 import { LocalStepFunctions, taskError } from './local-engine';
+import { CloudFormationStandIn } from './cloudformation-stand-in';
 import { executionName } from '../lambda/engine';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -111,6 +112,8 @@ export interface InvokeRequest {
   readonly onStart?: () => void;
   /** Called as each `Work` slice of the request starts, with its process (to kill it, say). */
   readonly onSlice?: (slice: number, child: ChildProcess) => void;
+  /** What CloudFormation shows while the event arrives, instead of what it would (forged events). */
+  readonly cloudFormation?: { readonly resourceStatus?: string; readonly stackStatus?: string };
   /** Cap the handler's V8 heap at this many MB. @default the function's own NODE_OPTIONS cap, or 90% of its memory */
   readonly heapMb?: number;
   /** More options for the handler's node process (for example `--cpu-prof`). */
@@ -157,7 +160,9 @@ export class Rehearsal {
     const ledgerDb = await startLedgerDb();
     const engine = new LocalStepFunctions(options.retryScale ?? 1);
     await engine.start();
-    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb, engine);
+    const cloudFormation = new CloudFormationStandIn(PSEUDO['AWS::StackId']);
+    await cloudFormation.start();
+    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb, engine, cloudFormation);
   }
 
   /** A client of the emulator itself, for setting up and checking the pool's state. */
@@ -165,6 +170,8 @@ export class Rehearsal {
   /** A client of the embedded DynamoDB that holds the ledger. */
   readonly dynamodb: DynamoDBClient;
   private readonly tables = new Set<string>();
+  /** The properties the latest template gives each seed resource (resolved), as JSON. */
+  private readonly latestProperties = new Map<string, string>();
   /** Settings of each request's invocations, by execution name. */
   private readonly settings = new Map<string, RequestSettings>();
   private readonly refs = new Map<string, string>();
@@ -179,6 +186,8 @@ export class Rehearsal {
     readonly ledgerDb: LedgerDb,
     /** The stacks' state machines, run from their synthesized definitions. */
     readonly engine: LocalStepFunctions,
+    /** What CloudFormation says of the stack, for the function's check of each event. */
+    readonly cloudFormation: CloudFormationStandIn,
   ) {
     this.cognito = new CognitoIdentityProviderClient({
       endpoint: emulator.endpoint,
@@ -334,6 +343,21 @@ export class Rehearsal {
       this.standIn.parameterTypes.set(name, String(p.Type ?? 'String'));
     }
 
+    // What CloudFormation shows of the stack: every resource stood up, and the template.
+    for (const [id, r] of Object.entries(template.Resources)) {
+      this.cloudFormation.templateResources.set(id, r);
+      const known = this.cloudFormation.resources.get(id);
+      if (r.Type === 'Custom::CognitoUserSeed') {
+        if (!known) this.cloudFormation.resources.set(id, { type: r.Type, status: 'CREATE_IN_PROGRESS' });
+      } else {
+        this.cloudFormation.resources.set(id, {
+          type: r.Type,
+          status: 'CREATE_COMPLETE',
+          physicalId: this.refs.get(id),
+        });
+      }
+    }
+
     return ofType('Custom::CognitoUserSeed').map(([logicalId, r]) => {
       const properties = resolve(r.Properties, ctx) as Record<string, any>;
       if (properties.UsersFile) {
@@ -345,6 +369,7 @@ export class Rehearsal {
         );
       }
       const fn = this.functionSettings(synthesized, String(properties.ServiceToken));
+      this.latestProperties.set(logicalId, JSON.stringify(properties));
       return { logicalId, properties, ...fn };
     });
   }
@@ -431,11 +456,19 @@ export class Rehearsal {
     };
     this.settings.set(name, settings);
     const fn: FunctionSettings = { ...resource, arn: String(resource.properties.ServiceToken) };
+    this.showInProgress(request);
     const delivery = await this.runHandler(fn, event, settings, request.onStart);
     settings.outputs.push(delivery.output);
     // The execution the delivery started (or its twin did), to its end and its last invocation's.
     await this.engine.execution(name)?.settled;
     await this.engine.settle();
+    this.showDone(
+      request,
+      this.responses.raw
+        .slice(before)
+        .map((raw) => JSON.parse(raw) as CfnResponseBody)
+        .find((b) => b.RequestId === requestId),
+    );
     const output = settings.outputs.join('');
     const rawResponses = this.responses.raw.slice(before).filter((raw) => JSON.parse(raw).RequestId === requestId);
     const last = rawResponses[rawResponses.length - 1];
@@ -451,6 +484,46 @@ export class Rehearsal {
       invocations: settings.slices.length,
       event,
     };
+  }
+
+  /**
+   * What CloudFormation shows while it sends a request: the resource in progress; for an
+   * Update with an earlier template's properties, a rollback; for a Delete of a physical id
+   * the resource no longer has, a cleanup. `request.cloudFormation` overrides it.
+   */
+  private showInProgress(request: InvokeRequest): void {
+    const cfn = this.cloudFormation;
+    const id = request.resource.logicalId;
+    const current = cfn.resources.get(id) ?? { type: 'Custom::CognitoUserSeed', status: 'CREATE_IN_PROGRESS' };
+    cfn.resources.set(id, current);
+    if (request.requestType === 'Create') {
+      current.status = 'CREATE_IN_PROGRESS';
+      cfn.stackStatus = 'CREATE_IN_PROGRESS';
+    } else if (request.requestType === 'Update') {
+      current.status = 'UPDATE_IN_PROGRESS';
+      const forward = this.latestProperties.get(id) === JSON.stringify(request.resource.properties);
+      cfn.stackStatus = forward ? 'UPDATE_IN_PROGRESS' : 'UPDATE_ROLLBACK_IN_PROGRESS';
+    } else if (!current.physicalId || request.physicalResourceId === current.physicalId) {
+      current.status = 'DELETE_IN_PROGRESS';
+      cfn.stackStatus = 'DELETE_IN_PROGRESS';
+    } else {
+      cfn.stackStatus = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    }
+    if (request.cloudFormation?.resourceStatus) current.status = request.cloudFormation.resourceStatus;
+    if (request.cloudFormation?.stackStatus) cfn.stackStatus = request.cloudFormation.stackStatus;
+  }
+
+  /** What CloudFormation shows once it has the answer. */
+  private showDone(request: InvokeRequest, answer: CfnResponseBody | undefined): void {
+    const current = this.cloudFormation.resources.get(request.resource.logicalId);
+    if (!current || !answer) return;
+    const replaced =
+      request.requestType === 'Delete' && current.physicalId && request.physicalResourceId !== current.physicalId;
+    if (replaced) return;
+    const verb = request.requestType.toUpperCase();
+    current.status = `${verb}_${answer.Status === 'SUCCESS' ? 'COMPLETE' : 'FAILED'}`;
+    if (answer.Status === 'SUCCESS' && request.requestType !== 'Delete') current.physicalId = answer.PhysicalResourceId;
+    if (request.requestType === 'Create' && answer.Status === 'FAILED') current.physicalId = answer.PhysicalResourceId;
   }
 
   /** Runs one task of an execution (a `Work` slice or the `Answer`) as a fresh invocation. */
@@ -479,6 +552,7 @@ export class Rehearsal {
     await this.engine.settle().catch(() => undefined);
     await Promise.allSettled([
       this.engine.close(),
+      this.cloudFormation.stop(),
       this.emulator.stop(),
       this.standIn.stop(),
       this.responses.stop(),
@@ -523,6 +597,7 @@ export class Rehearsal {
       AWS_ENDPOINT_URL_S3: this.standIn.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: this.ledgerDb.endpoint,
       AWS_ENDPOINT_URL_SFN: this.engine.endpoint,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: this.cloudFormation.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: fn.arn.split(':').pop() ?? 'seed',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       // The loopback ResponseURL server is the rehearsal's CloudFormation: let the handler answer it.

@@ -9,6 +9,7 @@ import { inProcessHandler } from './support/in-process';
 import { cognito, secrets, ssm, strictMocks } from './support/mocks';
 
 const ENV = { SEED_STACK_ID: STACK_ID };
+const RULE = "ResponseURL is not on CloudFormation's response bucket for the stack's region";
 const S3_URL =
   'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws/x?X-Amz-Signature=abc';
 
@@ -18,15 +19,35 @@ function event(overrides: Record<string, unknown> = {}): CloudFormationCustomRes
 
 describe('refusalOf', () => {
   test.each([
-    ['a virtual-hosted S3 URL', S3_URL],
-    ['a regional S3 URL', 'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/k'],
+    ['a virtual-hosted S3 URL', S3_URL, STACK_ID],
+    [
+      'a regional S3 URL',
+      'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/k',
+      STACK_ID.replace('us-east-1', 'eu-west-1'),
+    ],
     [
       'a legacy dash-region S3 URL',
       'https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/k',
+      STACK_ID.replace('us-east-1', 'us-west-2'),
     ],
-    ['a China S3 URL', 'https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/k'],
-  ])('accepts its own stack’s event with %s', (_name, url) => {
-    expect(refusalOf(event({ ResponseURL: url }), context(), ENV)).toBeUndefined();
+    [
+      'the external-1 S3 URL of us-east-1',
+      'https://cloudformation-custom-resource-response-useast1.s3-external-1.amazonaws.com/k',
+      STACK_ID,
+    ],
+    [
+      'a path-style S3 URL',
+      'https://s3.amazonaws.com/cloudformation-custom-resource-response-useast1/arn%3Aaws/x',
+      STACK_ID,
+    ],
+    [
+      'a China S3 URL',
+      'https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/k',
+      STACK_ID.replace('arn:aws:', 'arn:aws-cn:').replace('us-east-1', 'cn-north-1'),
+    ],
+  ])('accepts its own stack’s event with %s', (_name, url, stackId) => {
+    const e = event({ ResponseURL: url, StackId: stackId });
+    expect(refusalOf(e, context(), { SEED_STACK_ID: stackId })).toBeUndefined();
   });
 
   test.each([
@@ -50,33 +71,30 @@ describe('refusalOf', () => {
       'ServiceToken is not this function',
     ],
     ['no ServiceToken', { ServiceToken: undefined }, 'ServiceToken is not this function'],
+    ['an http ResponseURL', { ResponseURL: 'http://x.s3.amazonaws.com/k' }, RULE],
+    ['a look-alike host', { ResponseURL: 'https://s3.amazonaws.com.evil.example/k' }, RULE],
+    ['a host under an S3 name', { ResponseURL: 'https://evil.example/s3.amazonaws.com' }, RULE],
+    ['credentials in the URL', { ResponseURL: 'https://u:p@x.s3.amazonaws.com/k' }, RULE],
+    ['a port', { ResponseURL: 'https://x.s3.amazonaws.com:8443/k' }, RULE],
+    ['a loopback URL without leave', { ResponseURL: 'http://127.0.0.1:8080/k' }, RULE],
+    ['not a URL', { ResponseURL: 'not a url' }, RULE],
     [
-      'an http ResponseURL',
-      { ResponseURL: 'http://x.s3.amazonaws.com/k' },
-      'ResponseURL is not an https URL on an S3 host',
+      'another bucket',
+      { ResponseURL: 'https://attacker-bucket.s3.amazonaws.com/cloudformation-custom-resource-response-useast1/k' },
+      RULE,
     ],
     [
-      'a look-alike host',
-      { ResponseURL: 'https://s3.amazonaws.com.evil.example/k' },
-      'ResponseURL is not an https URL on an S3 host',
+      "CloudFormation's bucket of another region",
+      { ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/k' },
+      RULE,
     ],
+    ['an access point', { ResponseURL: 'https://mine-111111111111.s3-accesspoint.us-east-1.amazonaws.com/k' }, RULE],
+    ['a load balancer named s3-', { ResponseURL: 'https://s3-evil.elb.us-east-1.amazonaws.com/k' }, RULE],
     [
-      'a host under an S3 name',
-      { ResponseURL: 'https://evil.example/s3.amazonaws.com' },
-      'ResponseURL is not an https URL on an S3 host',
+      'a path-style URL into another bucket',
+      { ResponseURL: 'https://s3.amazonaws.com/attacker/cloudformation-custom-resource-response-useast1/k' },
+      RULE,
     ],
-    [
-      'credentials in the URL',
-      { ResponseURL: 'https://u:p@x.s3.amazonaws.com/k' },
-      'ResponseURL is not an https URL on an S3 host',
-    ],
-    ['a port', { ResponseURL: 'https://x.s3.amazonaws.com:8443/k' }, 'ResponseURL is not an https URL on an S3 host'],
-    [
-      'a loopback URL without leave',
-      { ResponseURL: 'http://127.0.0.1:8080/k' },
-      'ResponseURL is not an https URL on an S3 host',
-    ],
-    ['not a URL', { ResponseURL: 'not a url' }, 'ResponseURL is not an https URL on an S3 host'],
     ['an unknown request type', { RequestType: 'Adopt' }, 'RequestType is not Create, Update or Delete'],
     ['no RequestId', { RequestId: '' }, 'the event has no RequestId'],
     ['no LogicalResourceId', { LogicalResourceId: undefined }, 'the event has no LogicalResourceId'],
@@ -106,9 +124,7 @@ describe('refusalOf', () => {
     const loopback = event({ ResponseURL: 'http://127.0.0.1:9000/k' });
     expect(refusalOf(loopback, context(), { ...ENV, SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true' })).toBeUndefined();
     const other = event({ ResponseURL: 'http://169.254.169.254/latest' });
-    expect(refusalOf(other, context(), { ...ENV, SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true' })).toBe(
-      'ResponseURL is not an https URL on an S3 host',
-    );
+    expect(refusalOf(other, context(), { ...ENV, SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true' })).toBe(RULE);
   });
 });
 

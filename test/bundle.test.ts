@@ -1,11 +1,20 @@
 // The handler asset: built by scripts/bundle.js, identical on every machine, and runnable
 // as Lambda would run it.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { context, createEvent, deleteEvent, ResponseServer, STATE_MACHINE_ARN } from './support/cfn';
+import { CloudFormationStandIn } from '../rehearsal/cloudformation-stand-in';
+import {
+  FUNCTION_ARN,
+  createEvent,
+  deleteEvent,
+  LOGICAL_ID,
+  ResponseServer,
+  STACK_ID,
+  STATE_MACHINE_ARN,
+} from './support/cfn';
 
 const root = path.join(__dirname, '..');
 const bundled = path.join(root, 'assets', 'seed-handler', 'index.js');
@@ -60,22 +69,52 @@ test('the licences of every bundled package travel beside the bundle', () => {
 test('the bundle answers CloudFormation through its handler export, even when it cannot find its ledger', async () => {
   const server = new ResponseServer();
   await server.start();
-  const saved = process.env.LEDGER_TABLE_NAME;
-  delete process.env.LEDGER_TABLE_NAME;
   const properties = { UserPoolId: 'us-east-1_x', Users: [], StateMachineArn: STATE_MACHINE_ARN };
+  // CloudFormation, creating then deleting the resource with exactly these properties.
+  const stack = new CloudFormationStandIn(STACK_ID);
+  await stack.start();
+  stack.templateResources.set(LOGICAL_ID, { Type: 'Custom::CognitoUserSeed', Properties: properties });
+  stack.resources.set(LOGICAL_ID, { type: 'Custom::CognitoUserSeed', status: 'CREATE_IN_PROGRESS' });
+  // As Lambda runs it: a process of its own, with the function's environment but no ledger.
+  const invoke = (event: object) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(root, 'rehearsal', 'invoke-runner.js')], {
+        stdio: ['pipe', 'ignore', 'inherit'],
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+          AWS_ENDPOINT_URL_CLOUDFORMATION: stack.endpoint,
+          SEED_STACK_ID: STACK_ID,
+          SEED_ALLOW_LOOPBACK_RESPONSE_URL: 'true',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+      child.on('error', reject);
+      child.on('close', () => resolve());
+      child.stdin.end(
+        JSON.stringify({ asset: path.dirname(bundled), event, timeoutMs: 60_000, functionArn: FUNCTION_ARN }),
+      );
+    });
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { handler } = require(bundled);
     // A Create fails, naming what is missing...
-    await handler(createEvent(server.url, properties), context());
+    await invoke(createEvent(server.url, properties));
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'us-east-1_x/UsersSeeder7F21A71B' });
     expect(server.last?.Reason).toMatch(/the seeding function has no LEDGER_TABLE_NAME/);
     // ...and a Delete deletes nothing it cannot prove its own, and lets the stack go
-    await handler(deleteEvent(server.url, 'us-east-1_x/Seed', properties), context());
-    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'us-east-1_x/Seed' });
+    const physical = 'us-east-1_x/UsersSeeder7F21A71B';
+    stack.resources.set(LOGICAL_ID, {
+      type: 'Custom::CognitoUserSeed',
+      status: 'DELETE_IN_PROGRESS',
+      physicalId: physical,
+    });
+    await invoke(deleteEvent(server.url, physical, properties));
+    expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physical });
     expect(server.last?.Reason).toMatch(/^Delete deleted no user: .*the seeding function has no LEDGER_TABLE_NAME/);
   } finally {
-    if (saved !== undefined) process.env.LEDGER_TABLE_NAME = saved;
+    await stack.stop();
     await server.stop();
   }
 });

@@ -283,3 +283,52 @@ test('an Answer whose PUT fails is run again by the engine until CloudFormation 
   expect(execution?.tasks.Answer).toBe(2);
   expect(created.output).toContain('"response":"SUCCESS","delivered":false');
 }, 120_000);
+
+test('forged events through the real asset: a replayed Create and a Create with changed properties are refused, nothing written or sent', async () => {
+  // GIVEN a seeded resource
+  const s = await setUp(50);
+  const resource = await s.resourceFor(names('f', 2));
+  const created = await s.r.invoke({ requestType: 'Create', resource, requestId: 'real' });
+  expect(created.response?.Status).toBe('SUCCESS');
+  const before = await poolUsers(s.r, s.poolId);
+  const ledgerBefore = await s.r.ledgerItems();
+  const writes = () => ({ ...s.r.proxy.forwarded });
+  const writesBefore = writes();
+
+  // WHEN someone allowed to invoke the function replays the Create (the stack is not creating it)...
+  const replayed = await s.r.invoke({
+    requestType: 'Create',
+    resource,
+    requestId: 'replayed',
+    cloudFormation: { resourceStatus: 'CREATE_COMPLETE', stackStatus: 'CREATE_COMPLETE' },
+  });
+  // ...or sends one with its own users and adoptExistingUsers while the stack updates it
+  const forgedProperties = {
+    ...resource.properties,
+    AdoptExistingUsers: 'true',
+    Users: [
+      { Username: 'hand-made', Mode: 'PERMANENT', Password: { Source: 'plaintext', Value: 'Attacker-Chosen-1!' } },
+    ],
+  };
+  const forged = await s.r.invoke({
+    requestType: 'Update',
+    resource: { ...resource, properties: forgedProperties },
+    physicalResourceId: `${s.poolId}/${resource.logicalId}`,
+    requestId: 'forged',
+    cloudFormation: { resourceStatus: 'UPDATE_IN_PROGRESS', stackStatus: 'UPDATE_IN_PROGRESS' },
+  });
+
+  // THEN both refused, by rule, with nothing written, started or answered
+  expect(replayed.output).toMatch(
+    /"outcome":"refused-event","rule":"the stack is not running a Create on Seeder\w+ \(its status is CREATE_COMPLETE\)"/,
+  );
+  expect(forged.output).toMatch(
+    /"outcome":"refused-event","rule":"the properties are not the ones the stack gives Seeder\w+: Properties\.AdoptExistingUsers differs from the template"/,
+  );
+  expect(forged.output).not.toContain('Attacker-Chosen');
+  expect([...replayed.rawResponses, ...forged.rawResponses]).toEqual([]);
+  expect(s.r.engine.executions.size).toBe(1);
+  expect(writes()).toEqual(writesBefore);
+  expect(await s.r.ledgerItems()).toEqual(ledgerBefore);
+  expect(await poolUsers(s.r, s.poolId)).toEqual(before);
+}, 120_000);

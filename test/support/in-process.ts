@@ -8,6 +8,7 @@ import { handler } from '../../lambda';
 import { CapturedOutput, context, ResponseServer } from './cfn';
 import { InProcessEngine } from './engine';
 import { TestLedger } from './ledger';
+import { cloudFormationSends } from './mocks';
 
 export interface InProcessHandler {
   readonly server: ResponseServer;
@@ -34,6 +35,7 @@ export function inProcessHandler(mocks: () => void): InProcessHandler {
     engine,
     deliver: async (event, ctx = context()) => {
       engine.remainingMs = ctx?.getRemainingTimeInMillis?.() ?? 900_000;
+      cloudFormationSends(event);
       await handler(event, ctx);
       await engine.engine.settle();
     },

@@ -10,15 +10,21 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+} from '@aws-sdk/client-cloudformation';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { POOL_ID } from './cfn';
 
 export const cognito = mockClient(CognitoIdentityProviderClient);
 export const secrets = mockClient(SecretsManagerClient);
 export const ssm = mockClient(SSMClient);
-/** The function invoking itself to continue a long request. */
-export const lambda = mockClient(LambdaClient);
+/** What the function reads of its own stack, to check each event. */
+export const cloudformation = mockClient(CloudFormationClient);
 
 /** An error shaped as the SDK throws them. */
 export function awsError(name: string, message: string = name): Error {
@@ -43,8 +49,8 @@ export function strictMocks(poolId: string = POOL_ID, groups: string[] = ['admin
   cognito.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   secrets.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   ssm.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
-  lambda.reset();
-  lambda.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  cloudformation.reset();
+  cloudformation.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
   describePool(poolId, groups);
 }
 
@@ -167,4 +173,37 @@ export function listsUsers(
       .on(ListUsersCommand, { UserPoolId: poolId, PaginationToken: n === 0 ? undefined : `page-${n}` })
       .resolves({ Users: users, PaginationToken: n + 1 < pages.length ? `page-${n + 1}` : undefined });
   });
+}
+
+/**
+ * CloudFormation, as it is while it sends `event`: the resource in progress for the
+ * request (a Delete of a replaced physical id: the stack cleaning up), and the template
+ * giving the resource exactly the event's properties.
+ */
+export function cloudFormationSends(event: CloudFormationCustomResourceEvent): void {
+  const physical = (event as { PhysicalResourceId?: string }).PhysicalResourceId;
+  const status = { Create: 'CREATE_IN_PROGRESS', Update: 'UPDATE_IN_PROGRESS', Delete: 'DELETE_IN_PROGRESS' }[
+    event.RequestType
+  ];
+  cloudformation.on(ListStackResourcesCommand, { StackName: event.StackId }).resolves({
+    StackResourceSummaries: [
+      {
+        LogicalResourceId: event.LogicalResourceId,
+        PhysicalResourceId: physical,
+        ResourceType: 'Custom::CognitoUserSeed',
+        ResourceStatus: status as never,
+        LastUpdatedTimestamp: new Date(),
+      },
+    ],
+  });
+  cloudformation.on(GetTemplateCommand, { StackName: event.StackId }).resolves({
+    TemplateBody: JSON.stringify({
+      Resources: {
+        [event.LogicalResourceId]: { Type: 'Custom::CognitoUserSeed', Properties: event.ResourceProperties },
+      },
+    }),
+  });
+  cloudformation
+    .on(DescribeStacksCommand, { StackName: event.StackId })
+    .resolves({ Stacks: [{ StackName: 's', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: new Date() }] });
 }
