@@ -24,7 +24,7 @@ import {
   VerifySoftwareTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { ComposedError } from './log';
-import { paced, PaceStats, RateLimiter, StopSignal } from './pace';
+import { isThrottle, isTransient, paced, PaceStats, RateLimiter, StopSignal } from './pace';
 import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
 import { DEFAULT_RATES, Rates } from './properties';
 
@@ -39,6 +39,14 @@ export interface PoolDescription {
   readonly attributeNames: ReadonlySet<string>;
   /** `OFF`, `ON` (required) or `OPTIONAL`; undefined when not reported. */
   readonly mfaConfiguration?: string;
+  /** Attributes users may also sign in with (`email`, `phone_number`, `preferred_username`). */
+  readonly aliasAttributes: readonly string[];
+}
+
+/** A user holding an alias value: its pool username and whether the value is verified there. */
+export interface AliasHolder {
+  readonly username: string;
+  readonly verified: boolean;
 }
 
 /**
@@ -52,6 +60,9 @@ export type EnrolmentStart =
 
 /** The token or session the software-token calls authenticate with. */
 export type EnrolmentAuth = { readonly accessToken: string } | { readonly session: string };
+
+/** The attributes that can be a sign-in alias, and the flag that says each is verified. */
+export const VERIFIED_FLAG: Record<string, string> = { email: 'email_verified', phone_number: 'phone_number_verified' };
 
 /** Cognito's ListUsers quota (UserList), calls per second. */
 export const LIST_RATE = 30;
@@ -166,6 +177,7 @@ export class CognitoPool {
         },
         attributeNames: new Set((out?.UserPool?.SchemaAttributes ?? []).flatMap((a) => (a.Name ? [a.Name] : []))),
         mfaConfiguration: out?.UserPool?.MfaConfiguration,
+        aliasAttributes: out?.UserPool?.AliasAttributes ?? [],
       };
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
@@ -185,24 +197,47 @@ export class CognitoPool {
     }
   }
 
-  /** AdminCreateUser, welcome message suppressed; the pool's username and `sub` of the new user. */
+  /**
+   * AdminCreateUser, welcome message suppressed; the pool's username and `sub` of the new
+   * user. A UsernameExistsException carries `unknownAttempts`: the times of earlier attempts
+   * that got no answer or a fault (they may have made the user), empty when it is clear.
+   */
   async createUser(
     username: string,
     attributes: { readonly [name: string]: string },
     temporaryPassword?: string,
+    beforeRetry?: () => Promise<void>,
   ): Promise<LiveUser> {
     const userAttributes = Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
-    const out = await this.call('create', 'AdminCreateUser', username, () =>
-      this.client.send(
-        new AdminCreateUserCommand({
-          UserPoolId: this.userPoolId,
-          Username: username,
-          MessageAction: 'SUPPRESS',
-          TemporaryPassword: temporaryPassword,
-          UserAttributes: userAttributes.length > 0 ? userAttributes : undefined,
-        }),
-      ),
-    );
+    const unknownAttempts: { from: number; to: number }[] = [];
+    let out;
+    try {
+      let attempts = 0;
+      out = await this.call('create', 'AdminCreateUser', username, async () => {
+        if (attempts++ > 0) await beforeRetry?.();
+        const from = Date.now();
+        try {
+          return await this.client.send(
+            new AdminCreateUserCommand({
+              UserPoolId: this.userPoolId,
+              Username: username,
+              MessageAction: 'SUPPRESS',
+              TemporaryPassword: temporaryPassword,
+              UserAttributes: userAttributes.length > 0 ? userAttributes : undefined,
+            }),
+          );
+        } catch (error) {
+          // A throttle was refused before it did anything; a timeout or a fault may have landed.
+          if (!isThrottle(error) && (errorName(error) === 'TimeoutError' || isTransient(error))) {
+            unknownAttempts.push({ from, to: Date.now() });
+          }
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (errorName(error) === 'UsernameExistsException') Object.assign(error as object, { unknownAttempts });
+      throw error;
+    }
     return {
       username: out?.User?.Username ?? username,
       sub: out?.User?.Attributes?.find((a) => a.Name === 'sub')?.Value,
@@ -330,6 +365,33 @@ export class CognitoPool {
       }
       token = page?.PaginationToken;
     } while (token);
+  }
+
+  /**
+   * The users whose attribute `name` (`email` or `phone_number`) is `value`, with whether
+   * they verified it: one filtered ListUsers (on its own quota).
+   */
+  async aliasHolders(name: string, value: string): Promise<AliasHolder[]> {
+    const holders: AliasHolder[] = [];
+    let token: string | undefined;
+    do {
+      const page = await paced(this.listLimiter, this.signal, this.stats, () =>
+        this.client.send(
+          new ListUsersCommand({
+            UserPoolId: this.userPoolId,
+            PaginationToken: token,
+            Filter: `${name} = "${value.replace(/["\\]/g, '\\$&')}"`,
+            AttributesToGet: [name, VERIFIED_FLAG[name]],
+          }),
+        ),
+      );
+      for (const u of page?.Users ?? []) {
+        const verified = u.Attributes?.find((a) => a.Name === VERIFIED_FLAG[name])?.Value === 'true';
+        holders.push({ username: u.Username ?? '', verified });
+      }
+      token = page?.PaginationToken;
+    } while (token);
+    return holders;
   }
 
   /** Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP token. */

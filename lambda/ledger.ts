@@ -51,7 +51,11 @@ export interface AppliedSpec {
 }
 
 export type UserState = 'creating' | 'present';
-export type Origin = 'created' | 'adopted';
+/**
+ * `created` by this seeder; `adopted`: taken over, released but never deleted; `reclaimed`:
+ * taken over with `deleteAdoptedUsers` (after a ledger loss), deleted like a created one.
+ */
+export type Origin = 'created' | 'adopted' | 'reclaimed';
 
 /** One user held by one owner in one pool. */
 export interface UserRecord {
@@ -70,6 +74,11 @@ export interface UserRecord {
   readonly requestId: string;
   /** When the record was written (ms since epoch): bounds when a `creating` user appeared. */
   readonly at: number;
+  /**
+   * For `creating`: the latest a create that did not answer could have landed (the end of
+   * the invocation that made it); a user made after it is someone else's.
+   */
+  readonly until?: number;
   readonly applied?: AppliedSpec;
   /** The owner a user was taken over from, to hand it back if this request fails. */
   readonly previousOwner?: string;
@@ -120,6 +129,11 @@ export interface RequestRecord {
   readonly key?: string;
   /** The request's fence number, once it has one. */
   readonly fence?: number;
+  /**
+   * A rollback or a cleanup (CloudFormation sent an earlier template's properties, or a
+   * Delete): it leaves what it cannot prove the seeder's as it is, rather than fail.
+   */
+  readonly settling?: boolean;
   readonly progress?: Progress;
   readonly outcome?: Outcome;
   readonly answered?: boolean;
@@ -158,7 +172,8 @@ export function isConditionFailure(error: unknown): boolean {
 export class Ledger {
   constructor(
     private readonly client: DynamoDBClient,
-    private readonly table: string,
+    /** The ledger table's name, for messages that point at it. */
+    readonly table: string,
   ) {}
 
   /** Every user record of a pool, whoever holds it. */
@@ -562,6 +577,7 @@ function toItem(r: UserRecord): Record<string, AttributeValue> {
   };
   if (r.cognitoUsername) item.cognitoUsername = s(r.cognitoUsername);
   if (r.sub) item.sub = s(r.sub);
+  if (r.until !== undefined) item.until = n(r.until);
   if (r.applied) item.applied = s(JSON.stringify(r.applied));
   if (r.previousOwner) item.previousOwner = s(r.previousOwner);
   if (r.totp) item.totp = s(r.totp);
@@ -581,6 +597,7 @@ function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
     state: (str(item, 'state') as UserState) ?? 'present',
     requestId: str(item, 'requestId') ?? '',
     at: Number(item.at?.N ?? 0),
+    until: item.until?.N === undefined ? undefined : Number(item.until.N),
     applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
     previousOwner: str(item, 'previousOwner'),
     totp: str(item, 'totp') === 'enrolled' ? 'enrolled' : undefined,
@@ -599,6 +616,7 @@ function requestItem(r: RequestRecord): Record<string, AttributeValue> {
   if (r.physicalResourceId !== undefined) item.physicalResourceId = s(r.physicalResourceId);
   if (r.key !== undefined) item.key = s(r.key);
   if (r.fence !== undefined) item.fence = n(r.fence);
+  if (r.settling) item.settling = { BOOL: true };
   return item;
 }
 
@@ -620,5 +638,6 @@ function toRequest(item: Record<string, AttributeValue>): RequestRecord {
     progress: json<Progress>('progress'),
     outcome: json<Outcome>('outcome'),
     answered: item.answered?.BOOL === true,
+    settling: item.settling?.BOOL === true,
   };
 }

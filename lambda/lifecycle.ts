@@ -20,6 +20,8 @@ export interface Delivery {
   readonly stackId: string;
   readonly properties: unknown;
   readonly physicalResourceId?: string;
+  /** A rollback or a cleanup (see RequestRecord.settling). */
+  readonly settling?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function admit(ledger: Ledger, delivery: Delivery, now: number): Pr
       stackId: delivery.stackId,
       properties: JSON.stringify(delivery.properties ?? {}),
       physicalResourceId: delivery.physicalResourceId,
+      settling: delivery.settling,
       key: randomBytes(32).toString('base64'),
     });
     record = (await ledger.getRequest(owner, requestId)) as RequestRecord;

@@ -52,6 +52,8 @@ export interface ReconcileInput {
   /** Other seed resources of this stack on this pool, and the usernames each now lists (keyed). */
   readonly siblings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly adoptExistingUsers: boolean;
+  /** Adopted users are recorded as deletable (`deleteAdoptedUsers`): taken back after a ledger loss. */
+  readonly deleteAdoptedUsers?: boolean;
   readonly retain: boolean;
 }
 
@@ -80,6 +82,8 @@ export interface AdoptAction {
   readonly user: UserSpec;
   readonly applied: AppliedSpec;
   readonly live: LiveUser;
+  /** Recorded as deletable (`deleteAdoptedUsers`), not only releasable. */
+  readonly deletable: boolean;
 }
 
 /** Take over a user a sibling seed resource of this stack holds and no longer lists. */
@@ -135,8 +139,27 @@ export interface Plan {
   /** Then removals. */
   readonly removals: readonly RemoveAction[];
   readonly unchanged: number;
-  /** Users that cannot be seeded: the request fails before any write. */
+  /** Users that cannot be seeded: the request fails before any write (a rollback leaves them be). */
   readonly conflicts: readonly string[];
+  /**
+   * `creating` records whose user in the pool was made outside the time their create could
+   * have made it: someone else's user, so the record goes and the user stays.
+   */
+  readonly stale?: readonly UserRecord[];
+}
+
+/** How far Cognito's clock and the function's may disagree about when a user was made. */
+export const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * Whether a live user was made while the create recorded as `creating` could have made it:
+ * from just before its first attempt to the end of the invocation that made it (or of its
+ * last attempt whose outcome was unknown).
+ */
+export function madeWithin(live: LiveUser, record: Pick<UserRecord, 'at' | 'until'>): boolean {
+  if (!live.createdAt) return false;
+  const made = new Date(live.createdAt).getTime();
+  return made >= record.at - CLOCK_SKEW_MS && made <= (record.until ?? record.at) + CLOCK_SKEW_MS;
 }
 
 /**
@@ -162,6 +185,7 @@ export function reconcile(input: ReconcileInput): Plan {
   const byKey = new Map(input.records.map((r) => [r.key, r]));
   const writes: WriteAction[] = [];
   const conflicts: string[] = [];
+  const stale: UserRecord[] = [];
   let unchanged = 0;
 
   for (const d of input.desired) {
@@ -169,11 +193,16 @@ export function reconcile(input: ReconcileInput): Plan {
     const live = input.live.get(d.key);
     if (record && record.owner === input.owner) {
       if (record.state === 'creating') {
-        writes.push(
-          live
-            ? { kind: 'complete', key: d.key, user: d.user, applied: d.applied, record, live }
-            : { kind: 'create', key: d.key, user: d.user, applied: d.applied },
-        );
+        if (!live) {
+          writes.push({ kind: 'create', key: d.key, user: d.user, applied: d.applied });
+        } else if (madeWithin(live, record)) {
+          writes.push({ kind: 'complete', key: d.key, user: d.user, applied: d.applied, record, live });
+        } else {
+          stale.push(record);
+          conflicts.push(
+            `user '${d.user.username}' is in the pool, but was made ${when(live)}, outside the time this seeder's interrupted create could have made it (${new Date(record.at).toISOString()} to ${new Date(record.until ?? record.at).toISOString()}): someone else made it, so it is not this seeder's: remove it from the pool or drop it from the seeder`,
+          );
+        }
         continue;
       }
       const modify = diff(d, record);
@@ -204,7 +233,14 @@ export function reconcile(input: ReconcileInput): Plan {
     } else if (live === null) {
       writes.push({ kind: 'create', key: d.key, user: d.user, applied: d.applied });
     } else if (input.adoptExistingUsers) {
-      writes.push({ kind: 'adopt', key: d.key, user: d.user, applied: d.applied, live });
+      writes.push({
+        kind: 'adopt',
+        key: d.key,
+        user: d.user,
+        applied: d.applied,
+        live,
+        deletable: !!input.deleteAdoptedUsers,
+      });
     } else {
       conflicts.push(
         `user '${d.user.username}' already exists in the pool and was not created by this seeder: remove it from the pool, drop it from the seeder, or set adoptExistingUsers: true to take it over (adopted users are released, never deleted)`,
@@ -221,7 +257,11 @@ export function reconcile(input: ReconcileInput): Plan {
     else if (record.origin === 'adopted' || input.retain) removals.push({ kind: 'release', record });
     else removals.push({ kind: 'delete', record });
   }
-  return { writes, removals, unchanged, conflicts };
+  return { writes, removals, unchanged, conflicts, stale };
+}
+
+function when(live: LiveUser): string {
+  return live.createdAt ? `at ${new Date(live.createdAt).toISOString()}` : 'at an unknown time';
 }
 
 /** The users this owner holds in a pool, all to go (a Delete, a cleanup of an old pool). */
@@ -242,7 +282,8 @@ export function planCompensation(owner: string, requestId: string, records: read
     .filter((r) => r.owner === owner && r.requestId === requestId)
     .map((record): RemoveAction => {
       if (record.previousOwner) return { kind: 'handover', record, to: record.previousOwner };
-      return record.origin === 'adopted' ? { kind: 'release', record } : { kind: 'delete', record };
+      // What it took over (adopted or reclaimed) it releases; it deletes only what it made.
+      return record.origin === 'created' ? { kind: 'delete', record } : { kind: 'release', record };
     });
 }
 

@@ -34,6 +34,8 @@ export interface UserSpec {
 /** The resource's properties, parsed. */
 export interface SeedSpec extends RemovalSpec {
   readonly adoptExistingUsers: boolean;
+  /** Adopted users are deleted like created ones (a ledger rebuilt after a loss). */
+  readonly deleteAdoptedUsers: boolean;
   readonly users: readonly UserSpec[];
   /** Other seed resources of the stack on this pool: their logical ids and usernames. */
   readonly siblings: ReadonlyMap<string, readonly string[]>;
@@ -99,6 +101,7 @@ export function parseProperties(raw: unknown): SeedSpec {
     clientId: typeof clientId === 'string' && clientId !== '' ? clientId : undefined,
     forbiddenAccounts: forbidden.map((a) => String(a).trim()),
     adoptExistingUsers: parseBoolean(props.AdoptExistingUsers, 'AdoptExistingUsers'),
+    deleteAdoptedUsers: parseBoolean(props.DeleteAdoptedUsers, 'DeleteAdoptedUsers'),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     users,
   };

@@ -14,7 +14,8 @@ import {
 import { stackResources, stackStatus, templateProperties } from './cloudformation';
 import { CLEANING_UP, IN_PROGRESS, propertiesDigest, propertiesMismatch, ROLLING_BACK } from './verify';
 import { refusalOf } from './authenticate';
-import { openLedger } from './clients';
+import { ledgerTable, openLedger } from './clients';
+import { errorName } from './cognito';
 import { executionName, RequestRef, startExecution } from './engine';
 import type { Ledger, Outcome, RequestRecord } from './ledger';
 import { admit } from './lifecycle';
@@ -84,8 +85,9 @@ export async function receive(event: unknown, context?: Partial<Context>): Promi
     return;
   }
   let refused: string | undefined;
+  let settling = false;
   try {
-    refused = await checkedByCloudFormation(e);
+    ({ refused, settling } = await checkedByCloudFormation(e));
   } catch (error) {
     // CloudFormation could not be asked (after the SDK's retries): the event is not known
     // to be its, so it is neither acted on nor answered.
@@ -120,10 +122,16 @@ export async function receive(event: unknown, context?: Partial<Context>): Promi
           stackId: e.StackId,
           properties: e.ResourceProperties,
           physicalResourceId: (e as { PhysicalResourceId?: string }).PhysicalResourceId,
+          settling,
         },
         Date.now(),
       );
     } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') {
+        throw new NotStarted(
+          `the ownership ledger table ${ledgerTable()} does not exist (ResourceNotFoundException; deleted by hand?), so nothing can be proven this seeder's. To get it back, restore the table under the same name from its backup (DynamoDB keeps one of a deleted table that had point-in-time recovery, for 35 days) and deploy again; without it, the users it seeded stay in the pool until you delete them`,
+        );
+      }
       throw new NotStarted(`the ownership ledger could not record it (${describeError(error, redactor)})`);
     }
     if (record.answered || record.key === undefined) {
@@ -144,7 +152,7 @@ export async function receive(event: unknown, context?: Partial<Context>): Promi
       fence: record.fence,
     });
   } catch (error) {
-    await answerUnstarted(e, error, logger, redactor);
+    await answerUnstarted(e, error, settling, logger, redactor);
   }
 }
 
@@ -156,12 +164,16 @@ export async function receive(event: unknown, context?: Partial<Context>): Promi
 async function answerUnstarted(
   e: CloudFormationCustomResourceEvent,
   error: unknown,
+  settling: boolean,
   logger: Logger,
   redactor: Redactor,
 ): Promise<void> {
   const reason = describeError(error, redactor);
   const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
-  const settles = e.RequestType === 'Delete' && (error instanceof NotStarted || error instanceof PropertyError);
+  // A stack Delete, a cleanup or a rollback must be able to finish: it deletes nothing it
+  // cannot prove, and says so.
+  const settles =
+    (e.RequestType === 'Delete' || settling) && (error instanceof NotStarted || error instanceof PropertyError);
   logger.error({ requestType: e.RequestType, outcome: settles ? 'kept-users' : 'not-started', error: reason });
   const status = settles ? 'SUCCESS' : 'FAILED';
   const pool = (e.ResourceProperties as { UserPoolId?: unknown })?.UserPoolId;
@@ -171,7 +183,7 @@ async function answerUnstarted(
   const body = renderResponse({
     Status: status,
     Reason: settles
-      ? `Delete deleted no user: ${reason}. The users it seeded, if any, are still in the pool; delete them by hand if they should go`
+      ? `${e.RequestType} changed no user: ${reason}. The users it seeded, if any, are still in the pool; delete them by hand if they should go`
       : `${e.RequestType} could not be started: ${reason}`,
     PhysicalResourceId: id,
     StackId: e.StackId,
@@ -191,14 +203,16 @@ const STATUS_SETTLE_MS = [500, 1_000, 2_000, 4_000];
  * properties are what the template gives the resource (or, in a rollback or a cleanup,
  * what an earlier request on it applied). Never quotes the event.
  */
-async function checkedByCloudFormation(e: CloudFormationCustomResourceEvent): Promise<string | undefined> {
+async function checkedByCloudFormation(
+  e: CloudFormationCustomResourceEvent,
+): Promise<{ refused?: string; settling: boolean }> {
   const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
   for (let attempt = 0; ; attempt++) {
     const resources = await stackResources(e.StackId);
     const resource = resources.get(e.LogicalResourceId);
-    if (!resource) return `the stack has no resource ${e.LogicalResourceId}`;
+    if (!resource) return { refused: `the stack has no resource ${e.LogicalResourceId}`, settling: false };
     if (resource.type !== SEED_RESOURCE_TYPE)
-      return `the stack's resource ${e.LogicalResourceId} is not a ${SEED_RESOURCE_TYPE}`;
+      return { refused: `the stack's resource ${e.LogicalResourceId} is not a ${SEED_RESOURCE_TYPE}`, settling: false };
     let status: { status?: string; parameters: Map<string, string> } | undefined;
     const stack = async () => (status ??= await stackStatus(e.StackId));
     // A Delete of a physical id the resource no longer has: CloudFormation cleaning up after a replacement.
@@ -217,12 +231,16 @@ async function checkedByCloudFormation(e: CloudFormationCustomResourceEvent): Pr
         await new Promise((resolve) => setTimeout(resolve, STATUS_SETTLE_MS[attempt]));
         continue;
       }
-      return replaced
-        ? `the stack is not cleaning up ${e.LogicalResourceId}'s replaced resource`
-        : `the stack is not running a ${e.RequestType} on ${e.LogicalResourceId} (its status is ${resource.status})`;
+      return {
+        refused: replaced
+          ? `the stack is not cleaning up ${e.LogicalResourceId}'s replaced resource`
+          : `the stack is not running a ${e.RequestType} on ${e.LogicalResourceId} (its status is ${resource.status})`,
+        settling: false,
+      };
     }
     const template = await templateProperties(e.StackId, e.LogicalResourceId);
-    if (!template.found) return `the stack's template does not give ${e.LogicalResourceId} (or is not JSON)`;
+    if (!template.found)
+      return { refused: `the stack's template does not give ${e.LogicalResourceId} (or is not JSON)`, settling: false };
     const view = {
       stackId: e.StackId,
       physicalIds: new Map([...resources].flatMap(([id, r]) => (r.physicalId ? [[id, r.physicalId] as const] : []))),
@@ -235,17 +253,26 @@ async function checkedByCloudFormation(e: CloudFormationCustomResourceEvent): Pr
         parameters: (await stack()).parameters,
       });
     }
-    if (!mismatch) return undefined;
+    // A Delete and a cleanup always settle; an Update with the template's own properties is a
+    // forward one, with an earlier template's a rollback.
+    const settles = e.RequestType === 'Delete' || replaced;
+    if (!mismatch) return { settling: settles };
     // A rollback or a cleanup sends an earlier template's properties: the ledger knows the
     // ones that were applied (only checked events are ever applied).
-    const applied = await openLedger().appliedProperties(e.LogicalResourceId);
-    if (applied.includes(propertiesDigest(e.ResourceProperties))) return undefined;
+    // (A ledger that cannot be read knows no history: a rollback is then settled, not refused.)
+    const applied = await openLedger()
+      .appliedProperties(e.LogicalResourceId)
+      .catch(() => [] as string[]);
+    if (applied.includes(propertiesDigest(e.ResourceProperties))) return { settling: true };
     if (applied.length === 0 && (replaced || ROLLING_BACK.includes((await stack()).status ?? ''))) {
       // A rollback with no history in the ledger (lost or emptied): acted on, so the rollback
       // can finish; it only ever removes what the ledger proves this resource created.
-      return undefined;
+      return { settling: true };
     }
-    return `the properties are not the ones the stack gives ${e.LogicalResourceId}: ${mismatch}`;
+    return {
+      refused: `the properties are not the ones the stack gives ${e.LogicalResourceId}: ${mismatch}`,
+      settling: false,
+    };
   }
 }
 

@@ -6,6 +6,7 @@
 import {
   CognitoPool,
   EnrolmentAuth,
+  VERIFIED_FLAG,
   errorName,
   LIST_PAGE,
   LIST_RATE,
@@ -23,6 +24,7 @@ import {
   estimateSeconds,
   LiveUser,
   lookupsFor,
+  madeWithin,
   ModifyAction,
   needsPassword,
   passwordPolicyViolations,
@@ -57,6 +59,17 @@ class UserError extends ComposedError {
   }
 }
 
+/** How long after its timeout a call Cognito received may still land (generous: it is processed on arrival). */
+const CALL_LANDING_MS = 5_000;
+
+/** A user this seeder cannot prove its own: a rollback or cleanup leaves it be instead of failing. */
+class NotOurs extends UserError {}
+
+/** The time windows of the create's attempts whose outcome was unknown (no answer, a fault). */
+function unknownAttempts(error: unknown): readonly { from: number; to: number }[] {
+  return (error as { unknownAttempts?: { from: number; to: number }[] })?.unknownAttempts ?? [];
+}
+
 /** The physical id of a seed: a new pool means a new id, so CloudFormation cleans the old. */
 export function physicalId(userPoolId: string, logicalResourceId: string): string {
   return `${userPoolId}/${logicalResourceId}`;
@@ -67,9 +80,6 @@ export function poolOfPhysicalId(id: string | undefined, logicalResourceId: stri
   const suffix = `/${logicalResourceId}`;
   return id?.endsWith(suffix) && id.length > suffix.length ? id.slice(0, -suffix.length) : undefined;
 }
-
-/** A user appearing this long before its `creating` record still counts as ours (clock skew). */
-const CLOCK_SKEW_MS = 60_000;
 
 /**
  * Fewer new users than this are looked up one by one, whatever the pool's size (exact, and
@@ -103,6 +113,15 @@ export interface SeedDeps {
   readonly cleanupSignal: StopSignal;
   /** When the request arrived (ms since epoch). */
   readonly since: number;
+  /** When Lambda ends this invocation at the latest: no call of it can land after. */
+  readonly invocationEnds: number;
+  /** How long a Cognito call waits for its answer before it is given up (and maybe retried). */
+  readonly callTimeoutMs: number;
+  /**
+   * A rollback or a cleanup: what the ledger cannot prove this seeder's is left as it is and
+   * reported, never a reason to fail (CloudFormation's rollback must be able to finish).
+   */
+  readonly settling: boolean;
   /** Milliseconds the request has left for its work, across slices. */
   readonly remainingMs: () => number;
   /**
@@ -126,6 +145,7 @@ export interface RequestIdentity {
   readonly requestId: string;
   /** The stack the resource belongs to (recorded in the manifest). */
   readonly stackId?: string;
+  readonly requestType?: string;
 }
 
 /** TOTP users enrolled per batch: one write of the TOTP secret each, sessions well inside their 3 minutes. */
@@ -332,11 +352,14 @@ class Run {
         [...spec.siblings].map(([owner, names]) => [owner, new Set(names.map((name) => usernameKey(name, rule)))]),
       ),
       adoptExistingUsers: spec.adoptExistingUsers,
+      deleteAdoptedUsers: spec.deleteAdoptedUsers,
       retain: spec.retain,
     });
-    if (plan.conflicts.length > 0) {
+    await this.dropStale(plan);
+    const conflicts = this.unprovable(plan.conflicts);
+    if (conflicts.length > 0) {
       throw new ComposedError(
-        `${plan.conflicts.length} user(s) changed hands while the request ran: ${plan.conflicts.join('; ')}`,
+        `${conflicts.length} user(s) changed hands while the request ran: ${conflicts.join('; ')}`,
       );
     }
     return plan;
@@ -484,9 +507,18 @@ class Run {
       live,
       siblings,
       adoptExistingUsers: spec.adoptExistingUsers,
+      deleteAdoptedUsers: spec.deleteAdoptedUsers,
       retain: spec.retain,
     });
-    problems.push(...plan.conflicts);
+    await this.dropStale(plan);
+    const conflicts = this.unprovable(plan.conflicts);
+    problems.push(...conflicts);
+    if (conflicts.length > 0 && this.who.requestType === 'Update' && !records.some((r) => r.owner === this.who.owner)) {
+      // An Update of a resource that holds nothing: the ledger lost what it knew.
+      problems.push(
+        `the ownership ledger (DynamoDB table ${this.deps.ledger.table}) holds no user of this resource, though it seeded before: the table was emptied, replaced or restored. Take the users back with adoptExistingUsers: true and deleteAdoptedUsers: true for one deploy (then remove both), so that a later Delete removes them again`,
+      );
+    }
 
     for (const action of plan.writes) {
       const user = action.user;
@@ -517,6 +549,8 @@ class Run {
         );
       }
     }
+
+    problems.push(...(await this.aliasProblems(plan, description, spec)));
 
     // The members of each group (50,000 in one group is one list, not 50,000 copies).
     const members = new Map<string, string[]>();
@@ -550,6 +584,70 @@ class Run {
       );
     }
     return plan;
+  }
+
+  /**
+   * In a pool where email or phone is a sign-in alias (or the username), a verified value
+   * names one user only, or Cognito refuses the write (AliasExistsException) half-way
+   * through: two seeded users with one value, or a value another user of the pool holds,
+   * are found before any write.
+   */
+  private async aliasProblems(plan: Plan, description: PoolDescription, spec: SeedSpec): Promise<string[]> {
+    const asUsername = new Set(description.usernameRule.usernameAttributes);
+    const names = Object.keys(VERIFIED_FLAG).filter(
+      (n) => asUsername.has(n) || description.aliasAttributes.includes(n),
+    );
+    if (names.length === 0) return [];
+    const problems: string[] = [];
+    const unique = (user: UserSpec, name: string): string | undefined => {
+      const value = user.attributes[name];
+      if (!value || (!asUsername.has(name) && user.attributes[VERIFIED_FLAG[name]] !== 'true')) return undefined;
+      return name === 'email' ? value.toLowerCase() : value;
+    };
+    for (const name of names) {
+      const first = new Map<string, string>();
+      for (const user of spec.users) {
+        const value = unique(user, name);
+        if (value === undefined) continue;
+        const other = first.get(value);
+        if (other === undefined) first.set(value, user.username);
+        else {
+          problems.push(
+            `users '${other}' and '${user.username}' have the same verified ${name}, and in this pool a verified ${name} signs in one user only: give each its own, or set ${VERIFIED_FLAG[name]} to 'false' on one`,
+          );
+        }
+      }
+    }
+    const checks: { action: WriteAction; name: string; value: string; own?: string }[] = [];
+    for (const action of plan.writes) {
+      const own =
+        action.kind === 'create'
+          ? undefined
+          : action.kind === 'adopt' || action.kind === 'complete'
+            ? action.live.username
+            : (action.record.cognitoUsername ?? action.record.username);
+      const sets =
+        action.kind === 'modify'
+          ? action.setAttributes
+          : action.kind === 'takeover'
+            ? (action.modify?.setAttributes ?? {})
+            : action.user.attributes;
+      for (const name of names) {
+        const value = sets[name] !== undefined ? unique(action.user, name) : undefined;
+        if (value !== undefined) checks.push({ action, name, value: action.user.attributes[name], own });
+      }
+    }
+    const error = await runBounded(checks, spec.maxConcurrency, this.deps.signal, async (check) => {
+      const holders = await this.pool.aliasHolders(check.name, check.value);
+      const other = holders.find((h) => h.username !== check.own && (asUsername.has(check.name) || h.verified));
+      if (other) {
+        problems.push(
+          `user '${check.action.user.username}': its ${check.name} ${check.value} is already the verified sign-in ${check.name} of another user of pool ${this.userPoolId} (Cognito would refuse it: AliasExistsException): give it another ${check.name}, set ${VERIFIED_FLAG[check.name]} to 'false', or remove the other user's`,
+        );
+      }
+    });
+    if (error !== undefined) throw error;
+    return problems;
   }
 
   /**
@@ -632,6 +730,12 @@ class Run {
           this.count(outcome);
           this.deps.logger.info({ user: username, action: action.kind, outcome, ms: Date.now() - started });
         } catch (error) {
+          if (error instanceof NotOurs && this.deps.settling) {
+            this.completed++;
+            this.count('left-as-is');
+            this.deps.logger.info({ user: username, action: action.kind, outcome: 'left-as-is', note: error.message });
+            return;
+          }
           this.count('failed');
           this.deps.logger.error({
             user: username,
@@ -666,7 +770,7 @@ class Run {
       case 'complete':
         return this.complete(action.record, action.live, action.user, action.applied);
       case 'adopt':
-        return this.adopt(action.key, action.user, action.applied, action.live);
+        return this.adopt(action.key, action.user, action.applied, action.live, action.deletable);
       case 'takeover':
         return this.takeOver(action.record, action.user, action.applied, action.modify);
       case 'modify':
@@ -699,9 +803,16 @@ class Run {
     };
   }
 
-  /** Records `creating`, creates, records the `sub`, sets password and groups, records `present`. */
+  /**
+   * Records `creating` (with the window its create may land in), creates, records the
+   * `sub`, sets password and groups, records `present`. A user of that name made by anyone
+   * else is never claimed: a clear UsernameExistsException says so, and after an attempt
+   * whose outcome is unknown only a user made inside that attempt's time counts as ours.
+   */
   private async create(key: string, user: UserSpec, applied: AppliedSpec): Promise<string> {
-    const record = this.newRecord(key, user, {});
+    // The latest a call can land: its own timeout after it was sent (and each retry moves it).
+    const landsBy = () => Math.min(Date.now() + this.deps.callTimeoutMs + CALL_LANDING_MS, this.deps.invocationEnds);
+    let record = this.newRecord(key, user, { until: landsBy() });
     if (!(await this.deps.ledger.beginCreate(record))) {
       throw new UserError(user.username, 'another seeder of this stack took this username meanwhile: deploy again');
     }
@@ -713,16 +824,20 @@ class Run {
         user.username,
         user.attributes,
         user.mode === 'TEMPORARY' ? password : undefined,
+        async () => {
+          record = { ...record, until: landsBy() };
+          await this.deps.ledger.save(record);
+        },
       );
     } catch (error) {
       if (errorName(error) !== 'UsernameExistsException') throw error;
-      // The SDK retried a create whose answer was lost, or someone made the user meanwhile.
-      const found = await this.pool.getUser(user.username);
-      if (!found || !madeAfter(found, record)) {
+      const unknown = unknownAttempts(error);
+      const found = unknown.length > 0 ? await this.pool.getUser(user.username) : undefined;
+      if (!found || !unknown.some((w) => madeWithin(found, { at: w.from, until: w.to }))) {
         await this.deps.ledger.drop(record);
         throw new UserError(
           user.username,
-          `was created in pool ${this.userPoolId} by someone else while this request ran: remove it from the pool or from the seeder`,
+          `was made in pool ${this.userPoolId} by someone else while this request ran (UsernameExistsException${unknown.length > 0 ? ", and not inside the time of this seeder's unanswered attempt" : ''}): it is not this seeder's and was not touched; remove it from the pool or drop it from the seeder, and deploy again`,
         );
       }
       return this.complete(record, found, user, applied);
@@ -751,10 +866,19 @@ class Run {
     return 'created';
   }
 
-  /** Takes over a user nobody holds (adoptExistingUsers): it is released later, never deleted. */
-  private async adopt(key: string, user: UserSpec, applied: AppliedSpec, live: LiveUser): Promise<string> {
+  /**
+   * Takes over a user nobody holds (adoptExistingUsers): it is released later, never
+   * deleted, unless the seeder says its adopted users are its own (deleteAdoptedUsers).
+   */
+  private async adopt(
+    key: string,
+    user: UserSpec,
+    applied: AppliedSpec,
+    live: LiveUser,
+    deletable: boolean,
+  ): Promise<string> {
     const record = this.newRecord(key, user, {
-      origin: 'adopted',
+      origin: deletable ? 'reclaimed' : 'adopted',
       state: 'present',
       cognitoUsername: live.username,
       sub: live.sub,
@@ -782,6 +906,7 @@ class Run {
       requestId: this.who.requestId,
       previousOwner: held.owner,
     };
+    if (modify) await this.checkSub(held, user.username);
     if (!(await this.deps.ledger.save(record, held.owner))) {
       throw new UserError(user.username, `seed resource ${held.owner} changed it meanwhile: deploy again`);
     }
@@ -793,6 +918,8 @@ class Run {
   private async modify(action: ModifyAction): Promise<string> {
     const { record, user } = action;
     try {
+      if (!(await this.checkSub(record, user.username)))
+        throw Object.assign(new Error('gone'), { name: 'UserNotFoundException' });
       await this.applyChanges(record, action);
     } catch (error) {
       if (errorName(error) !== 'UserNotFoundException') throw error;
@@ -802,6 +929,42 @@ class Run {
     }
     await this.deps.ledger.save({ ...record, applied: action.applied });
     return 'updated';
+  }
+
+  /** Drops `creating` records whose user someone else made: the user stays, unclaimed. */
+  private async dropStale(plan: Plan): Promise<void> {
+    for (const record of plan.stale ?? []) {
+      await this.deps.ledger.drop(record);
+      this.deps.logger.info({ user: record.username, action: 'complete', outcome: 'kept-not-ours' });
+    }
+  }
+
+  /**
+   * The conflicts that fail the request: all of them, except in a rollback or cleanup, which
+   * leaves the users it cannot prove its own as they are and says so in the log.
+   */
+  private unprovable(conflicts: readonly string[]): readonly string[] {
+    if (!this.deps.settling) return conflicts;
+    for (const conflict of conflicts) {
+      this.deps.logger.info({ action: 'settle', outcome: 'left-as-is', note: conflict });
+      this.count('left-as-is');
+    }
+    return [];
+  }
+
+  /**
+   * Before any write to a held user: its live `sub` is the one recorded. False when the user
+   * is gone; a user deleted and made again by hand (another `sub`) is not this seeder's and
+   * is never changed: the request fails naming it (a rollback or cleanup leaves it be).
+   */
+  private async checkSub(record: UserRecord, username: string): Promise<boolean> {
+    const live = await this.pool.getUser(record.cognitoUsername ?? record.username);
+    if (!live) return false;
+    if (!record.sub || live.sub === record.sub) return true;
+    throw new NotOurs(
+      username,
+      `was deleted and made again outside this seeder (its sub is no longer the one the ledger recorded), so it is someone else's user now and was left as it is: delete it from the pool to have the seeder make it again, or drop it from the seeder`,
+    );
   }
 
   private async applyChanges(record: UserRecord, action: ModifyAction): Promise<void> {
@@ -818,7 +981,7 @@ class Run {
    * live `sub` is the one recorded; anything else keeps the user.
    */
   private async deleteOwned(record: UserRecord, signal: StopSignal): Promise<string> {
-    if (record.owner !== this.who.owner || record.origin !== 'created' || record.pool !== this.userPoolId) {
+    if (record.owner !== this.who.owner || record.origin === 'adopted' || record.pool !== this.userPoolId) {
       throw new UserError(record.username, 'is not a user this seeder created in this pool: kept');
     }
     const pool = this.pool.withSignal(signal);
@@ -827,7 +990,7 @@ class Run {
       await this.deps.ledger.drop(record);
       return 'already-gone';
     }
-    const ours = record.sub ? live.sub === record.sub : madeAfter(live, record);
+    const ours = record.sub ? live.sub === record.sub : record.state === 'creating' && madeWithin(live, record);
     if (!ours) {
       // The user this seeder made is gone, and someone made another of the same name.
       await this.deps.ledger.drop(record);
@@ -985,12 +1148,6 @@ class Run {
   private count(outcome: string, by = 1): void {
     if (by > 0) this.counts[outcome] = (this.counts[outcome] ?? 0) + by;
   }
-}
-
-/** True when a live user appeared after its `creating` record was written (it is ours). */
-function madeAfter(live: LiveUser, record: UserRecord): boolean {
-  if (record.state !== 'creating' || !live.createdAt) return false;
-  return new Date(live.createdAt).getTime() >= record.at - CLOCK_SKEW_MS;
 }
 
 /** What the ledger records of a user's seeded spec. */

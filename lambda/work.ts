@@ -5,7 +5,13 @@
  * Everything it learns is in the ledger, so a slice that crashed is simply run again.
  */
 import type { Context } from 'aws-lambda';
-import { ALLOW_SEEDING_CONTEXT, FORBIDDEN_ACCOUNTS_CONTEXT, REQUEST_NOT_READY_ERROR } from '../lib/private/contract';
+import {
+  ALLOW_SEEDING_CONTEXT,
+  COGNITO_REQUEST_TIMEOUT_ENV,
+  COGNITO_REQUEST_TIMEOUT_MS,
+  FORBIDDEN_ACCOUNTS_CONTEXT,
+  REQUEST_NOT_READY_ERROR,
+} from '../lib/private/contract';
 import { clients, openLedger } from './clients';
 import { CognitoPool, stuckCallMessage } from './cognito';
 import type { ExecutionInput, RequestRef } from './engine';
@@ -130,6 +136,9 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
     signal,
     cleanupSignal,
     since: record.since,
+    invocationEnds: started + remaining,
+    callTimeoutMs: Number(process.env[COGNITO_REQUEST_TIMEOUT_ENV]) || COGNITO_REQUEST_TIMEOUT_MS,
+    settling: record.settling === true || record.type === 'Delete',
     remainingMs: () => limits.work - Date.now(),
     // A newer request moved the fence: stop untouched, it settles the users from the ledger.
     continues: (phase) => watch.moved || Date.now() < (phase === 'work' ? limits.work : limits.cleanup),
@@ -140,7 +149,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
     },
     totp: (secretArn) => new TotpStore(clients().secretsManager, secretArn, redactor),
   };
-  const who: RequestIdentity = { owner, requestId, stackId: record.stackId };
+  const who: RequestIdentity = { owner, requestId, stackId: record.stackId, requestType: record.type };
   let outcome: Outcome | undefined;
   try {
     const result = await runSlice(record, properties, who, deps, slice, context);

@@ -119,6 +119,17 @@ export interface SeedingOptions {
   readonly adoptExistingUsers?: boolean;
 
   /**
+   * Record the users `adoptExistingUsers` takes over as this seeder's own, so that they are
+   * deleted (after a check of their `sub`) when they leave the configuration or the stack is
+   * deleted, like the users it created. Only for taking users back after the ownership
+   * ledger was lost, emptied or replaced: deploy once with both options set, then remove
+   * them. Every user it adopts this way is one you say is this seeder's to delete.
+   *
+   * @default false - adopted users are released, never deleted
+   */
+  readonly deleteAdoptedUsers?: boolean;
+
+  /**
    * The most users processed at the same time. The seeding function starts with 16 and
    * opens more, up to this, only when Cognito's latency would otherwise cap the configured
    * rates (at 500 ms a call, 30 PERMANENT users a second need about 38 in flight).
@@ -336,6 +347,11 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.known =
       knownPool(props.userPool) ?? (props.passwordPolicy ? { passwordPolicy: props.passwordPolicy } : undefined);
     validateRemovalPolicy(this.node.path, props.removalPolicy);
+    if (props.deleteAdoptedUsers && !props.adoptExistingUsers) {
+      throw new Error(
+        `${this.node.path}: deleteAdoptedUsers is set without adoptExistingUsers: it decides what happens to adopted users, so set adoptExistingUsers: true too (to take users back after the ledger was lost), or drop deleteAdoptedUsers.`,
+      );
+    }
     validatePositive(this.node.path, 'maxConcurrency', props.maxConcurrency);
     for (const [name, value] of Object.entries(props.rateLimits ?? {})) {
       validatePositive(this.node.path, `rateLimits.${name}`, value as number);
@@ -385,6 +401,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       UserPoolId: props.userPool.userPoolId,
       RemovalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
       AdoptExistingUsers: String(props.adoptExistingUsers ?? false),
+      // Only when set, so every other seeder's properties (and snapshot) stay as they were.
+      DeleteAdoptedUsers: props.deleteAdoptedUsers ? 'true' : undefined,
       MaxConcurrency: String(props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY),
       Rates: {
         Create: String(this.rates.create),

@@ -30,6 +30,8 @@ interface Pool {
   usernameConfiguration?: { CaseSensitive: boolean };
   /** `email` and/or `phone_number`: the username is one of them, and the real one is the `sub`. */
   usernameAttributes: string[];
+  /** `email` and/or `phone_number` users may also sign in with, once verified. */
+  aliasAttributes: string[];
   /** By the username as the pool compares it. */
   users: Map<string, User>;
   groups: Set<string>;
@@ -115,11 +117,16 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     return name;
   };
   const touch = (u: User) => (u.modified = Date.now());
-  /** An alias must name one user only. */
-  const checkAlias = (p: Pool, u: User | undefined, name: string, value: string) => {
-    if (!p.usernameAttributes.includes(name)) return;
+  /**
+   * An alias must name one user only: a username attribute always, a sign-in alias once
+   * verified (`verified`: the write makes it verified).
+   */
+  const checkAlias = (p: Pool, u: User | undefined, name: string, value: string, verified = false) => {
+    const username = p.usernameAttributes.includes(name);
+    if (!username && !(verified && p.aliasAttributes.includes(name))) return;
     for (const other of p.users.values()) {
-      if (other !== u && other.attributes.get(name)?.toLowerCase() === value.toLowerCase()) {
+      if (other === u || other.attributes.get(name)?.toLowerCase() !== value.toLowerCase()) continue;
+      if (username || other.attributes.get(VERIFIED_FLAG[name]) === 'true') {
         throw new CognitoError('AliasExistsException', `An account with the given ${name} already exists.`);
       }
     }
@@ -168,6 +175,7 @@ export async function startFakeCognito(): Promise<FakeCognito> {
         caseSensitive: usernameConfiguration?.CaseSensitive ?? true,
         usernameConfiguration,
         usernameAttributes: [...(i.UsernameAttributes ?? [])],
+        aliasAttributes: [...(i.AliasAttributes ?? [])],
         users: new Map(),
         groups: new Set(),
       });
@@ -182,6 +190,7 @@ export async function startFakeCognito(): Promise<FakeCognito> {
           Policies: p.policy,
           SchemaAttributes: p.schema,
           ...(p.usernameAttributes.length > 0 ? { UsernameAttributes: p.usernameAttributes } : {}),
+          ...(p.aliasAttributes.length > 0 ? { AliasAttributes: p.aliasAttributes } : {}),
           ...(p.usernameConfiguration ? { UsernameConfiguration: p.usernameConfiguration } : {}),
           EstimatedNumberOfUsers: p.users.size,
         },
@@ -225,6 +234,9 @@ export async function startFakeCognito(): Promise<FakeCognito> {
         username = sub;
       } else if (p.users.has(keyOf(p, given))) {
         throw new CognitoError('UsernameExistsException', 'User account already exists');
+      }
+      for (const [name, value] of attributes) {
+        if (VERIFIED_FLAG[name]) checkAlias(p, undefined, name, value, attributes.get(VERIFIED_FLAG[name]) === 'true');
       }
       attributes.set('sub', sub);
       const now = Date.now();
@@ -274,7 +286,7 @@ export async function startFakeCognito(): Promise<FakeCognito> {
       for (const [name, value] of given) {
         if (name === 'sub')
           throw new CognitoError('InvalidParameterException', 'Cannot modify the non-mutable attribute sub');
-        if (VERIFIED_FLAG[name]) checkAlias(p, u, name, value);
+        if (VERIFIED_FLAG[name]) checkAlias(p, u, name, value, given.get(VERIFIED_FLAG[name]) === 'true');
       }
       for (const [name, value] of given) {
         const flag = VERIFIED_FLAG[name];

@@ -221,6 +221,11 @@ export class Rehearsal {
     return items;
   }
 
+  /** The names of the ledger tables the templates created. */
+  get ledgerTables(): string[] {
+    return [...this.tables];
+  }
+
   /** The ledger's user records: who holds which user of which pool. */
   async ledgerUsers(): Promise<Record<string, string | number | boolean>[]> {
     return (await this.ledgerItems()).filter((i) => String(i.pk).startsWith('USER#'));

@@ -110,6 +110,22 @@ export class ThrottleProxy {
     this.losses.push({ target, username, times });
   }
 
+  /**
+   * Runs `hook` once, before the next `target` call for `username` is forwarded: what
+   * someone else does at that very moment (another stack creating the same username).
+   */
+  before(target: string, username: string, hook: () => Promise<void>): void {
+    this.hooks.push({ target, username, hook });
+  }
+
+  /** Never forwards or answers `target` calls for `username`: a call that is lost on the way there. */
+  drop(target: string, username: string): void {
+    this.dropped.push({ target, username });
+  }
+
+  private readonly hooks: { target: string; username: string; hook: () => Promise<void> }[] = [];
+  private readonly dropped: { target: string; username: string }[] = [];
+
   async start(): Promise<void> {
     const upstream = new URL(this.upstream);
     this.server = http.createServer((req, res) => {
@@ -119,9 +135,12 @@ export class ThrottleProxy {
           .pop() ?? '';
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
+      req.on('end', async () => {
         const body = Buffer.concat(chunks).toString();
         const username = body ? (JSON.parse(body) as { Username?: string }).Username : undefined;
+        if (this.dropped.some((d) => d.target === target && d.username === username)) return;
+        const hook = this.hooks.findIndex((h) => h.target === target && h.username === username);
+        if (hook >= 0) await this.hooks.splice(hook, 1)[0].hook();
         const fault = this.faults.find((f) => f.target === target && f.username === username);
         if (fault) {
           res

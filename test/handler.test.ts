@@ -619,20 +619,23 @@ describe('Create is all or nothing', () => {
     await deliver(createEvent(server.url, props(users.slice(0, 3), { MaxConcurrency: '1' })), context());
 
     expect(server.last).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID });
-    expect(server.last.Reason).toMatch(/user 'u2': was created in pool us-east-1_POOL1 by someone else/);
+    expect(server.last.Reason).toMatch(/user 'u2': was made in pool us-east-1_POOL1 by someone else/);
     const deleted = cognito.commandCalls(AdminDeleteUserCommand).map((c) => c.args[0].input.Username);
     expect(deleted).toEqual(['u1']);
     expect(await ledger.users()).toEqual([]);
   });
 
-  test('a lost AdminCreateUser response: the user made just now is recognised by its creating record', async () => {
-    // GIVEN the create went through but its answer was lost: the SDK's retry meets the user
+  test('a lost AdminCreateUser response: the user made inside that attempt is recognised by its creating record', async () => {
+    // GIVEN the first create went through but its answer never came (a timeout); the retry meets the user
     absentThenCreated(['bob']);
     let atCreate: LedgerUser[] = [];
-    cognito.on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob' }).callsFake(async () => {
-      atCreate = await ledger.users();
-      throw awsError('UsernameExistsException', 'User account already exists');
-    });
+    cognito
+      .on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob' })
+      .callsFakeOnce(async () => {
+        atCreate = await ledger.users();
+        throw awsError('TimeoutError', 'Connection timed out after 20000 ms');
+      })
+      .rejects(awsError('UsernameExistsException', 'User account already exists'));
     cognito
       .on(AdminSetUserPasswordCommand, { UserPoolId: POOL_ID, Username: 'bob', Password: BOB_PW, Permanent: false })
       .resolves({});
@@ -643,11 +646,30 @@ describe('Create is all or nothing', () => {
     // THEN
     expect(atCreate.map((u) => [u.username, u.state])).toEqual([['bob', 'creating']]);
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
-    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 1);
+    expect(cognito).toHaveReceivedCommandTimes(AdminCreateUserCommand, 2);
     expect(cognito).toHaveReceivedCommandTimes(AdminDeleteUserCommand, 0);
     expect((await ledger.users()).map(held)).toEqual([
       { username: 'bob', owner: LOGICAL_ID, origin: 'created', state: 'present', sub: subOf('bob') },
     ]);
+  });
+
+  test("raceTwoStacks: a clear UsernameExistsException on the first attempt is someone else's user, never claimed or touched", async () => {
+    // GIVEN bob is free at pre-flight; another stack makes him before this create lands
+    absentThenCreated(['bob']);
+    cognito
+      .on(AdminCreateUserCommand, { UserPoolId: POOL_ID, Username: 'bob' })
+      .rejects(awsError('UsernameExistsException', 'User account already exists'));
+
+    // WHEN
+    await deliver(createEvent(server.url, props([bob])), context());
+
+    // THEN FAILED, naming the user, the rule and the fix; no write to bob; the ledger holds nothing
+    expect(server.last.Status).toBe('FAILED');
+    expect(server.last.Reason).toMatch(
+      /user 'bob': was made in pool us-east-1_POOL1 by someone else while this request ran \(UsernameExistsException\): it is not this seeder's and was not touched; remove it from the pool or drop it from the seeder, and deploy again/,
+    );
+    expect(writeLog()).toEqual(['AdminCreateUser bob']);
+    expect(await ledger.users()).toEqual([]);
   });
 
   test('adopts an existing user when told to: attributes, password and groups set, recorded as adopted', async () => {
@@ -828,8 +850,15 @@ describe('Update reconciles the new properties against the ledger', () => {
     expect(server.last).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
     const log = callLog();
     expect(log.filter((c) => c.endsWith(' carol'))).toEqual([]);
-    // pre-flight looks up only the user the ledger does not hold; the delete checks the sub first
-    expect(log.filter((c) => c.startsWith('AdminGetUser'))).toEqual(['AdminGetUser new', 'AdminGetUser gone']);
+    // pre-flight looks up only the user the ledger does not hold; each write to a held user,
+    // and the delete, checks the sub first
+    expect(log.filter((c) => c.startsWith('AdminGetUser'))).toEqual([
+      'AdminGetUser new',
+      'AdminGetUser alice',
+      'AdminGetUser erin',
+      'AdminGetUser gone',
+    ]);
+    expect(log.indexOf('AdminGetUser alice')).toBeLessThan(log.indexOf('AdminSetUserPassword alice'));
     expect(cognito).toHaveReceivedCommandWith(AdminCreateUserCommand, { Username: 'new', TemporaryPassword: BOB_PW });
     expect(log.indexOf('AdminGetUser gone')).toBeLessThan(log.indexOf('AdminDeleteUser gone'));
     expect(cognito).toHaveReceivedCommandWith(AdminSetUserPasswordCommand, {

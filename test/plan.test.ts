@@ -1,5 +1,6 @@
 import type { UserRecord } from '../lambda/ledger';
 import {
+  CLOCK_SKEW_MS,
   DesiredUser,
   fingerprint,
   LiveUser,
@@ -187,15 +188,57 @@ describe('reconcile: users the spec lists', () => {
     }
   });
 
-  test("a 'creating' record whose user is in the pool: the create's answer was lost, complete it", () => {
-    const records = [held('alice', { state: 'creating', sub: undefined })];
+  test("a 'creating' record whose user was made inside its create's time: the answer was lost, complete it", () => {
+    const records = [held('alice', { state: 'creating', sub: undefined, at: 10_000, until: 30_000 })];
+    const madeAt = (ms: number) => new Map([['alice', { ...live('alice'), createdAt: new Date(ms) }]]);
     expect(lookupsFor(ME, [want('alice')], records)).toEqual(['alice']);
-    expect(kinds(plan({ desired: [want('alice')], records, live: new Map([['alice', live('alice')]]) }))).toEqual([
+    expect(kinds(plan({ desired: [want('alice')], records, live: madeAt(20_000) }))).toEqual(['complete:alice']);
+    // Within the clock's skew at either end
+    expect(kinds(plan({ desired: [want('alice')], records, live: madeAt(10_000 - CLOCK_SKEW_MS) }))).toEqual([
+      'complete:alice',
+    ]);
+    expect(kinds(plan({ desired: [want('alice')], records, live: madeAt(30_000 + CLOCK_SKEW_MS) }))).toEqual([
       'complete:alice',
     ]);
     expect(kinds(plan({ desired: [want('alice')], records, live: new Map([['alice', null]]) }))).toEqual([
       'create:alice',
     ]);
+  });
+
+  test("staleCreating: a 'creating' record whose user was made before or after its create's time is someone else's: a conflict, and the record goes", () => {
+    const records = [held('alice', { state: 'creating', sub: undefined, at: 10_000, until: 30_000 })];
+    for (const made of [10_000 - CLOCK_SKEW_MS - 1, 30_000 + CLOCK_SKEW_MS + 1]) {
+      const p = plan({
+        desired: [want('alice')],
+        records,
+        live: new Map([['alice', { ...live('alice'), createdAt: new Date(made) }]]),
+      });
+      expect(p.writes).toEqual([]);
+      expect(p.stale).toEqual(records);
+      expect(p.conflicts).toEqual([
+        expect.stringMatching(
+          /^user 'alice' is in the pool, but was made at .*, outside the time this seeder's interrupted create could have made it .*: someone else made it, so it is not this seeder's: remove it from the pool or drop it from the seeder$/,
+        ),
+      ]);
+    }
+    // A user that says nothing of when it was made is not claimed either.
+    expect(plan({ desired: [want('alice')], records, live: new Map([['alice', live('alice')]]) }).stale).toEqual(
+      records,
+    );
+  });
+
+  test('adopted with deleteAdoptedUsers: recorded deletable; a failed request only releases it, a removal deletes it', () => {
+    const p = plan({
+      desired: [want('alice')],
+      live: new Map([['alice', live('alice')]]),
+      adoptExistingUsers: true,
+      deleteAdoptedUsers: true,
+    });
+    expect(p.writes).toEqual([expect.objectContaining({ kind: 'adopt', deletable: true })]);
+    const reclaimed = held('alice', { origin: 'reclaimed' });
+    expect(planCompensation(ME, 'req-1', [reclaimed])).toEqual([{ kind: 'release', record: reclaimed }]);
+    expect(plan({ desired: [], records: [reclaimed] }).removals).toEqual([{ kind: 'delete', record: reclaimed }]);
+    expect(planRemoveAll(ME, [reclaimed], false)).toEqual([{ kind: 'delete', record: reclaimed }]);
   });
 
   test('held by a sibling seeder that no longer lists it: take it over, with its changes', () => {

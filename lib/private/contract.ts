@@ -14,6 +14,8 @@ export interface SeedResourceProperties {
   readonly RemovalPolicy: string;
   /** `true` to adopt users that already exist instead of failing. */
   readonly AdoptExistingUsers: string;
+  /** `true` to record adopted users as deletable, as if created (after a ledger loss). */
+  readonly DeleteAdoptedUsers?: string;
   /** Users processed at once. */
   readonly MaxConcurrency: string;
   /** Calls per second per quota category. */
