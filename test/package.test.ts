@@ -141,6 +141,25 @@ app.synth();
   expect(() => resolve('cdk-cognito-seeder/dist/lib/private/seed-function')).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
 }, 240_000);
 
+test('the package root exports at run time exactly the classes and enums of its jsii assembly', () => {
+  // GIVEN the app installed by the previous test
+  const app = path.join(work, 'app');
+  const assembly = JSON.parse(fs.readFileSync(path.join(app, 'node_modules/cdk-cognito-seeder/.jsii'), 'utf8'));
+  const types = Object.values(assembly.types as Record<string, { kind: string; name: string; namespace?: string }>);
+  const api = types.filter((t) => t.kind !== 'interface' && t.namespace === undefined).map((t) => t.name);
+
+  // WHEN
+  const exported = execFileSync(
+    process.execPath,
+    ['-e', `console.log(JSON.stringify(Object.keys(require('cdk-cognito-seeder'))))`],
+    { cwd: app, encoding: 'utf8', stdio: 'pipe' },
+  );
+
+  // THEN no internal helper (a function, a constant) rides along with the public API
+  expect(JSON.parse(exported).sort()).toEqual(api.sort());
+  expect(api).toEqual(expect.arrayContaining(['PasswordMode', 'SeedPassword', 'UserSeeder', 'SeededUserPool']));
+});
+
 test('the installed package resolves cdk-cognito-seeder/testing, with its types, and links its CLI', () => {
   // GIVEN the app installed by the previous test
   const app = path.join(work, 'app');
