@@ -59,7 +59,7 @@ async function main() {
       root,
       inputs,
       'cdk-cognito-seeder/testing (index.js, cli.js) contains code from the following packages, ' +
-        'each under its own licence, reproduced here.\n',
+        'each under its own licence. Each licence or notice text is reproduced once, after the packages under it.\n',
     ),
   };
   fs.mkdirSync(outdir, { recursive: true });

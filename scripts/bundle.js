@@ -54,7 +54,7 @@ async function main() {
           root,
           Object.keys(result.metafile.inputs),
           'The seeding handler bundle (index.js) contains code from the following packages, ' +
-            'each under its own licence, reproduced here.\n',
+            'each under its own licence. Each licence or notice text is reproduced once, after the packages under it.\n',
         ),
       ),
     ],
