@@ -19,7 +19,8 @@ const common = {
   absWorkingDir: root,
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  // The package's engines.node.
+  target: 'node22',
   format: 'cjs',
   // The SDK's ES module builds tree-shake; its CommonJS builds (node's default) do not.
   mainFields: ['module', 'main'],

@@ -25,8 +25,9 @@ function handlerBuildOptions(tree) {
     entryPoints: ['lambda/index.ts'],
     bundle: true,
     platform: 'node',
-    // Runs on nodejs24.x in Lambda and on Node 20 in local rehearsals and tests.
-    target: 'node20',
+    // Runs on Lambda's nodejs22.x or later (the oldest runtime aws-cdk-lib's NODEJS_LATEST
+    // names at the peer floor) and on Node 22, the tooling's baseline, in rehearsals and tests.
+    target: 'node22',
     format: 'cjs',
     // The SDK's ES module builds tree-shake; its CommonJS builds (node's default) do not.
     mainFields: ['module', 'main'],
