@@ -5,6 +5,7 @@
 // key layout from its source; if an Amplify upgrade moves a key, these tests fail instead
 // of every Playwright suite quietly starting signed out. Cognito is the SRP double
 // (test/support/srp-double.ts), the one that serves SRP and GetTokensFromRefreshToken.
+import './support/hide-navigator';
 import { fetchAuthSession, getCurrentUser, signIn } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import { Amplify, ConsoleLogger } from '@aws-amplify/core';

@@ -150,7 +150,12 @@ export class SrpDouble {
       req.on('end', () => {
         const target = String(req.headers['x-amz-target'] ?? '').split('.')[1];
         const reply = (status: number, payload: object): void => {
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
+          // Connection: close. A client that computes SRP for longer than Node's 5 s keep-alive
+          // (Amplify's, on a loaded CI machine) would otherwise send its answer down a socket
+          // the double has just closed, and fail with ECONNRESET.
+          res
+            .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', connection: 'close' })
+            .end(JSON.stringify(payload));
         };
         try {
           const input = JSON.parse(body || '{}');
