@@ -27,6 +27,7 @@ import {
   ALLOW_SEEDING_CONTEXT,
   FORBIDDEN_ACCOUNTS_CONTEXT,
   FORBIDDEN_STAGES_CONTEXT,
+  INLINE_USERS_MAX_BYTES,
   SEED_RESOURCE_TYPE,
   SEED_SERVICE_TIMEOUT_SECONDS,
   TotpProperties,
@@ -57,7 +58,8 @@ import {
   validateRemovalPolicy,
   validateUsers,
 } from './private/validation';
-import { passwordReadGrants, SeedPassword, SeedPasswordBinding } from './seed-password';
+import { passwordReadGrants } from './private/password-grants';
+import { SeedPassword, SeedPasswordBinding } from './seed-password';
 import { SeedUser } from './seed-user';
 import { SeedingFunctionOptions } from './seeding-function-options';
 
@@ -258,13 +260,6 @@ export interface UserSeederProps extends SeedingOptions {
    */
   readonly passwordPolicy?: cognito.PasswordPolicy;
 }
-
-/**
- * Past this many bytes of rendered users, the users travel as a file asset in S3 instead
- * of inline: CloudFormation's template (1 MB) and Lambda's asynchronous event (1 MB, old
- * and new properties together) would not hold them. About 500 to 1,000 users.
- */
-export const INLINE_USERS_MAX_BYTES = 100_000;
 
 /**
  * What a request may spend across invocations: CloudFormation's wait (3,600 s) less the

@@ -19,7 +19,8 @@ const common = {
   absWorkingDir: root,
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  // The package's engines.node.
+  target: 'node22',
   format: 'cjs',
   // The SDK's ES module builds tree-shake; its CommonJS builds (node's default) do not.
   mainFields: ['module', 'main'],
@@ -59,7 +60,7 @@ async function main() {
       root,
       inputs,
       'cdk-cognito-seeder/testing (index.js, cli.js) contains code from the following packages, ' +
-        'each under its own licence, reproduced here.\n',
+        'each under its own licence. Each licence or notice text is reproduced once, after the packages under it.\n',
     ),
   };
   fs.mkdirSync(outdir, { recursive: true });

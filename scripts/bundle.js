@@ -25,8 +25,9 @@ function handlerBuildOptions(tree) {
     entryPoints: ['lambda/index.ts'],
     bundle: true,
     platform: 'node',
-    // Runs on nodejs24.x in Lambda and on Node 20 in local rehearsals and tests.
-    target: 'node20',
+    // Runs on Lambda's nodejs22.x or later (the oldest runtime aws-cdk-lib's NODEJS_LATEST
+    // names at the peer floor) and on Node 22, the tooling's baseline, in rehearsals and tests.
+    target: 'node22',
     format: 'cjs',
     // The SDK's ES module builds tree-shake; its CommonJS builds (node's default) do not.
     mainFields: ['module', 'main'],
@@ -54,7 +55,7 @@ async function main() {
           root,
           Object.keys(result.metafile.inputs),
           'The seeding handler bundle (index.js) contains code from the following packages, ' +
-            'each under its own licence, reproduced here.\n',
+            'each under its own licence. Each licence or notice text is reproduced once, after the packages under it.\n',
         ),
       ),
     ],

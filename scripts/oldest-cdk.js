@@ -18,18 +18,11 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const ts = require('typescript');
+const { peerFloor: floor } = require('./peer-floors');
 
 const root = path.resolve(__dirname, '..');
 const { starStatements } = require('./star-statements');
-const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const [cdkArg, constructsArg] = process.argv.slice(2);
-
-/** The version a peer range `^x.y.z` starts at. */
-function floor(name) {
-  const match = /^\^(\d+\.\d+\.\d+)$/.exec(manifest.peerDependencies[name]);
-  if (!match) throw new Error(`peerDependencies.${name} is not a ^x.y.z range: ${manifest.peerDependencies[name]}`);
-  return match[1];
-}
 
 // The oldest Node.js major the function may run on: Lambda no longer creates functions on
 // nodejs18.x (deprecated in September 2025), which aws-cdk-lib's Runtime.NODEJS_LATEST, the

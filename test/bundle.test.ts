@@ -60,10 +60,16 @@ test('the licences of every bundled package travel beside the bundle', () => {
     '@smithy/core',
     'bowser',
   ]) {
-    expect(text).toMatch(new RegExp(`^${pkg}@\\S+ \\((Apache-2\\.0|MIT)\\)$`, 'm'));
+    expect(text).toMatch(new RegExp(`^ {2}${pkg}@\\S+ \\((Apache-2\\.0|MIT)\\)$`, 'm'));
   }
   expect(text).toMatch(/Apache License\s+Version 2\.0/);
   expect(text.includes(root)).toBe(false);
+  // Each licence text once, after its packages (it was 315 KB with a copy per package).
+  expect(text.length).toBeLessThan(100_000);
+  // NOTICE names every bundled package that is not the AWS SDK or Smithy.
+  const notice = fs.readFileSync(path.join(root, 'NOTICE'), 'utf8');
+  const named = [...text.matchAll(/^ {2}((?:@[\w-]+\/)?[\w.-]+)@\d\S* \(/gm)].map((m) => m[1]);
+  expect(named.filter((name) => !/^@(aws-sdk|smithy|aws)\//.test(name) && !notice.includes(name))).toEqual([]);
 });
 
 test('the bundle answers CloudFormation through its handler export, even when it cannot find its ledger', async () => {

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { INLINE_USERS_MAX_BYTES, PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
+import { PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
+import { INLINE_USERS_MAX_BYTES } from '../lib/private/contract';
 
 function population(n: number, stack: Stack, pool: SeededUserPool): void {
   const shared = SeedPassword.generate();

@@ -1,14 +1,22 @@
 // The package as a user gets it: `npm pack` (its prepack builds, so nothing stale or
-// missing ships), the tarball's content, and a fresh CDK app elsewhere that installs the
-// tarball and synthesizes a stack with it.
-import { execFileSync } from 'child_process';
+// missing ships), the tarball's content, a fresh CDK app elsewhere that installs the
+// tarball and synthesizes a stack with it, and a test runner's project that installs the
+// tarball alone (no CDK) and signs in with cdk-cognito-seeder/testing.
+import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { promisify } from 'util';
+import { jwtClaims } from '../testing/browser-storage';
+import { createLedgerTable, manifestOf, writeManifest } from './support/manifest-fixture';
+import { createPoolAndClient, createUser, startTestingServices } from './support/testing-services';
 
 const root = path.join(__dirname, '..');
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+
+// Async: the local services a test starts run in this process and must go on answering.
+const execFileAsync = promisify(execFile);
 
 let work: string;
 let tarball: string;
@@ -141,6 +149,25 @@ app.synth();
   expect(() => resolve('cdk-cognito-seeder/dist/lib/private/seed-function')).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
 }, 240_000);
 
+test('the package root exports at run time exactly the classes and enums of its jsii assembly', () => {
+  // GIVEN the app installed by the previous test
+  const app = path.join(work, 'app');
+  const assembly = JSON.parse(fs.readFileSync(path.join(app, 'node_modules/cdk-cognito-seeder/.jsii'), 'utf8'));
+  const types = Object.values(assembly.types as Record<string, { kind: string; name: string; namespace?: string }>);
+  const api = types.filter((t) => t.kind !== 'interface' && t.namespace === undefined).map((t) => t.name);
+
+  // WHEN
+  const exported = execFileSync(
+    process.execPath,
+    ['-e', `console.log(JSON.stringify(Object.keys(require('cdk-cognito-seeder'))))`],
+    { cwd: app, encoding: 'utf8', stdio: 'pipe' },
+  );
+
+  // THEN no internal helper (a function, a constant) rides along with the public API
+  expect(JSON.parse(exported).sort()).toEqual(api.sort());
+  expect(api).toEqual(expect.arrayContaining(['PasswordMode', 'SeedPassword', 'UserSeeder', 'SeededUserPool']));
+});
+
 test('the installed package resolves cdk-cognito-seeder/testing, with its types, and links its CLI', () => {
   // GIVEN the app installed by the previous test
   const app = path.join(work, 'app');
@@ -191,3 +218,75 @@ export async function token(): Promise<string> {
     execFileSync(process.execPath, [tsc, '-p', config], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
   }
 }, 60_000);
+
+test('a test-runner project installs the tarball alone, with no aws-cdk-lib or constructs, and loads the manifest, signs in and runs the CLI', async () => {
+  // GIVEN a project that depends on the tarball only. Its peers are optional
+  // (peerDependenciesMeta), so a plain `npm install` installs neither: no --omit=peer needed.
+  const project = path.join(work, 'test-runner');
+  fs.mkdirSync(project);
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'test-runner', private: true, dependencies: { 'cdk-cognito-seeder': `file:${tarball}` } }),
+  );
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], project);
+  expect(fs.readdirSync(path.join(project, 'node_modules')).sort()).toEqual([
+    '.bin',
+    '.package-lock.json',
+    'cdk-cognito-seeder',
+  ]);
+  // (jest's process.env is the test's own: pass it, with the local services' endpoints)
+  const run = async (file: string, args: string[]) =>
+    (await execFileAsync(file, args, { cwd: project, env: process.env })).stdout;
+  // The construct side needs the CDK, as it says:
+  await expect(run(process.execPath, ['-e', `require('cdk-cognito-seeder')`])).rejects.toThrow(
+    /Cannot find module 'aws-cdk-lib/,
+  );
+
+  // and a seeded user, with its manifest, on the local services
+  const services = await startTestingServices();
+  try {
+    const { userPoolId, clientId } = await createPoolAndClient(services.cognito);
+    const password = 'Tess-Passw0rd!runner';
+    await createUser(services.cognito, userPoolId, 'tess', password, 'PERMANENT');
+    const secretArn = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:runner-AbCdEf';
+    services.standIn.secrets.set(secretArn, password);
+    await createLedgerTable(services.dynamodb, 'ledger-runner');
+    await writeManifest(services, {
+      stackName: 'Runner',
+      seederPath: 'Users/Seeder',
+      table: 'ledger-runner',
+      manifest: manifestOf({
+        owner: 'UsersSeederRunner',
+        userPoolId,
+        clientId,
+        sources: [{ type: 'secretsmanager', secretArn }],
+        users: [{ username: 'tess', mode: 'PERMANENT', groups: ['qa'], password: 0 }],
+      }),
+    });
+
+    // WHEN the project's own code loads the manifest and signs in through the installed module
+    const script = `const { SeededUsers } = require('cdk-cognito-seeder/testing');
+(async () => {
+  const users = await SeededUsers.load({ stackName: 'Runner' });
+  const { accessToken } = await users.signIn('tess');
+  const claims = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString());
+  console.log(JSON.stringify({ usernames: users.usernames, username: claims.username }));
+  users.destroy();
+})().catch((error) => { console.error(error); process.exit(1); });`;
+    const signedIn = JSON.parse(await run(process.execPath, ['-e', script]));
+    // and runs the CLI that npm linked
+    const cli = path.join(project, 'node_modules', '.bin', 'cdk-cognito-seeder');
+    const listed = await run(cli, ['list', 'Runner']);
+    const tokens = JSON.parse(await run(cli, ['tokens', 'Runner', 'tess', '--format', 'json']));
+    const version = await run(cli, ['--version']);
+
+    // THEN
+    expect(signedIn).toEqual({ usernames: ['tess'], username: 'tess' });
+    expect(listed).toMatch(/^1 users of UsersSeederRunner in pool .*\nUSERNAME .*\ntess +PERMANENT +qa +no\n$/);
+    expect(jwtClaims(tokens.accessToken).username).toBe('tess');
+    expect(version).toBe(`${JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version}\n`);
+    expect(fs.existsSync(path.join(project, 'node_modules', 'aws-cdk-lib'))).toBe(false);
+  } finally {
+    await services.stop();
+  }
+}, 120_000);

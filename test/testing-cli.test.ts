@@ -1,6 +1,7 @@
 // The cdk-cognito-seeder CLI against cognito-local, dynalite and the stand-in: what it
 // prints, that it prints a password only for the user a command names, and its exit codes.
 import { execFile } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { jwtClaims } from '../testing/browser-storage';
@@ -86,6 +87,39 @@ test('--help prints the usage; no command is a usage error', async () => {
   const none = await cli();
   expect(none).toMatchObject({ status: 2, stdout: '' });
   expect(none.stderr).toMatch(/no command\nRun cdk-cognito-seeder --help/);
+
+  // -h, and --help after a command or beside a mistake, still print the usage
+  for (const argv of [['-h'], ['list', 'Cli', '--help'], ['nope', '--bogus', '--help']]) {
+    expect(await cli(...argv)).toEqual({ status: 0, stdout: help.stdout, stderr: '' });
+  }
+});
+
+test('--version prints the version of the package, and nothing else', async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+
+  for (const argv of [['--version'], ['list', 'Cli', '--version']]) {
+    expect(await cli(...argv)).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
+  }
+  expect(await cli('--version=1')).toMatchObject({ status: 2, stdout: '' });
+  expect((await cli()).stdout).not.toContain(version);
+  expect((await cli('--help')).stdout).toMatch(/^ {2}--version {2,}the version of cdk-cognito-seeder$/m);
+});
+
+test('fails with status 2, naming the option, on an unknown option or a flag given a value', async () => {
+  for (const [argv, message] of [
+    [['list', 'Cli', '--bogus'], /^cdk-cognito-seeder: unknown option --bogus \(options: --seeder, .*--flow, /],
+    [['credentials', 'Cli', 'alice', '--password', 'x'], /unknown option --password /],
+    [['list', 'Cli', '-x'], /unknown option -x /],
+    [['list', 'Cli', '--json=yes'], /--json takes no value/],
+    [['list', 'Cli', '--help=me'], /--help takes no value/],
+    [['tokens', 'Cli', 'alice', '--flow', '--json'], /--flow needs a value/],
+    [['tokens', 'Cli', 'alice', '--client-id='], /--client-id needs a value/],
+  ] as const) {
+    const run = await cli(...argv);
+    expect(run).toMatchObject({ status: 2, stdout: '' });
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/\nRun cdk-cognito-seeder --help for the usage\.\n$/);
+  }
 });
 
 test('list prints every user with mode, groups and TOTP, and no password', async () => {
@@ -200,6 +234,8 @@ test('fails with status 2 on a usage error', async () => {
     [['list', 'Cli', '--format', 'json'], /list takes no option --format/],
     [['credentials', 'Cli', 'alice', '--format', 'yaml'], /--format is env or json, not 'yaml'/],
     [['tokens', 'Cli', 'alice', '--flow'], /--flow needs a value/],
+    [['tokens', 'Cli', 'alice', '--flow=USER_PASSWORD_AUTH', 'extra'], /tokens takes <stack> <username>/],
+    [['totp', '--parameter-name', '/p', 'carol', 'extra'], /totp takes <username> with --parameter-name/],
   ] as const) {
     const run = await cli(...argv);
     expect(run).toMatchObject({ status: 2, stdout: '' });
@@ -228,6 +264,9 @@ test('as a program, it exits with the status', async () => {
   const listed = await run('list', 'Cli');
   expect(listed.code).toBe(0);
   expect(listed.stdout).toMatch(/^4 users of CliSeed1/);
+  const version = await run('--version');
+  expect(version).toMatchObject({ code: 0, stderr: '' });
+  expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
   const missing = await run('list', 'Missing');
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/No seeder manifest was found for stack 'Missing' in region us-east-1/);

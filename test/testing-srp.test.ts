@@ -76,6 +76,20 @@ test('USER_SRP_AUTH signs in: the double checks the PASSWORD_VERIFIER signature'
   expect(double.counts.verified).toBe(verified + 1);
 });
 
+test("the SRP library loads with jsbn's routine of Node 20 and browsers, and leaves navigator as it was", async () => {
+  // GIVEN the first SRP sign-in of this file (the one above) loaded cognito-srp-helper
+  const navigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  const users = await SeededUsers.load({ stackName: 'Srp' });
+  await users.signIn('sam', { flow: 'USER_SRP_AUTH' });
+
+  // THEN jsbn multiplies with am3, which it takes only where navigator is undefined or a
+  // browser's: with Node 22's navigator it took am1, and a sign-in took seconds under jest
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { BigInteger } = require('jsbn') as { BigInteger: { prototype: { am: { name: string } } } };
+  expect(BigInteger.prototype.am.name).toBe('am3');
+  expect(Object.getOwnPropertyDescriptor(globalThis, 'navigator')).toEqual(navigator);
+});
+
 test('USER_SRP_AUTH with a password the pool does not hold fails the signature check', async () => {
   services.standIn.secrets.set(SECRET, JSON.stringify({ ...PASSWORDS, sam: 'Not-Sams-Passw0rd!' }));
   try {

@@ -12,6 +12,8 @@
  * packages/amazon-cognito-identity-js/src/CognitoUser.js `cacheTokens` (the same keys; the
  * package left that repository in c73b0c0). The username is the access token's `username`
  * claim: the name Cognito returns as USER_ID_FOR_SRP, which Amplify's SRP sign-in stores.
+ * test/amplify-storage-state.test.ts holds this layout to the pinned `@aws-amplify/auth`:
+ * Amplify signs in from it, refreshes with it, and its own sign-in writes the same keys.
  */
 import { SeededUsersError } from './errors';
 

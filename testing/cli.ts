@@ -3,6 +3,9 @@
  * `cdk-cognito-seeder`: the testing module for CI pipelines and shells. It prints a
  * password or a token only for the one user a command names; `list` prints none.
  */
+import { parseArgs } from 'util';
+import type { ParseArgsConfig } from 'util';
+import { version } from '../package.json';
 import { SeededUsers, SeededUsersError } from './index';
 import type { LoadSeededUsersOptions, SignInFlow } from './index';
 
@@ -35,20 +38,34 @@ Options:
   --client-id <id>          tokens: the app client (default: the seeder's)
   --flow <flow>             tokens: USER_PASSWORD_AUTH (default) or USER_SRP_AUTH
   -h, --help                this text
+  --version                 the version of cdk-cognito-seeder
 
 A password or token is printed only by credentials and tokens, only for the user named.
 Exit status: 0 done, 1 the command failed, 2 usage error.
 `;
 
-const COMMON = ['seeder', 'parameter-name', 'region'];
-const COMMANDS: Record<string, { readonly user: boolean; readonly options: readonly string[] }> = {
+/** Every option of every command; which command takes which is in COMMANDS. */
+const OPTIONS = {
+  seeder: { type: 'string' },
+  'parameter-name': { type: 'string' },
+  region: { type: 'string' },
+  format: { type: 'string' },
+  json: { type: 'boolean' },
+  'client-id': { type: 'string' },
+  flow: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+type OptionName = keyof typeof OPTIONS;
+
+const COMMON: readonly OptionName[] = ['seeder', 'parameter-name', 'region'];
+const COMMANDS: Record<string, { readonly user: boolean; readonly options: readonly OptionName[] }> = {
   list: { user: false, options: [...COMMON, 'json'] },
   credentials: { user: true, options: [...COMMON, 'format'] },
   tokens: { user: true, options: [...COMMON, 'format', 'client-id', 'flow'] },
   totp: { user: true, options: COMMON },
   rearm: { user: true, options: COMMON },
 };
-const FLAGS = new Set(['json', 'help']);
 
 class UsageError extends Error {}
 
@@ -61,7 +78,7 @@ interface Invocation {
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit status. */
 export async function main(argv: readonly string[], out: CliOutput = processOutput): Promise<number> {
-  let invocation: Invocation | undefined;
+  let invocation: Invocation | 'help' | 'version';
   try {
     invocation = parse(argv);
   } catch (error) {
@@ -69,8 +86,12 @@ export async function main(argv: readonly string[], out: CliOutput = processOutp
     out.stderr(`cdk-cognito-seeder: ${error.message}\nRun cdk-cognito-seeder --help for the usage.\n`);
     return 2;
   }
-  if (!invocation) {
+  if (invocation === 'help') {
     out.stdout(USAGE);
+    return 0;
+  }
+  if (invocation === 'version') {
+    out.stdout(`${version}\n`);
     return 0;
   }
   let users: SeededUsers | undefined;
@@ -89,33 +110,32 @@ export async function main(argv: readonly string[], out: CliOutput = processOutp
   }
 }
 
-/** The command, or `undefined` for --help. */
-function parse(argv: readonly string[]): Invocation | undefined {
-  const positionals: string[] = [];
-  const options = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '-h' || arg === '--help') return undefined;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (FLAGS.has(name)) {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      options.set(name, 'true');
-    } else {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-      options.set(name, value);
-    }
+/** The command, or 'help' / 'version' when one of those flags is anywhere in `argv`. */
+function parse(argv: readonly string[]): Invocation | 'help' | 'version' {
+  const config = { args: [...argv], options: OPTIONS, allowPositionals: true };
+  // --help and --version win over whatever else is wrong with the line, as in most commands.
+  const loose = parseArgs({ ...config, strict: false }).values;
+  if (loose.help === true) return 'help';
+  if (loose.version === true) return 'version';
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
+  try {
+    parsed = parseArgs(config);
+  } catch (error) {
+    throw new UsageError(parseArgsMessage(error));
   }
-  const [command, ...rest] = positionals;
+  const values: Partial<Record<OptionName, string | boolean>> = parsed.values;
+  const options = new Map<string, string>();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === '') throw new UsageError(`--${name} needs a value`);
+    options.set(name, String(value));
+  }
+  const [command, ...rest] = parsed.positionals;
   if (command === undefined) throw new UsageError('no command');
   const spec = COMMANDS[command];
   if (!spec) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const allowed = new Set<string>(spec.options);
   for (const name of options.keys()) {
-    if (!spec.options.includes(name)) throw new UsageError(`${command} takes no option --${name}`);
+    if (!allowed.has(name)) throw new UsageError(`${command} takes no option --${name}`);
   }
   const byParameter = options.has('parameter-name');
   const wanted = (byParameter ? 0 : 1) + (spec.user ? 1 : 0);
@@ -141,6 +161,25 @@ function parse(argv: readonly string[]): Invocation | undefined {
     username: spec.user ? rest[rest.length - 1] : '',
     options,
   };
+}
+
+/**
+ * parseArgs's refusal in this CLI's words. Its messages are Node's and change between
+ * versions; its codes and the option they quote do not.
+ */
+function parseArgsMessage(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  // Node quotes the option as '--name', '-x' or, for one with a short alias, '-h, --help'.
+  const option = /'(?:-\w, )?(--?[\w-]+)/.exec(message ?? '')?.[1] ?? '';
+  const known = Object.keys(OPTIONS).map((name) => `--${name}`);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return `unknown option ${option} (options: ${known.join(', ')})`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const takesValue = OPTIONS[option.replace(/^--/, '') as OptionName]?.type === 'string';
+    return takesValue ? `${option} needs a value` : `${option} takes no value`;
+  }
+  throw error;
 }
 
 async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): Promise<void> {

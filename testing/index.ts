@@ -11,6 +11,8 @@
  * A runtime module for Node (jest, Playwright, Cypress tasks, CI scripts): it imports no
  * aws-cdk-lib and no construct code, and shares only the manifest's types with the
  * construct side. It is not part of the jsii assembly (see testing/README.md).
+ *
+ * @packageDocumentation
  */
 export { SeededUsers } from './seeded-users';
 export type {

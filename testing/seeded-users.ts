@@ -116,6 +116,11 @@ const NAMES_LISTED = 5;
 /** Shorter values are not scrubbed from AWS messages: they would mask ordinary words. */
 const MIN_SCRUBBED_LENGTH = 4;
 
+/**
+ * The users one seeder seeded, found through its manifest: their credentials, sign-in as
+ * any of them, and the repairs a test run needs (re-arm a TEMPORARY user, a TOTP code).
+ * Create it with {@link SeededUsers.load}; {@link SeededUsers.destroy} closes its clients.
+ */
 export class SeededUsers {
   /**
    * Loads the manifest of a seeder, found by its stack (and, when the stack has several,

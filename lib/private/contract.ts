@@ -109,6 +109,13 @@ export type PasswordSourceProperties =
     }
   | { readonly Source: 'plaintext'; readonly Value: string };
 
+/**
+ * Past this many bytes of rendered users, the users travel as a file asset in S3 instead
+ * of inline: CloudFormation's template (1 MB) and Lambda's asynchronous event (1 MB, old
+ * and new properties together) would not hold them. About 500 to 1,000 users.
+ */
+export const INLINE_USERS_MAX_BYTES = 100_000;
+
 /** The custom resource type. A public contract: never change it. */
 export const SEED_RESOURCE_TYPE = 'Custom::CognitoUserSeed';
 

@@ -10,8 +10,10 @@
 //
 // It also refuses a flow the app client does not allow (with Cognito's messages), asks
 // NEW_PASSWORD_REQUIRED of temporary users and SOFTWARE_TOKEN_MFA of users with a TOTP
-// secret, and, like Cognito, accepts each TOTP code of a user only once.
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'crypto';
+// secret, and, like Cognito, accepts each TOTP code of a user only once. It serves
+// GetTokensFromRefreshToken (what Amplify JS v6 refreshes with) for a refresh token it
+// issued, to the app client it issued it to only.
+import { createHash, createHmac, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 
@@ -71,6 +73,8 @@ function totp(base32: string, window: number): string {
 }
 
 interface DoubleUser {
+  /** The user's `sub`, in its tokens as Cognito puts it there. */
+  readonly sub: string;
   salt: Buffer;
   verifier: bigint;
   password: string;
@@ -97,11 +101,12 @@ class CognitoError extends Error {
 
 export class SrpDouble {
   /** Counts, for assertions: signatures that checked out, and those refused. */
-  readonly counts = { verified: 0, refused: 0, totpAccepted: 0, totpRefused: 0 };
+  readonly counts = { verified: 0, refused: 0, totpAccepted: 0, totpRefused: 0, refreshed: 0 };
   private readonly users = new Map<string, DoubleUser>();
   private readonly clients = new Map<string, readonly string[]>();
   private readonly srp = new Map<string, SrpState>();
   private readonly sessions = new Map<string, { username: string; challenge: string }>();
+  private readonly refreshTokens = new Map<string, { username: string; clientId: string }>();
   private server?: http.Server;
 
   /** `userPoolId` is `<region>_<suffix>`: the suffix goes into x and the signature. */
@@ -119,12 +124,18 @@ export class SrpDouble {
   /** A user with `password`: CONFIRMED, or FORCE_CHANGE_PASSWORD when temporary; with a TOTP secret if given. */
   addUser(username: string, password: string, options: { temporary?: boolean; totpSecret?: string } = {}): void {
     this.users.set(username, {
+      sub: randomUUID(),
       ...this.verifierFor(username, password),
       password,
       status: options.temporary ? 'FORCE_CHANGE_PASSWORD' : 'CONFIRMED',
       totpSecret: options.totpSecret,
       usedWindows: new Set(),
     });
+  }
+
+  /** The user's `sub`. */
+  sub(username: string): string | undefined {
+    return this.users.get(username)?.sub;
   }
 
   /** The user's status, as AdminGetUser would show it. */
@@ -139,12 +150,18 @@ export class SrpDouble {
       req.on('end', () => {
         const target = String(req.headers['x-amz-target'] ?? '').split('.')[1];
         const reply = (status: number, payload: object): void => {
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
+          // Connection: close. A client that computes SRP for longer than Node's 5 s keep-alive
+          // (Amplify's, on a loaded CI machine) would otherwise send its answer down a socket
+          // the double has just closed, and fail with ECONNRESET.
+          res
+            .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', connection: 'close' })
+            .end(JSON.stringify(payload));
         };
         try {
           const input = JSON.parse(body || '{}');
           if (target === 'InitiateAuth') reply(200, this.initiateAuth(input));
           else if (target === 'RespondToAuthChallenge') reply(200, this.respond(input));
+          else if (target === 'GetTokensFromRefreshToken') reply(200, this.refresh(input));
           else throw new CognitoError('UnknownOperationException', `${target} is not served by the SRP double`);
         } catch (error) {
           const e = error instanceof CognitoError ? error : new CognitoError('InternalErrorException', String(error));
@@ -315,18 +332,33 @@ export class SrpDouble {
     return { ChallengeName: name, Session: session, ChallengeParameters: { USER_ID_FOR_SRP: username, ...parameters } };
   }
 
+  /** New id and access tokens for a refresh token this double issued to this client. */
+  private refresh(input: { ClientId: string; RefreshToken: string }) {
+    const holder = this.refreshTokens.get(input.RefreshToken);
+    if (!holder || holder.clientId !== input.ClientId) {
+      throw new CognitoError('NotAuthorizedException', 'Invalid Refresh Token');
+    }
+    this.counts.refreshed++;
+    // Without refresh-token rotation, Cognito returns no new refresh token.
+    const { AuthenticationResult } = this.tokens(input.ClientId, holder.username);
+    return { AuthenticationResult: { ...AuthenticationResult, RefreshToken: undefined } };
+  }
+
   private tokens(clientId: string, username: string) {
     const iat = Math.floor(Date.now() / 1000);
+    const sub = this.user(username).sub;
     const jwt = (claims: object) =>
-      [{ alg: 'none' }, { ...claims, iat, exp: iat + 3600, client_id: clientId }]
+      [{ alg: 'none' }, { ...claims, sub, iat, exp: iat + 3600, client_id: clientId, jti: randomUUID() }]
         .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
         .join('.') + '.';
+    const refreshToken = randomBytes(32).toString('hex');
+    this.refreshTokens.set(refreshToken, { username, clientId });
     return {
       ChallengeParameters: {},
       AuthenticationResult: {
         IdToken: jwt({ 'cognito:username': username, token_use: 'id', aud: clientId }),
         AccessToken: jwt({ username, token_use: 'access' }),
-        RefreshToken: randomBytes(32).toString('hex'),
+        RefreshToken: refreshToken,
         ExpiresIn: 3600,
         TokenType: 'Bearer',
       },
