@@ -11,7 +11,9 @@ import {
   AssociateSoftwareTokenCommand,
   AdminDeleteUserAttributesCommand,
   AdminDeleteUserCommand,
+  AdminEnableUserCommand,
   AdminGetUserCommand,
+  AdminListGroupsForUserCommand,
   AdminRemoveUserFromGroupCommand,
   AdminResetUserPasswordCommand,
   AdminSetUserPasswordCommand,
@@ -339,7 +341,33 @@ export class CognitoPool {
       username: out.Username ?? username,
       sub: out.UserAttributes?.find((a) => a.Name === 'sub')?.Value,
       createdAt: out.UserCreateDate,
+      status: out.UserStatus,
+      enabled: out.Enabled,
+      modifiedAt: out.UserLastModifiedDate,
+      attributes: Object.fromEntries((out.UserAttributes ?? []).map((a) => [a.Name ?? '', a.Value ?? ''])),
     };
+  }
+
+  /** The groups a user is in. */
+  async groupsOf(username: string): Promise<string[]> {
+    const groups: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.call('read', 'AdminListGroupsForUser', username, () =>
+        this.client.send(
+          new AdminListGroupsForUserCommand({ UserPoolId: this.userPoolId, Username: username, NextToken: token }),
+        ),
+      );
+      groups.push(...(out?.Groups ?? []).flatMap((g) => (g.GroupName ? [g.GroupName] : [])));
+      token = out?.NextToken;
+    } while (token);
+    return groups;
+  }
+
+  async enableUser(username: string): Promise<void> {
+    await this.call('write', 'AdminEnableUser', username, () =>
+      this.client.send(new AdminEnableUserCommand({ UserPoolId: this.userPoolId, Username: username })),
+    );
   }
 
   /**

@@ -32,6 +32,11 @@ export interface LiveUser {
   readonly username: string;
   readonly sub?: string;
   readonly createdAt?: Date;
+  /** As AdminGetUser reports them (a repair compares them with what was applied). */
+  readonly status?: string;
+  readonly enabled?: boolean;
+  readonly modifiedAt?: Date;
+  readonly attributes?: { readonly [name: string]: string };
 }
 
 /** A desired user, keyed as the pool compares it, with the spec it would be seeded to. */

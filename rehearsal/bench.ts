@@ -142,7 +142,9 @@ async function seed(s: Scenario) {
     const invoked = Date.now();
     const result = await rehearsal.invoke({
       requestType: 'Create',
-      resource: s.heapMb ? { ...resource, properties: { ...resource.properties, Rates: LIFTED_RATES } } : resource,
+      resource: s.heapMb
+        ? rehearsal.withProperties(resource, { ...resource.properties, Rates: LIFTED_RATES })
+        : resource,
       heapMb: s.heapMb,
     });
     const neighbourStats = await neighbour?.stop();

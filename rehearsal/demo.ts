@@ -66,10 +66,10 @@ async function main(): Promise<number> {
       Mfa?: string;
     }[];
     const skipped = users.filter((u) => u.Mode === 'RESET_REQUIRED');
-    const runnable: SeedResource = {
-      ...resource,
-      properties: { ...resource.properties, Users: users.filter((u) => u.Mode !== 'RESET_REQUIRED') },
-    };
+    const runnable: SeedResource = rehearsal.withProperties(resource, {
+      ...resource.properties,
+      Users: users.filter((u) => u.Mode !== 'RESET_REQUIRED'),
+    });
     for (const u of skipped) say(`${u.Username} (RESET_REQUIRED) is left out of the rehearsal: ${UNSUPPORTED}`);
 
     // Someone made a user by hand in the same pool: the seeder must never touch it.

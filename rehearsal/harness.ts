@@ -400,6 +400,20 @@ export class Rehearsal {
     };
   }
 
+  /**
+   * The resource with other properties, as if the stack's template gave it those (the
+   * rehearsal leaves out what the emulator cannot run): CloudFormation's view follows, so
+   * the function's check of each event still holds.
+   */
+  withProperties(resource: SeedResource, properties: Record<string, any>): SeedResource {
+    this.cloudFormation.templateResources.set(resource.logicalId, {
+      Type: 'Custom::CognitoUserSeed',
+      Properties: properties,
+    });
+    this.latestProperties.set(resource.logicalId, JSON.stringify(properties));
+    return { ...resource, properties };
+  }
+
   /** The id the rehearsal gave a resource of the template (what `Ref` resolves to). */
   ref(logicalId: string): string {
     const value = this.refs.get(logicalId);

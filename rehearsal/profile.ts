@@ -141,7 +141,7 @@ async function profileHandler(asset: string): Promise<HandlerFigures> {
     // Pace lifted as in the memory probe: CPU, not pace, is what this measures.
     const result = await rehearsal.invoke({
       requestType: 'Create',
-      resource: { ...resource, asset, properties: { ...resource.properties, Rates: LIFTED_RATES } },
+      resource: { ...rehearsal.withProperties(resource, { ...resource.properties, Rates: LIFTED_RATES }), asset },
       nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
     });
     const [file] = fs.readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'));
