@@ -38,6 +38,7 @@ import {
 import { knownPool } from './private/known-pools';
 import { acknowledgeNagRule } from './private/nag';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
+import { SeedQueue } from './private/seed-queue';
 import {
   addCreateCalls,
   CallCounts,
@@ -416,6 +417,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.resource.node.addDependency(seedFunction.ledger);
     this.resource.node.addDependency(seedFunction.enginePolicy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
+    // The seeders of a stack share the account's quotas: each runs after the one made before it.
+    SeedQueue.of(this).add(this.resource);
 
     // The manifest's pointer: published after the seed resource, which writes the manifest.
     const stack = Stack.of(this);
@@ -703,7 +706,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     const budget = SEED_BUDGET_SECONDS;
     const seconds = estimateSeconds(this.createCalls, this.rates);
     const calls = this.createCalls;
-    const fix = `Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate stacks.`;
+    const fix = `Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders: the seeders of one stack run one after another, each with its own 3,600 s.`;
     if (seconds > budget) {
       throw new Error(
         `${this.node.path}: user '${user.username}' takes the population past what one resource can create: ${calls.create} AdminCreateUser at ${create}/s, ${calls.recovery} password calls at ${recovery}/s, ${calls.write} group writes at ${write}/s need about ${Math.ceil(seconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
