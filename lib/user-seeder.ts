@@ -39,13 +39,16 @@ import { knownPool } from './private/known-pools';
 import { acknowledgeNagRule } from './private/nag';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
 import { SeedQueue } from './private/seed-queue';
+import type { SeederLoad } from './private/shared-quota';
 import {
   addCreateCalls,
   CallCounts,
+  categorySeconds,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_RATES,
   estimateSeconds,
   Rates,
+  SEED_BUDGET_SECONDS,
 } from './private/time-budget';
 import { readUsersFile } from './private/users-file';
 import { PasswordMode } from './password-mode';
@@ -256,12 +259,6 @@ export interface UserSeederProps extends SeedingOptions {
  */
 export const INLINE_USERS_MAX_BYTES = 100_000;
 
-/**
- * What a request may spend across invocations: CloudFormation's wait (3,600 s) less the
- * 120 s the handler keeps to answer and the 60 s each of four invocations keeps back.
- */
-const SEED_BUDGET_SECONDS = SEED_SERVICE_TIMEOUT_SECONDS - 120 - 4 * 60;
-
 interface BoundUser {
   readonly user: SeedUser;
   readonly binding?: SeedPasswordBinding;
@@ -418,7 +415,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.resource.node.addDependency(seedFunction.enginePolicy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
     // The seeders of a stack share the account's quotas: each runs after the one made before it.
-    SeedQueue.of(this).add(this.resource);
+    SeedQueue.of(this).add(this.resource, () => this.load());
 
     // The manifest's pointer: published after the seed resource, which writes the manifest.
     const stack = Stack.of(this);
@@ -719,6 +716,18 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         `${this.node.path}: user '${user.username}' takes the population past what one resource can delete: ${calls.create} AdminDeleteUser at ${write}/s (userWrites) need about ${Math.ceil(deleteSeconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
       );
     }
+  }
+
+  /** What this seeder's Create and Delete take at its rates, for the note on stacks that seed together. */
+  private load(): SeederLoad | undefined {
+    const { create, recovery, write } = this.rates;
+    if ([create, recovery, write].some((r) => Token.isUnresolved(r))) return undefined;
+    return {
+      path: this.node.path,
+      create: categorySeconds(this.createCalls, this.rates),
+      // A Delete makes one AdminDeleteUser per user, at the UserUpdate quota.
+      delete: this.createCalls.create / write,
+    };
   }
 
   /**
