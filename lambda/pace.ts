@@ -91,19 +91,20 @@ export const FLOOR = 0.1;
 /**
  * Throttles that are not the seeder's doing (a service that throttles some share of calls
  * whatever their rate) must not hold it at its floor. A quota stops throttling a caller
- * that has slowed below it; such throttles do not stop. So when the limiter has run at
- * LOW_RATE of its configured rate or less for NOISE_AT_LOW_MS and still at least MIN_NOISE
- * of its calls of the last NOISE_WINDOW_MS (NOISE_MIN_CALLS at least) are throttled, that
- * share is noise: the limiter forgets its ceiling, goes back to where the first cut of the
- * way down left it (those cuts were the noise's doing), grows, and cuts only when more than
- * that share (plus NOISE_MARGIN) of its calls since the last cut (PRESSURE_MIN_CALLS at
- * least) are throttled, until the noise has not been seen for NOISE_MEMORY_MS. A quota
- * under half the configured rate is no noise: the rate falls under it and its throttles
- * stop. (A quota at LOW_RATE of the configured rate or less would be taken for noise:
- * configure rateLimits within five times the account's quotas.)
+ * that has slowed below it; such throttles do not stop. So at LOW_RATE of its configured
+ * rate or less, once throttled there, the limiter neither cuts nor grows past it until
+ * NOISE_MIN_CALLS of the calls it sent there have been answered. If MIN_NOISE to MAX_NOISE
+ * of them were throttled, that share (or the share of the whole way down, if higher and
+ * not above MAX_NOISE) is noise: the limiter forgets its ceiling, goes back to where the
+ * first cut of the way down left it (those cuts were the noise's doing), grows, and cuts
+ * only when more than that share (plus NOISE_MARGIN) of the calls it sent since the last
+ * cut (PRESSURE_MIN_CALLS at least) are throttled, until the noise has not been seen for
+ * NOISE_MEMORY_MS. A quota under half the configured rate is no noise: the rate falls under
+ * it and its throttles stop (those of calls sent before, on the way down, do not count).
+ * (A quota at LOW_RATE of the configured rate or less would be taken for noise: configure
+ * rateLimits within five times the account's quotas.)
  */
 export const LOW_RATE = 0.2;
-export const NOISE_AT_LOW_MS = 2_000;
 export const NOISE_WINDOW_MS = 10_000;
 export const NOISE_MIN_CALLS = 20;
 export const PRESSURE_MIN_CALLS = 40;
@@ -121,8 +122,9 @@ export const NOISE_MEMORY_MS = 60_000;
  * met below the edge of throttling, so they keep what they use. A throttle at the aim after
  * a quiet while (a probe found the edge, or the room shrank a little) sets the rate to AIM
  * of the rate it came at; a throttle well below the aim cuts 30 %, and throttles that keep
- * coming 50 % each, to no less than the floor. A quiet half minute at the aim and it probes slowly for
- * more room. Throttles that stay however slow it goes are learnt as noise and tolerated
+ * coming 50 % each, to no less than the floor (a throttle of a call sent before the last
+ * cut counts for nothing). A quiet half minute at the aim and it probes slowly for more
+ * room. Throttles that stay however slow it goes are learnt as noise and tolerated
  * (see LOW_RATE).
  */
 export class RateLimiter {
@@ -134,15 +136,15 @@ export class RateLimiter {
   private lastGrowth: number;
   /** The rate at the last throttle (Infinity: none remembered). */
   private ceiling = Infinity;
-  /** Outcomes of the last NOISE_WINDOW_MS, oldest first: when, and whether throttled. */
-  private readonly outcomes: { at: number; throttled: boolean }[] = [];
-  private throttlesKept = 0;
+  /** Outcomes of the last NOISE_WINDOW_MS, oldest first: when, when the call was sent, and whether throttled. */
+  private readonly outcomes: { at: number; sent: number; throttled: boolean }[] = [];
   /** Since when the rate has been at LOW_RATE of the configured one or less (undefined: it is not). */
   private lowSince?: number;
   /** When throttles were last weighed against the noise. */
   private lastJudged = -Infinity;
-  /** The rate before the first of the cuts that came one after another. */
+  /** The rate before the first of the cuts that came one after another, and when that was. */
   private episodeRate: number;
+  private episodeStart = -Infinity;
   /** The share of calls throttled whatever the rate, and when it was last seen. */
   private noise = 0;
   private noiseAt = -Infinity;
@@ -166,7 +168,8 @@ export class RateLimiter {
     return this.now() - this.noiseAt < NOISE_MEMORY_MS ? this.noise : 0;
   }
 
-  async take(signal: StopSignal): Promise<void> {
+  /** Waits for the next slot; resolves with the time the call may be sent (to pass to onThrottle or onSuccess). */
+  async take(signal: StopSignal): Promise<number> {
     for (;;) {
       signal.throwIfStopped();
       const now = this.now();
@@ -177,36 +180,27 @@ export class RateLimiter {
       signal.throwIfStopped();
       // A slot spaced at the rate before a cut would keep the old pace for as long as calls
       // wait (a lane each): take one at the new rate instead.
-      if (this.cuts === cuts) return;
+      if (this.cuts === cuts) return this.now();
     }
   }
 
-  onThrottle(): void {
+  /** A call sent at `sentAt` was throttled. */
+  onThrottle(sentAt: number = this.now()): void {
     const now = this.now();
-    this.record(now, true);
-    if (now - this.lastCut < CUT_INTERVAL_MS) return;
-    const calls = this.outcomes.length;
-    const share = calls >= NOISE_MIN_CALLS ? this.throttlesKept / calls : 0;
-    const learnable = share >= MIN_NOISE && share <= MAX_NOISE;
-    if (this.lowSince !== undefined && now - this.lowSince >= NOISE_AT_LOW_MS && learnable) {
-      // Slow a while and still throttled as much: not this caller's doing. Learnt again
-      // (its estimate was low), the share only grows.
-      this.noise = Math.max(share, this.tolerated);
-      this.noiseAt = now;
-      this.ceiling = Infinity;
-      this.lastCut = -Infinity;
-      this.lastGrowth = now;
-      // The cuts on the way down were the noise's doing: back to where the first one left it.
-      this.setRate(Math.max(this.current, this.episodeRate * FIRST_CUT), now);
-      return;
-    }
+    this.record(now, sentAt, true);
+    // A call sent before the last cut (or a burst within a second of it) says nothing of
+    // the rate since.
+    if (sentAt <= this.lastCut || now - this.lastCut < CUT_INTERVAL_MS) return;
+    // Slow, and not enough calls sent slow to tell noise from a quota yet: wait for them.
+    if (this.lowSince !== undefined && this.lowShare() === undefined) return;
+    if (this.learnNoise(now)) return;
     const tolerated = this.tolerated;
     if (tolerated > 0) {
       // Judged once a second, on the calls since the last cut only (those before it were
       // at another rate), and enough of them that chance alone seldom passes the margin.
       if (now - this.lastJudged < CUT_INTERVAL_MS) return;
       this.lastJudged = now;
-      const recent = this.outcomes.filter((o) => o.at >= this.lastCut);
+      const recent = this.outcomes.filter((o) => o.sent > this.lastCut);
       if (recent.length < PRESSURE_MIN_CALLS) return;
       const recentShare = recent.filter((o) => o.throttled).length / recent.length;
       if (recentShare <= tolerated + NOISE_MARGIN) {
@@ -221,7 +215,10 @@ export class RateLimiter {
     const quiet = now - this.lastCut >= QUIET_MS;
     const edge = quiet && this.current >= this.ceiling * AIM * 0.999;
     const cut = edge ? AIM : quiet ? FIRST_CUT : AGAIN_CUT;
-    if (quiet) this.episodeRate = this.current;
+    if (quiet) {
+      this.episodeRate = this.current;
+      this.episodeStart = now;
+    }
     this.ceiling = this.current;
     this.lastCut = now;
     this.lastGrowth = now;
@@ -231,9 +228,11 @@ export class RateLimiter {
     this.next = now + 1000 / this.current;
   }
 
-  onSuccess(): void {
+  /** A call sent at `sentAt` was answered. */
+  onSuccess(sentAt: number = this.now()): void {
     const now = this.now();
-    this.record(now, false);
+    this.record(now, sentAt, false);
+    if (this.learnNoise(now)) return;
     const from = Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS);
     if (now <= from) return;
     let seconds = (now - from) / 1000;
@@ -255,7 +254,49 @@ export class RateLimiter {
       // Well past the old ceiling with no throttle: the room grew.
       if (rate > this.ceiling * (1 + PROBE_PAST)) this.ceiling = Infinity;
     }
+    // Throttled while slow, and too few calls yet to tell noise from a quota: stay slow.
+    const low = this.configured * LOW_RATE;
+    if (rate > low && this.lowSince !== undefined && this.lowShare() === undefined && this.throttledLow()) rate = low;
     this.setRate(Math.min(this.configured, rate), now);
+  }
+
+  /**
+   * The share of the calls sent since the rate went low that were throttled; undefined
+   * until NOISE_MIN_CALLS of them have been answered.
+   */
+  /**
+   * Learns the noise when enough calls were sent slow and as many were throttled as noise
+   * is (see LOW_RATE); says whether it did.
+   */
+  private learnNoise(now: number): boolean {
+    const share = this.lowShare();
+    if (share === undefined || share < MIN_NOISE || share > MAX_NOISE) return false;
+    // Not this caller's doing, nor were the throttles of the way down, so its share is
+    // measured on all of them (more calls, a closer figure). Learnt again (its figure was
+    // low), it only grows.
+    const episode = this.outcomes.filter((o) => o.sent >= this.episodeStart);
+    const episodeShare = episode.filter((o) => o.throttled).length / episode.length;
+    this.noise = Math.max(share, Math.min(episodeShare, MAX_NOISE), this.tolerated);
+    this.noiseAt = now;
+    this.ceiling = Infinity;
+    this.lastCut = -Infinity;
+    this.lastGrowth = now;
+    // The cuts on the way down were the noise's doing: back to where the first one left it.
+    this.setRate(Math.max(this.current, this.episodeRate * FIRST_CUT), now);
+    return true;
+  }
+
+  private throttledLow(): boolean {
+    const since = this.lowSince ?? Infinity;
+    return this.outcomes.some((o) => o.throttled && o.sent > since);
+  }
+
+  private lowShare(): number | undefined {
+    const since = this.lowSince;
+    if (since === undefined) return undefined;
+    const low = this.outcomes.filter((o) => o.sent > since);
+    if (low.length < NOISE_MIN_CALLS) return undefined;
+    return low.filter((o) => o.throttled).length / low.length;
   }
 
   private setRate(rate: number, now: number): void {
@@ -264,13 +305,10 @@ export class RateLimiter {
     else this.lowSince ??= now;
   }
 
-  /** Keeps the outcomes of the last NOISE_WINDOW_MS, and how many of them were throttles. */
-  private record(at: number, throttled: boolean): void {
-    this.outcomes.push({ at, throttled });
-    if (throttled) this.throttlesKept++;
-    while (this.outcomes[0].at < at - NOISE_WINDOW_MS) {
-      if (this.outcomes.shift()?.throttled) this.throttlesKept--;
-    }
+  /** Keeps the outcomes of the last NOISE_WINDOW_MS. */
+  private record(at: number, sent: number, throttled: boolean): void {
+    this.outcomes.push({ at, sent, throttled });
+    while (this.outcomes[0].at < at - NOISE_WINDOW_MS) this.outcomes.shift();
   }
 }
 
@@ -327,16 +365,16 @@ export async function paced<T>(
 ): Promise<T> {
   let faults = 0;
   for (let attempt = 1; ; attempt++) {
-    await limiter.take(signal);
+    const sentAt = await limiter.take(signal);
     stats.calls++;
     try {
       const result = await call();
-      limiter.onSuccess();
+      limiter.onSuccess(sentAt);
       return result;
     } catch (error) {
       if (isThrottle(error)) {
         stats.throttles++;
-        limiter.onThrottle();
+        limiter.onThrottle(sentAt);
       } else if (!isTransient(error) || ++faults >= TRANSIENT_ATTEMPTS) {
         throw error;
       }

@@ -43,7 +43,7 @@ describe('RateLimiter', () => {
     expect(sent.map((t) => Math.round(t - 10_000))).toEqual([143, 286, 429]);
   });
 
-  test('a burst of throttles is one cut: at most once a second, by 30 % (then 50 % while they keep coming), to no less than a tenth', () => {
+  test('a burst of throttles is one cut: at most once a second, 30 % then 50 % while they keep coming, to no less than a tenth', () => {
     let now = 10_000;
     const limiter = new RateLimiter(50, () => now);
     for (let i = 0; i < 16; i++) limiter.onThrottle();
@@ -51,11 +51,27 @@ describe('RateLimiter', () => {
     now += 999;
     limiter.onThrottle();
     expect(limiter.rate).toBeCloseTo(35);
-    for (let i = 0; i < 20; i++) {
-      now += 1000;
+    now += 1;
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(17.5);
+    // Every call throttled, a second apart and at the rate's pace: down to the floor.
+    for (let i = 0; i < 2_000; i++) {
+      now += 1000 / limiter.rate;
       limiter.onThrottle();
     }
     expect(limiter.rate).toBe(5);
+  });
+
+  test('a throttle of a call sent before the last cut says nothing of the rate since', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    now += 1_500;
+    // In flight when the cut came: answered now, sent before.
+    limiter.onThrottle(10_000 - 100);
+    expect(limiter.rate).toBeCloseTo(21);
+    limiter.onThrottle(now - 100);
+    expect(limiter.rate).toBeCloseTo(10.5);
   });
 
   test('grows back with time, after a hold, not with each success, to 90 % of the rate it was throttled at', () => {
@@ -365,13 +381,14 @@ describe('the limiter tells throttling it causes from throttling it does not', (
   });
 
   test('a quota under half the rate: the throttles on the way down are not noise, and the rate stays under the ceiling it learnt', () => {
-    // GIVEN a quota of 10/s whose throttles come in bursts: once it is spent, the next
-    // six calls are throttled whatever the rate (slots given out before the cut, retries)
+    // GIVEN a quota of 10/s whose throttles come in bursts: once it is spent, the next six
+    // calls answered are throttled whatever the rate (they were on their way already)
     let now = 10_000;
     const limiter = new RateLimiter(30, () => now);
     let tokens = 10;
     let refilled = now;
     let burst = 0;
+    let burstAt = 0;
     let highest = 0;
     const end = now + 300_000;
     while (now < end) {
@@ -379,14 +396,20 @@ describe('the limiter tells throttling it causes from throttling it does not', (
       tokens = Math.min(10, tokens + ((now - refilled) * 10) / 1000);
       refilled = now;
       let served = tokens >= 1;
+      let sent = now;
       if (served) tokens--;
-      else if (burst === 0) burst = 6;
+      else if (burst === 0) {
+        burst = 6;
+        burstAt = now;
+      }
       if (burst > 0) {
         burst--;
         served = false;
+        // Already on their way when the quota ran out.
+        sent = burstAt;
       }
-      if (served) limiter.onSuccess();
-      else limiter.onThrottle();
+      if (served) limiter.onSuccess(sent);
+      else limiter.onThrottle(sent);
       // WHEN it has settled, after its first 20 s
       if (now > 30_000) highest = Math.max(highest, limiter.rate);
     }
