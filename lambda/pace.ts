@@ -56,55 +56,96 @@ export const HOLD_AFTER_CUT_MS = 2_000;
 export const GROWTH_PER_SECOND = 0.05;
 
 /**
- * Near the rate where it was last throttled (from 90 % of it), the rate grows this much
- * slower and a throttle cuts it by 10 %, not 30 %: a quota shared with a steady neighbour
- * is probed gently instead of taken from it in bursts.
+ * Where the rate settles: this share of the rate it was last throttled at (its ceiling).
+ * A quota that allows a burst (Cognito's, like a token bucket) throttles only once the
+ * burst is spent, so the ceiling is above what the quota has left, by more the faster the
+ * rate rose to it; aiming under it leaves room for other callers of the quota.
  */
-export const NEAR_CEILING = 0.9;
-export const SLOW_GROWTH_PER_SECOND = 0.005;
+export const AIM = 0.9;
 
-/** The rate where the limiter was last throttled is forgotten this long after the cut. */
-export const CEILING_MEMORY_MS = 60_000;
+/**
+ * A throttle this long after the last cut, at the aim, is the edge found again: the rate is
+ * set to AIM of it. Otherwise a first throttle cuts the rate to FIRST_CUT of what it was,
+ * and throttles that keep coming (within QUIET_MS of the last cut) to AGAIN_CUT: a quota
+ * far under the rate, or throttling that is not the seeder's doing, is reached in a few
+ * seconds.
+ */
+export const QUIET_MS = 10_000;
+export const FIRST_CUT = 0.7;
+export const AGAIN_CUT = 0.5;
+
+/**
+ * A quota's room may grow (a neighbour goes quiet): after PROBE_AFTER_MS at its aim with no
+ * throttle, the rate probes upwards this slowly (a share of the configured rate per second,
+ * so that a burst allowance is spent a little past the room, not far past it), until a
+ * throttle gives a new ceiling or the rate passes the old one by PROBE_PAST (the room grew:
+ * the ceiling is forgotten and the rate grows back at full speed).
+ */
+export const PROBE_AFTER_MS = 30_000;
+export const PROBE_GROWTH_PER_SECOND = 0.001;
+export const PROBE_PAST = 0.1;
+
+/** The rate's floor, as a share of the configured rate: throttles never cut it lower. */
+export const FLOOR = 0.1;
 
 /**
  * Throttles that are not the seeder's doing (a service that throttles some share of calls
  * whatever their rate) must not hold it at its floor. A quota stops throttling a caller
- * that has slowed well below it; such throttles do not stop. So when the limiter has run
- * at no more than LOW_RATE of its configured rate for a whole NOISE_WINDOW_MS, and still
- * at least MIN_NOISE of its calls (NOISE_MIN_CALLS at least) were throttled, that share is
- * noise: the limiter forgets the rate it was throttled at, grows back, and cuts only when
- * more than that share (plus NOISE_MARGIN) of its calls are throttled, until the noise has
- * not been seen for CEILING_MEMORY_MS.
+ * that has slowed below it; such throttles do not stop. So at LOW_RATE of its configured
+ * rate or less, once throttled there, the limiter neither cuts nor grows past it until
+ * NOISE_MIN_CALLS of the calls it sent there have been answered. If MIN_NOISE to MAX_NOISE
+ * of them were throttled, that share (or the share of the whole way down, if higher and
+ * not above MAX_NOISE) is noise: the limiter forgets its ceiling, goes back to where the
+ * first cut of the way down left it (those cuts were the noise's doing), grows, and cuts
+ * only when more than that share (plus NOISE_MARGIN) of the calls it sent since the last
+ * cut (PRESSURE_MIN_CALLS at least) are throttled, until the noise has not been seen for
+ * NOISE_MEMORY_MS. A quota under half the configured rate is no noise: the rate falls under
+ * it and its throttles stop (those of calls sent before, on the way down, do not count).
+ * (A quota at LOW_RATE of the configured rate or less would be taken for noise: configure
+ * rateLimits within five times the account's quotas.)
  */
-export const LOW_RATE = 0.5;
-export const NOISE_WINDOW_MS = 5_000;
-export const NOISE_MIN_CALLS = 10;
+export const LOW_RATE = 0.2;
+export const NOISE_WINDOW_MS = 10_000;
+export const NOISE_MIN_CALLS = 20;
+export const PRESSURE_MIN_CALLS = 40;
 export const MIN_NOISE = 0.1;
+/** More than this share throttled, slow as it goes, is a quota far under the rates or an outage: not noise. */
+export const MAX_NOISE = 0.5;
 export const NOISE_MARGIN = 0.15;
+export const NOISE_MEMORY_MS = 60_000;
 
 /**
- * Spaces calls evenly at `rate` per second. A throttle cuts the rate by 30 % (to no less
- * than a tenth of the configured one), at most once per interval however many calls were
- * throttled together; after a hold, the rate grows back with time (additively), not with
- * each success, so a quota other callers share is met without a retry storm and without
- * jumping back at the first success. It remembers the rate it was throttled at: below 90 %
- * of it the rate grows back quickly, above it slowly, and a throttle there cuts only 10 %;
- * so a seeder settles just under what other callers leave it. Throttles that stay however
- * slow it goes are learnt as noise and tolerated (see LOW_RATE).
+ * Spaces calls evenly at `rate` per second. A throttle cuts the rate, at most once per
+ * interval however many calls were throttled together, and remembers the rate it came at
+ * (the ceiling). After a hold, the rate grows back with time (additively), not with each
+ * success, up to AIM of the ceiling, and stays there: a quota shared with other callers is
+ * met below the edge of throttling, so they keep what they use. A throttle at the aim after
+ * a quiet while (a probe found the edge, or the room shrank a little) sets the rate to AIM
+ * of the rate it came at; a throttle well below the aim cuts 30 %, and throttles that keep
+ * coming 50 % each, to no less than the floor (a throttle of a call sent before the last
+ * cut counts for nothing). A quiet half minute at the aim and it probes slowly for more
+ * room. Throttles that stay however slow it goes are learnt as noise and tolerated
+ * (see LOW_RATE).
  */
 export class RateLimiter {
   private next = 0;
+  /** How many times the rate was cut: a slot taken before a cut is taken again. */
+  private cuts = 0;
   private current: number;
   private lastCut = -Infinity;
   private lastGrowth: number;
   /** The rate at the last throttle (Infinity: none remembered). */
   private ceiling = Infinity;
-  /** Outcomes of the last NOISE_WINDOW_MS, oldest first: when, and whether throttled. */
-  private readonly outcomes: { at: number; throttled: boolean }[] = [];
-  private throttlesKept = 0;
-  /** Since when the rate has been at most LOW_RATE of the configured one (undefined: it is not). */
+  /** Outcomes of the last NOISE_WINDOW_MS, oldest first: when, when the call was sent, and whether throttled. */
+  private readonly outcomes: { at: number; sent: number; throttled: boolean }[] = [];
+  /** Since when the rate has been at LOW_RATE of the configured one or less (undefined: it is not). */
   private lowSince?: number;
-  /** The share of calls throttled whatever the rate, and when it was learnt. */
+  /** When throttles were last weighed against the noise. */
+  private lastJudged = -Infinity;
+  /** The rate before the first of the cuts that came one after another, and when that was. */
+  private episodeRate: number;
+  private episodeStart = -Infinity;
+  /** The share of calls throttled whatever the rate, and when it was last seen. */
   private noise = 0;
   private noiseAt = -Infinity;
 
@@ -113,6 +154,7 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {
     this.current = configured;
+    this.episodeRate = configured;
     this.lastGrowth = now();
   }
 
@@ -123,66 +165,138 @@ export class RateLimiter {
 
   /** The share of calls found throttled whatever the rate (0: none found, or forgotten). */
   get tolerated(): number {
-    return this.now() - this.noiseAt < CEILING_MEMORY_MS ? this.noise : 0;
+    return this.now() - this.noiseAt < NOISE_MEMORY_MS ? this.noise : 0;
   }
 
-  async take(signal: StopSignal): Promise<void> {
-    signal.throwIfStopped();
-    const now = this.now();
-    const slot = Math.max(now, this.next);
-    this.next = slot + 1000 / this.current;
-    await signal.sleep(slot - now);
-    signal.throwIfStopped();
-  }
-
-  onThrottle(): void {
-    const now = this.now();
-    this.record(now, true);
-    if (now - this.lastCut < CUT_INTERVAL_MS) return;
-    const calls = this.outcomes.length;
-    const share = calls >= NOISE_MIN_CALLS ? this.throttlesKept / calls : 0;
-    if (this.lowSince !== undefined && now - this.lowSince >= NOISE_WINDOW_MS && share >= MIN_NOISE) {
-      // Slow for a whole window and still throttled as much: not this caller's doing.
-      this.noise = share;
-      this.noiseAt = now;
-      this.ceiling = Infinity;
-      this.lastCut = -Infinity;
-      this.lastGrowth = now;
-      return;
+  /** Waits for the next slot; resolves with the time the call may be sent (to pass to onThrottle or onSuccess). */
+  async take(signal: StopSignal): Promise<number> {
+    for (;;) {
+      signal.throwIfStopped();
+      const now = this.now();
+      const cuts = this.cuts;
+      const slot = Math.max(now, this.next);
+      this.next = slot + 1000 / this.current;
+      await signal.sleep(slot - now);
+      signal.throwIfStopped();
+      // A slot spaced at the rate before a cut would keep the old pace for as long as calls
+      // wait (a lane each): take one at the new rate instead.
+      if (this.cuts === cuts) return this.now();
     }
+  }
+
+  /** A call sent at `sentAt` was throttled. */
+  onThrottle(sentAt: number = this.now()): void {
+    const now = this.now();
+    this.record(now, sentAt, true);
+    // A call sent before the last cut (or a burst within a second of it) says nothing of
+    // the rate since.
+    if (sentAt <= this.lastCut || now - this.lastCut < CUT_INTERVAL_MS) return;
+    // Slow, and not enough calls sent slow to tell noise from a quota yet: wait for them.
+    if (this.lowSince !== undefined && this.lowShare() === undefined) return;
+    if (this.learnNoise(now)) return;
     const tolerated = this.tolerated;
-    if (tolerated > 0 && share <= tolerated + NOISE_MARGIN) {
-      // Still what the noise looks like: remembered for another minute from now.
-      if (share >= MIN_NOISE) this.noiseAt = now;
-      return;
+    if (tolerated > 0) {
+      // Judged once a second, on the calls since the last cut only (those before it were
+      // at another rate), and enough of them that chance alone seldom passes the margin.
+      if (now - this.lastJudged < CUT_INTERVAL_MS) return;
+      this.lastJudged = now;
+      const recent = this.outcomes.filter((o) => o.sent > this.lastCut);
+      if (recent.length < PRESSURE_MIN_CALLS) return;
+      const recentShare = recent.filter((o) => o.throttled).length / recent.length;
+      if (recentShare <= tolerated + NOISE_MARGIN) {
+        // Still what the noise looks like: remembered for another minute from now.
+        if (recentShare >= MIN_NOISE) this.noiseAt = now;
+        return;
+      }
     }
-    const probing = now - this.lastCut < CEILING_MEMORY_MS && this.current >= this.ceiling * NEAR_CEILING;
+    // After a quiet while at (or past) the aim, the edge is just above: settle under it.
+    // Throttles that come well below the aim, or keep coming, are pressure: cut hard, and
+    // grow back to the aim of this new ceiling.
+    const quiet = now - this.lastCut >= QUIET_MS;
+    const edge = quiet && this.current >= this.ceiling * AIM * 0.999;
+    const cut = edge ? AIM : quiet ? FIRST_CUT : AGAIN_CUT;
+    if (quiet) {
+      this.episodeRate = this.current;
+      this.episodeStart = now;
+    }
     this.ceiling = this.current;
     this.lastCut = now;
     this.lastGrowth = now;
-    this.setRate(Math.max(this.configured / 10, this.current * (probing ? 0.9 : 0.7)), now);
+    this.setRate(Math.max(this.configured * FLOOR, this.current * cut), now);
+    // Slots already given out are taken again at the new rate, from one interval on.
+    this.cuts++;
+    this.next = now + 1000 / this.current;
   }
 
-  onSuccess(): void {
+  /** A call sent at `sentAt` was answered. */
+  onSuccess(sentAt: number = this.now()): void {
     const now = this.now();
-    this.record(now, false);
-    if (now - this.lastCut < HOLD_AFTER_CUT_MS) return;
-    let seconds = (now - Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS)) / 1000;
+    this.record(now, sentAt, false);
+    if (this.learnNoise(now)) return;
+    const from = Math.max(this.lastGrowth, this.lastCut + HOLD_AFTER_CUT_MS);
+    if (now <= from) return;
+    let seconds = (now - from) / 1000;
     this.lastGrowth = now;
-    if (seconds <= 0) return;
-    // Quickly back to just under the rate last throttled at, slowly past it; a minute after
-    // the last throttle (other callers may have left), quickly again.
-    const remembered = now - this.lastCut < CEILING_MEMORY_MS;
-    const fastUpTo = remembered ? Math.min(this.configured, this.ceiling * NEAR_CEILING) : this.configured;
     const fast = this.configured * GROWTH_PER_SECOND;
     let rate = this.current;
-    if (rate < fastUpTo) {
-      const spent = Math.min(seconds, (fastUpTo - rate) / fast);
-      rate += fast * spent;
-      seconds -= spent;
+    if (this.ceiling === Infinity) {
+      rate += fast * seconds;
+    } else {
+      // Quickly back to the aim; there, hold; after a quiet while, probe slowly.
+      const aim = Math.min(this.configured, this.ceiling * AIM);
+      if (rate < aim) {
+        const spent = Math.min(seconds, (aim - rate) / fast);
+        rate += fast * spent;
+        seconds -= spent;
+      }
+      const probing = (now - Math.max(from, this.lastCut + PROBE_AFTER_MS)) / 1000;
+      if (probing > 0) rate += this.configured * PROBE_GROWTH_PER_SECOND * Math.min(seconds, probing);
+      // Well past the old ceiling with no throttle: the room grew.
+      if (rate > this.ceiling * (1 + PROBE_PAST)) this.ceiling = Infinity;
     }
-    if (seconds > 0) rate += this.configured * (remembered ? SLOW_GROWTH_PER_SECOND : GROWTH_PER_SECOND) * seconds;
+    // Throttled while slow, and too few calls yet to tell noise from a quota: stay slow.
+    const low = this.configured * LOW_RATE;
+    if (rate > low && this.lowSince !== undefined && this.lowShare() === undefined && this.throttledLow()) rate = low;
     this.setRate(Math.min(this.configured, rate), now);
+  }
+
+  /**
+   * The share of the calls sent since the rate went low that were throttled; undefined
+   * until NOISE_MIN_CALLS of them have been answered.
+   */
+  /**
+   * Learns the noise when enough calls were sent slow and as many were throttled as noise
+   * is (see LOW_RATE); says whether it did.
+   */
+  private learnNoise(now: number): boolean {
+    const share = this.lowShare();
+    if (share === undefined || share < MIN_NOISE || share > MAX_NOISE) return false;
+    // Not this caller's doing, nor were the throttles of the way down, so its share is
+    // measured on all of them (more calls, a closer figure). Learnt again (its figure was
+    // low), it only grows.
+    const episode = this.outcomes.filter((o) => o.sent >= this.episodeStart);
+    const episodeShare = episode.filter((o) => o.throttled).length / episode.length;
+    this.noise = Math.max(share, Math.min(episodeShare, MAX_NOISE), this.tolerated);
+    this.noiseAt = now;
+    this.ceiling = Infinity;
+    this.lastCut = -Infinity;
+    this.lastGrowth = now;
+    // The cuts on the way down were the noise's doing: back to where the first one left it.
+    this.setRate(Math.max(this.current, this.episodeRate * FIRST_CUT), now);
+    return true;
+  }
+
+  private throttledLow(): boolean {
+    const since = this.lowSince ?? Infinity;
+    return this.outcomes.some((o) => o.throttled && o.sent > since);
+  }
+
+  private lowShare(): number | undefined {
+    const since = this.lowSince;
+    if (since === undefined) return undefined;
+    const low = this.outcomes.filter((o) => o.sent > since);
+    if (low.length < NOISE_MIN_CALLS) return undefined;
+    return low.filter((o) => o.throttled).length / low.length;
   }
 
   private setRate(rate: number, now: number): void {
@@ -191,13 +305,10 @@ export class RateLimiter {
     else this.lowSince ??= now;
   }
 
-  /** Keeps the outcomes of the last NOISE_WINDOW_MS, and how many of them were throttles. */
-  private record(at: number, throttled: boolean): void {
-    this.outcomes.push({ at, throttled });
-    if (throttled) this.throttlesKept++;
-    while (this.outcomes[0].at < at - NOISE_WINDOW_MS) {
-      if (this.outcomes.shift()?.throttled) this.throttlesKept--;
-    }
+  /** Keeps the outcomes of the last NOISE_WINDOW_MS. */
+  private record(at: number, sent: number, throttled: boolean): void {
+    this.outcomes.push({ at, sent, throttled });
+    while (this.outcomes[0].at < at - NOISE_WINDOW_MS) this.outcomes.shift();
   }
 }
 
@@ -254,16 +365,16 @@ export async function paced<T>(
 ): Promise<T> {
   let faults = 0;
   for (let attempt = 1; ; attempt++) {
-    await limiter.take(signal);
+    const sentAt = await limiter.take(signal);
     stats.calls++;
     try {
       const result = await call();
-      limiter.onSuccess();
+      limiter.onSuccess(sentAt);
       return result;
     } catch (error) {
       if (isThrottle(error)) {
         stats.throttles++;
-        limiter.onThrottle();
+        limiter.onThrottle(sentAt);
       } else if (!isTransient(error) || ++faults >= TRANSIENT_ATTEMPTS) {
         throw error;
       }

@@ -39,13 +39,17 @@ import {
 import { knownPool } from './private/known-pools';
 import { acknowledgeNagRule } from './private/nag';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
+import { SeedQueue } from './private/seed-queue';
+import type { SeederLoad } from './private/shared-quota';
 import {
   addCreateCalls,
   CallCounts,
+  categorySeconds,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_RATES,
   estimateSeconds,
   Rates,
+  SEED_BUDGET_SECONDS,
 } from './private/time-budget';
 import { readUsersFile } from './private/users-file';
 import { PasswordMode } from './password-mode';
@@ -261,12 +265,6 @@ export interface UserSeederProps extends SeedingOptions {
   readonly passwordPolicy?: cognito.PasswordPolicy;
 }
 
-/**
- * What a request may spend across invocations: CloudFormation's wait (3,600 s) less the
- * 120 s the handler keeps to answer and the 60 s each of four invocations keeps back.
- */
-const SEED_BUDGET_SECONDS = SEED_SERVICE_TIMEOUT_SECONDS - 120 - 4 * 60;
-
 interface BoundUser {
   readonly user: SeedUser;
   readonly binding?: SeedPasswordBinding;
@@ -429,6 +427,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     this.resource.node.addDependency(seedFunction.ledger);
     this.resource.node.addDependency(seedFunction.enginePolicy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
+    // The seeders of a stack share the account's quotas: each runs after the one made before it.
+    SeedQueue.of(this).add(this.resource, () => this.load());
 
     // The manifest's pointer: published after the seed resource, which writes the manifest.
     const stack = Stack.of(this);
@@ -716,7 +716,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     const budget = SEED_BUDGET_SECONDS;
     const seconds = estimateSeconds(this.createCalls, this.rates);
     const calls = this.createCalls;
-    const fix = `Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders in separate stacks.`;
+    const fix = `Raise rateLimits if your account's Cognito quotas are raised, or split the users across seeders: the seeders of one stack run one after another, each with its own 3,600 s.`;
     if (seconds > budget) {
       throw new Error(
         `${this.node.path}: user '${user.username}' takes the population past what one resource can create: ${calls.create} AdminCreateUser at ${create}/s, ${calls.recovery} password calls at ${recovery}/s, ${calls.write} group writes at ${write}/s need about ${Math.ceil(seconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
@@ -729,6 +729,18 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         `${this.node.path}: user '${user.username}' takes the population past what one resource can delete: ${calls.create} AdminDeleteUser at ${write}/s (userWrites) need about ${Math.ceil(deleteSeconds)} s, and CloudFormation waits ${budget} s for it (its ServiceTimeout, less the margins). ${fix}`,
       );
     }
+  }
+
+  /** What this seeder's Create and Delete take at its rates, for the note on stacks that seed together. */
+  private load(): SeederLoad | undefined {
+    const { create, recovery, write } = this.rates;
+    if ([create, recovery, write].some((r) => Token.isUnresolved(r))) return undefined;
+    return {
+      path: this.node.path,
+      create: categorySeconds(this.createCalls, this.rates),
+      // A Delete makes one AdminDeleteUser per user, at the UserUpdate quota.
+      delete: this.createCalls.create / write,
+    };
   }
 
   /**

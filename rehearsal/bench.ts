@@ -7,14 +7,11 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  AdminCreateUserCommand,
-  AdminSetUserPasswordCommand,
-  CognitoIdentityProviderClient,
-  ListUsersCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+import { AdminCreateUserCommand, ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { PasswordMode } from '../lib';
+import { chainRow, chainSection } from './bench-chain';
 import { Rehearsal, synthesize } from './harness';
+import { NeighbourStats, startNeighbour } from './neighbour';
 import { LIFTED_RATES, populationApp } from './population';
 import { HotSpotProfile, profileHotSpots } from './profile';
 
@@ -36,6 +33,8 @@ interface Scenario {
   neighbourRps?: number;
   /** The share of calls the proxy throttles at random, on top of the quotas. */
   randomThrottle?: number;
+  /** Runs of the row, each reported (a pace that holds in one run may not in the next). @default 1 */
+  runs?: number;
 }
 
 /**
@@ -66,8 +65,10 @@ const SCENARIOS: Scenario[] = [
   { users: 10_000, mode: PasswordMode.PERMANENT, backend: 'fake', heapMb: 64 },
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 300 },
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', latencyMs: 500 },
-  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', neighbourRps: 15 },
-  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', quotaScale: 1 / 3 },
+  // 6,000 users at the 15/s the neighbour leaves: more than 6 minutes, long enough for a
+  // pace that slowly takes from the neighbour to show it, minute by minute.
+  { users: 6_000, mode: PasswordMode.PERMANENT, backend: 'fake', neighbourRps: 15 },
+  { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', quotaScale: 1 / 3, runs: 3 },
   { users: 1_000, mode: PasswordMode.PERMANENT, backend: 'fake', randomThrottle: 0.3 },
 ];
 
@@ -77,9 +78,12 @@ const adapts = (s: Scenario) =>
   s.quotaScale !== undefined ||
   s.neighbourRps !== undefined ||
   s.randomThrottle !== undefined;
+/** The two-seeder row: this many users, by one seeder and by two of one stack with half each. */
+const CHAIN_USERS = 2_000;
 const root = path.join(__dirname, '..');
 // `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only,
-// `-- adapt` the adaptation rows only; each leaves BENCHMARKS.md as it was.
+// `-- adapt` the adaptation rows only, `-- neighbour` and `-- third` one of them,
+// `-- two-seeders` the two-seeder row; each leaves BENCHMARKS.md as it was.
 const only = process.argv[2];
 // `-- largest` runs the largest create-and-delete row only; `-- largest:10000:5` a smaller
 // population or another scale, for a trial.
@@ -94,7 +98,10 @@ const selected = (s: Scenario) =>
       ? adapts(s)
       : only === 'neighbour'
         ? s.neighbourRps !== undefined
-        : s.users === Number(only) && !s.heapMb && !adapts(s));
+        : only === 'third'
+          ? s.quotaScale !== undefined
+          : s.users === Number(only) && !s.heapMb && !adapts(s));
+const runChain = only === undefined || only === 'two-seeders';
 
 /** Users a second the scenario's Cognito allows: the quotas, less the neighbour's share and the random throttles. */
 function scenarioBound(s: Scenario): number {
@@ -178,6 +185,7 @@ async function seed(s: Scenario) {
       ...s,
       usersFile: resource.properties.UsersFile ? 'S3' : 'inline',
       status: result.response?.Status ?? 'none',
+      reason: result.response?.Reason,
       seconds,
       rate,
       ratio: rate / scenarioBound(s),
@@ -186,6 +194,7 @@ async function seed(s: Scenario) {
       throttlesPer100: summary?.calls ? (100 * (summary.throttles ?? 0)) / summary.calls : 0,
       neighbourServed,
       convergedAfter: s.neighbourRps ? convergence(served, invoked, scenarioBound(s)) : undefined,
+      minutes: neighbourStats ? byMinute(neighbourStats, served) : undefined,
       callsPerUser: forwarded / s.users,
       throttles: rehearsal.proxy.throttledTotal,
       failed: s.users - correct,
@@ -198,52 +207,16 @@ async function seed(s: Scenario) {
 }
 
 /**
- * A neighbour sharing the account's quota: AdminSetUserPassword on a user of its own at
- * `rps` a second through the same proxy, no retries. `stop()` gives the share it got served.
+ * Minute by minute from the neighbour's start: the share of its calls served, and the
+ * seeder's served password calls a second (the last minute may be partial).
  */
-async function startNeighbour(rehearsal: Rehearsal, poolId: string, rps: number) {
-  // Ten users of its own, in turn: one user takes 10 writes a second at most.
-  const names = Array.from({ length: 10 }, (_, i) => `neighbour-${i}`);
-  for (const Username of names) {
-    await rehearsal.cognito.send(
-      new AdminCreateUserCommand({ UserPoolId: poolId, Username, MessageAction: 'SUPPRESS' }),
-    );
-  }
-  const client = new CognitoIdentityProviderClient({
-    endpoint: rehearsal.cognitoEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
+function byMinute(neighbour: NeighbourStats, seederServed: number[]) {
+  return neighbour.minutes.map((m, i) => {
+    const from = neighbour.startedAt + i * 60_000;
+    const seconds = Math.min(60, (neighbour.stoppedAt - from) / 1000);
+    const seeder = seederServed.filter((t) => t >= from && t < from + 60_000).length;
+    return { minute: i + 1, seconds, neighbourShare: m.sent ? m.served / m.sent : 1, seederRate: seeder / seconds };
   });
-  let sent = 0;
-  let served = 0;
-  const calls: Promise<void>[] = [];
-  const timer = setInterval(() => {
-    sent++;
-    calls.push(
-      client
-        .send(
-          new AdminSetUserPasswordCommand({
-            UserPoolId: poolId,
-            Username: names[sent % names.length],
-            Password: 'Neighbour-Passw0rd!',
-            Permanent: true,
-          }),
-        )
-        .then(
-          () => void served++,
-          () => undefined,
-        ),
-    );
-  }, 1000 / rps);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await Promise.all(calls);
-      client.destroy();
-      return { share: sent ? served / sent : 1, served };
-    },
-  };
 }
 
 /** Seconds over which the seeder's served rate is judged, and how close to the bound it must stay. */
@@ -355,7 +328,8 @@ async function largest(s: LargestScenario) {
 
 function condition(s: Scenario): string {
   if (s.latencyMs) return `${s.latencyMs} ms a call`;
-  if (s.neighbourRps) return `neighbour at ${s.neighbourRps}/s of the 30/s quota`;
+  if (s.neighbourRps)
+    return `neighbour at ${s.neighbourRps}/s of the 30/s quota (${s.users.toLocaleString('en-US')} users)`;
   if (s.quotaScale) return `quotas at a third (10/s for passwords)`;
   return `${(s.randomThrottle ?? 0) * 100} % throttled at random`;
 }
@@ -426,13 +400,24 @@ async function main(): Promise<void> {
     return f;
   });
   const rows = [];
-  for (const s of SCENARIOS.filter((x) => selected(x) && !only?.startsWith('largest') && only !== 'cpu')) {
-    const row = await seed(s);
+  const runs = SCENARIOS.filter((x) => selected(x) && !only?.startsWith('largest') && only !== 'cpu').flatMap((s) =>
+    Array.from({ length: s.runs ?? 1 }, (_, i) => ({ s, run: i + 1 })),
+  );
+  for (const { s, run } of runs) {
+    const row = { ...(await seed(s)), run };
     console.log(
-      `    ${row.status}: ${row.rate.toFixed(1)} users/s (${(row.ratio * 100).toFixed(0)}% of the bound, ${row.bound.toFixed(1)}/s), ${row.callsPerUser.toFixed(2)} calls/user, ${row.throttlesPer100.toFixed(1)} throttles/100 calls, ${row.invocations} invocation(s), ${row.failed} failed, ${row.maxRssMb} MB peak${row.neighbourServed === undefined ? '' : `, neighbour served ${(row.neighbourServed * 100).toFixed(0)}%, converged after ${row.convergedAfter ?? 'never'} s`}`,
+      `    ${row.status}: ${row.rate.toFixed(1)} users/s (${(row.ratio * 100).toFixed(0)}% of the bound, ${row.bound.toFixed(1)}/s), ${row.callsPerUser.toFixed(2)} calls/user, ${row.throttlesPer100.toFixed(1)} throttles/100 calls, ${row.invocations} invocation(s), ${row.failed} failed, ${row.maxRssMb} MB peak${row.neighbourServed === undefined ? '' : `, neighbour served ${(row.neighbourServed * 100).toFixed(0)}%, converged after ${row.convergedAfter ?? 'never'} s`}${(s.runs ?? 1) > 1 ? ` (run ${run} of ${s.runs})` : ''}${row.reason ? ` (${row.reason})` : ''}`,
     );
+    for (const m of row.minutes ?? []) {
+      console.log(
+        `      minute ${m.minute}${m.seconds < 60 ? ` (${m.seconds.toFixed(0)} s)` : ''}: neighbour served ${(m.neighbourShare * 100).toFixed(1)}%, seeder ${m.seederRate.toFixed(1)} users/s`,
+      );
+    }
     rows.push(row);
   }
+  const chain = runChain
+    ? await chainRow(CHAIN_USERS, PasswordMode.PERMANENT, { seedingFunction: SMALLEST })
+    : undefined;
 
   const cpu: HotSpotProfile | undefined = only === undefined || only === 'cpu' ? await profileHotSpots() : undefined;
   const big = runLargest
@@ -450,16 +435,17 @@ async function main(): Promise<void> {
     console.log('\nrewrote the CPU section of BENCHMARKS.md');
     return;
   }
-  if (only !== undefined || !big || !cpu) {
+  if (only !== undefined || !big || !cpu || !chain) {
     console.log('\n(selected rows only: BENCHMARKS.md left as it was)');
     return;
   }
   const md = [
     '# Benchmarks',
     '',
-    'Regenerate with `npm run bench` (about an hour: the 10,000-user rows run at the quota',
-    'bound, and the largest population takes about 35 minutes at 3 times the quotas; `npm run',
-    'bench -- 1000`, `-- adapt`, `-- neighbour`, `-- probe`, `-- cpu` and `-- largest` run parts).',
+    'Regenerate with `npm run bench` (about an hour and a quarter: the 10,000-user rows run at',
+    'the quota bound, the neighbour row over 6 minutes, and the largest population takes about 35',
+    'minutes at 3 times the quotas; `npm run bench -- 1000`, `-- adapt`, `-- neighbour`, `-- third`,',
+    '`-- two-seeders`, `-- probe`, `-- cpu` and `-- largest` run parts).',
     'Measured on the project machine (2 cores), loopback only, with the synthesized handler asset run as Lambda runs it (rehearsal/harness.ts) behind a proxy',
     "that enforces Cognito's default quotas per category (AdminCreateUser 50/s;",
     'AdminSetUserPassword and AdminResetUserPassword 30/s; group, attribute and delete writes',
@@ -480,15 +466,16 @@ async function main(): Promise<void> {
     '',
     '## Adaptation: the seeder at its default rates, Cognito not',
     '',
-    'Each row seeds 1,000 PERMANENT users (the in-memory backend) with the seeder at its default',
-    "rates while the account's Cognito differs: every call 300 or 500 ms slower; a neighbour",
-    'calling AdminSetUserPassword at 15/s through the same 30/s quota; the quotas at a third of',
-    'the defaults; 30 % of calls throttled at random on top of the quotas. The bound is what',
-    'that Cognito allows (30/s; 15/s left by the neighbour; 10/s; 21/s of calls that are not',
-    "thrown away), and the seeder's own throttles are counted per 100 of its calls. For the",
-    'neighbour row, "converged after" is the time from the seeder\'s start until its served',
-    'AdminSetUserPassword calls, over every 5-second window to the end of the run, stay within',
-    '15 % of the 15/s the neighbour leaves.',
+    'Each row seeds PERMANENT users (the in-memory backend; 1,000, and 6,000 beside the',
+    "neighbour) with the seeder at its default rates while the account's Cognito differs: every",
+    'call 300 or 500 ms slower; a neighbour calling AdminSetUserPassword at 15/s through the',
+    'same 30/s quota, never retrying; the quotas at a third of the defaults (three runs); 30 % of',
+    'calls throttled at random on top of the quotas. The bound is what that Cognito allows',
+    '(30/s; 15/s left by the neighbour; 10/s; 21/s of calls that are not thrown away), and the',
+    'seeder\'s own throttles are counted per 100 of its calls. For the neighbour row, "converged',
+    'after" is the time from the seeder\'s start until its served AdminSetUserPassword calls,',
+    'over every 5-second window to the end of the run, stay within 15 % of the 15/s the',
+    'neighbour leaves.',
     '',
     '| condition | result | seconds | users/s | bound | of bound | throttles/100 calls | invocations | neighbour served | converged after | calls/user | failed users |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -496,9 +483,11 @@ async function main(): Promise<void> {
       .filter((r) => adapts(r))
       .map(
         (r) =>
-          `| ${condition(r)} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${r.bound.toFixed(1)}/s | ${(r.ratio * 100).toFixed(0)}% | ${r.throttlesPer100.toFixed(1)} | ${r.invocations} | ${r.neighbourServed === undefined ? '-' : `${(r.neighbourServed * 100).toFixed(0)}%`} | ${r.neighbourRps === undefined ? '-' : r.convergedAfter === undefined ? 'not within the run' : `${r.convergedAfter} s`} | ${r.callsPerUser.toFixed(2)} | ${r.failed} |`,
+          `| ${condition(r)}${(r.runs ?? 1) > 1 ? `, run ${r.run} of ${r.runs}` : ''} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${r.bound.toFixed(1)}/s | ${(r.ratio * 100).toFixed(0)}% | ${r.throttlesPer100.toFixed(1)} | ${r.invocations} | ${r.neighbourServed === undefined ? '-' : `${(r.neighbourServed * 100).toFixed(0)}%`} | ${r.neighbourRps === undefined ? '-' : r.convergedAfter === undefined ? 'not within the run' : `${r.convergedAfter} s`} | ${r.callsPerUser.toFixed(2)} | ${r.failed} |`,
       ),
     '',
+    ...neighbourSection(rows.find((r) => r.minutes)),
+    ...chainSection(chain, quotaBound(PasswordMode.PERMANENT)),
     '## The largest population: created and deleted by one resource',
     '',
     `${big.users.toLocaleString('en-US')} ${big.mode} users created by one Create and removed by the same resource's`,
@@ -579,6 +568,29 @@ async function main(): Promise<void> {
   ].join('\n');
   if (only === undefined) fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), md);
   console.log(only === undefined ? '\nwrote BENCHMARKS.md' : '\n(one row only: BENCHMARKS.md left as it was)');
+}
+
+/** The neighbour row minute by minute: what the neighbour was served, and what the seeder took of what it leaves. */
+function neighbourSection(row?: { minutes?: ReturnType<typeof byMinute>; bound: number }): string[] {
+  const minutes = row?.minutes ?? [];
+  if (!row || minutes.length === 0) return [];
+  const worst = Math.min(...minutes.map((m) => m.neighbourShare));
+  return [
+    '### The neighbour, minute by minute',
+    '',
+    "The neighbour row from the neighbour's start: the share of its calls served in each minute",
+    `(the worst: ${(worst * 100).toFixed(1)} %), and the seeder's served AdminSetUserPassword calls a second, against`,
+    `the ${row.bound}/s the neighbour leaves (the first minute includes the seeder's start, the last`,
+    'may be partial).',
+    '',
+    `| minute | seconds | neighbour served | seeder users/s | of the ${row.bound}/s left |`,
+    '|---:|---:|---:|---:|---:|',
+    ...minutes.map(
+      (m) =>
+        `| ${m.minute} | ${m.seconds.toFixed(0)} | ${(m.neighbourShare * 100).toFixed(1)} % | ${m.seederRate.toFixed(1)} | ${((m.seederRate / row.bound) * 100).toFixed(0)} % |`,
+    ),
+    '',
+  ];
 }
 
 /** BENCHMARKS.md's CPU section (`-- cpu` rewrites it alone). */

@@ -97,6 +97,8 @@ export interface SeedResource {
   readonly environment: Record<string, string>;
   readonly timeoutMs: number;
   readonly memoryMb: number;
+  /** The logical ids of the seed resources this one depends on (DependsOn): CloudFormation's order. */
+  readonly dependsOn: readonly string[];
 }
 
 export interface InvokeRequest {
@@ -128,6 +130,9 @@ export interface InvokeResult {
   readonly output: string;
   readonly exitCode: number | null;
   readonly ms: number;
+  /** When the event was sent, and when the request's own execution had ended (epoch ms). */
+  readonly startedAt: number;
+  readonly endedAt: number;
   /** `Work` slices the request's execution ran (each a fresh invocation of the function). */
   readonly invocations: number;
   /** The handler process's peak resident memory, in MB. */
@@ -363,6 +368,7 @@ export class Rehearsal {
       }
     }
 
+    const seeds = new Set(ofType('Custom::CognitoUserSeed').map(([id]) => id));
     return ofType('Custom::CognitoUserSeed').map(([logicalId, r]) => {
       const properties = resolve(r.Properties, ctx) as Record<string, any>;
       if (properties.UsersFile) {
@@ -375,7 +381,8 @@ export class Rehearsal {
       }
       const fn = this.functionSettings(synthesized, String(properties.ServiceToken));
       this.latestProperties.set(logicalId, JSON.stringify(properties));
-      return { logicalId, properties, ...fn };
+      const dependsOn = ([] as string[]).concat((r.DependsOn as string | string[] | undefined) ?? []);
+      return { logicalId, properties, ...fn, dependsOn: dependsOn.filter((id) => seeds.has(id)) };
     });
   }
 
@@ -480,6 +487,7 @@ export class Rehearsal {
     settings.outputs.push(delivery.output);
     // The execution the delivery started (or its twin did), to its end and its last invocation's.
     await this.engine.execution(name)?.settled;
+    const endedAt = Date.now();
     await this.engine.settle();
     this.showDone(
       request,
@@ -500,6 +508,8 @@ export class Rehearsal {
       output,
       exitCode: delivery.exitCode,
       ms: Date.now() - started,
+      startedAt: started,
+      endedAt,
       invocations: settings.slices.length,
       event,
     };
@@ -543,6 +553,36 @@ export class Rehearsal {
     current.status = `${verb}_${answer.Status === 'SUCCESS' ? 'COMPLETE' : 'FAILED'}`;
     if (answer.Status === 'SUCCESS' && request.requestType !== 'Delete') current.physicalId = answer.PhysicalResourceId;
     if (request.requestType === 'Create' && answer.Status === 'FAILED') current.physicalId = answer.PhysicalResourceId;
+  }
+
+  /**
+   * Plays one request on each seed resource in the order CloudFormation gives them: a Create
+   * once the seed resources it depends on (DependsOn) have been answered, a Delete once
+   * those that depend on it have; resources with no order between them at the same time.
+   * Resolves with each request's result, by logical id.
+   */
+  async playInOrder(
+    requestType: 'Create' | 'Delete',
+    resources: readonly SeedResource[],
+    physicalResourceIds: Readonly<Record<string, string>> = {},
+  ): Promise<Map<string, InvokeResult>> {
+    const played = new Map<string, Promise<InvokeResult>>();
+    const before = (r: SeedResource) =>
+      requestType === 'Create'
+        ? resources.filter((o) => r.dependsOn.includes(o.logicalId))
+        : resources.filter((o) => o.dependsOn.includes(r.logicalId));
+    const play = (r: SeedResource): Promise<InvokeResult> => {
+      let result = played.get(r.logicalId);
+      if (!result) {
+        result = Promise.all(before(r).map(play)).then(() =>
+          this.invoke({ requestType, resource: r, physicalResourceId: physicalResourceIds[r.logicalId] }),
+        );
+        played.set(r.logicalId, result);
+      }
+      return result;
+    };
+    const results = await Promise.all(resources.map(play));
+    return new Map(resources.map((r, i) => [r.logicalId, results[i]]));
   }
 
   /** Runs one task of an execution (a `Work` slice or the `Answer`) as a fresh invocation. */

@@ -161,7 +161,9 @@ export class LocalStepFunctions {
       }
     };
     const states = Object.entries((machine.definition as { States: Record<string, { Type: string }> }).States);
-    const sm = new StateMachine(machine.definition as never, { validationOptions: { checkArn: false } });
+    const sm = new StateMachine(withTaskTimeouts(machine.definition) as never, {
+      validationOptions: { checkArn: false },
+    });
     const retryIntervalOverrides =
       this.retryScale === 1
         ? undefined
@@ -208,4 +210,29 @@ export class LocalStepFunctions {
     this.executions.set(arn, execution);
     return { executionArn: arn, startDate: Date.now() / 1000 };
   }
+}
+
+/**
+ * Step Functions waits on a Task state with no TimeoutSeconds for as long as its work runs
+ * (a Lambda invoke: up to the function's timeout), while aws-local-stepfunctions follows the
+ * States Language spec's 60 s and would fail every slice longer than a minute with
+ * States.Timeout. Such tasks get a day here (Node's timers cap at 24.8 days).
+ */
+const UNSET_TASK_TIMEOUT_SECONDS = 86_400;
+
+function withTaskTimeouts(definition: object): object {
+  const { States: states, ...rest } = definition as {
+    States: Record<string, { Type: string; TimeoutSeconds?: number }>;
+  };
+  return {
+    ...rest,
+    States: Object.fromEntries(
+      Object.entries(states).map(([name, state]) => [
+        name,
+        state.Type === 'Task' && state.TimeoutSeconds === undefined && !('TimeoutSecondsPath' in state)
+          ? { ...state, TimeoutSeconds: UNSET_TASK_TIMEOUT_SECONDS }
+          : state,
+      ]),
+    ),
+  };
 }

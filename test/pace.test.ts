@@ -16,7 +16,34 @@ describe('RateLimiter', () => {
     expect(sleeps[4]).toBe(0);
   });
 
-  test('a burst of throttles is one cut: at most once a second, by 30 %, to no less than a tenth', () => {
+  test('slots given out before a cut are taken again at the new rate', async () => {
+    // GIVEN three calls waiting for their slots at 10/s: 0, 100 and 200 ms from now
+    let now = 10_000;
+    const limiter = new RateLimiter(10, () => now);
+    const signal = new StopSignal();
+    const waits: { until: number; wake: () => void }[] = [];
+    jest
+      .spyOn(signal, 'sleep')
+      .mockImplementation((ms) => new Promise<void>((wake) => waits.push({ until: now + ms, wake })));
+    const sent: number[] = [];
+    const calls = [0, 1, 2].map(() => limiter.take(signal).then(() => void sent.push(now)));
+
+    // WHEN the rate is cut to 7/s before any of them is sent
+    limiter.onThrottle();
+    while (waits.length > 0) {
+      waits.sort((a, b) => a.until - b.until);
+      const wait = waits.shift()!;
+      now = Math.max(now, wait.until);
+      wait.wake();
+      await new Promise(setImmediate);
+    }
+    await Promise.all(calls);
+
+    // THEN they go at 7/s from one interval after the cut, not at the 10/s they were spaced at
+    expect(sent.map((t) => Math.round(t - 10_000))).toEqual([143, 286, 429]);
+  });
+
+  test('a burst of throttles is one cut: at most once a second, 30 % then 50 % while they keep coming, to no less than a tenth', () => {
     let now = 10_000;
     const limiter = new RateLimiter(50, () => now);
     for (let i = 0; i < 16; i++) limiter.onThrottle();
@@ -24,14 +51,30 @@ describe('RateLimiter', () => {
     now += 999;
     limiter.onThrottle();
     expect(limiter.rate).toBeCloseTo(35);
-    for (let i = 0; i < 20; i++) {
-      now += 1000;
+    now += 1;
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(17.5);
+    // Every call throttled, a second apart and at the rate's pace: down to the floor.
+    for (let i = 0; i < 2_000; i++) {
+      now += 1000 / limiter.rate;
       limiter.onThrottle();
     }
     expect(limiter.rate).toBe(5);
   });
 
-  test('grows back with time, after a hold, not with each success', () => {
+  test('a throttle of a call sent before the last cut says nothing of the rate since', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    now += 1_500;
+    // In flight when the cut came: answered now, sent before.
+    limiter.onThrottle(10_000 - 100);
+    expect(limiter.rate).toBeCloseTo(21);
+    limiter.onThrottle(now - 100);
+    expect(limiter.rate).toBeCloseTo(10.5);
+  });
+
+  test('grows back with time, after a hold, not with each success, to 90 % of the rate it was throttled at', () => {
     let now = 10_000;
     const limiter = new RateLimiter(30, () => now);
     limiter.onThrottle();
@@ -43,9 +86,10 @@ describe('RateLimiter', () => {
     now += 2_000 + 2_000;
     limiter.onSuccess();
     expect(limiter.rate).toBeCloseTo(24);
-    now += 60_000;
+    // Up to its aim, 90 % of the 30/s it was throttled at, and no further for now.
+    now += 10_000;
     limiter.onSuccess();
-    expect(limiter.rate).toBe(30);
+    expect(limiter.rate).toBeCloseTo(27);
   });
 });
 
@@ -181,74 +225,147 @@ describe('runBounded with lanes that follow latency', () => {
   });
 });
 
-test('near the rate it was throttled at, the limiter grows slowly and cuts gently; far from it, fast', () => {
-  let now = 10_000;
-  const limiter = new RateLimiter(30, () => now);
-  // GIVEN a throttle at the configured 30/s: a 30 % cut, and 30/s remembered
-  limiter.onThrottle();
-  expect(limiter.rate).toBeCloseTo(21);
-  // WHEN it grows back past the hold: fast (1.5/s a second) up to 27, then 0.15/s a second
-  now += 2_000 + 4_000;
-  limiter.onSuccess();
-  expect(limiter.rate).toBeCloseTo(27);
-  now += 10_000;
-  limiter.onSuccess();
-  expect(limiter.rate).toBeCloseTo(28.5);
-  // AND a throttle there is a probe answered: a 10 % cut
-  limiter.onThrottle();
-  expect(limiter.rate).toBeCloseTo(25.65);
-  // AND a minute after the last cut the rate it met is forgotten: fast growth to the configured rate
-  now += 62_000;
-  limiter.onSuccess();
-  expect(limiter.rate).toBe(30);
+describe('the limiter aims under the rate the quota left it, not at the edge of throttling', () => {
+  test('it holds at 90 % of the rate it was throttled at; after a quiet half minute it probes slowly, and a throttle there sets it to 90 % of that rate', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    // GIVEN throttles at 30/s and, a second later, at 21/s (a neighbour takes the rest):
+    // back to 90 % of 21/s
+    limiter.onThrottle();
+    now += 1_000;
+    limiter.onThrottle();
+    now += 20_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(18.9);
+    // WHEN it has held its aim for the half minute after the last cut
+    now = 10_000 + 1_000 + 30_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(18.9);
+    // THEN it probes at 0.1 % of the configured rate a second: 0.03/s more a second
+    now += 20_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(19.5);
+    // AND a throttle there is the edge found again: 90 % of the rate it came at
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(17.55);
+    now += 60_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(17.55 + 0.03 * 30, 1);
+  });
+
+  test('a first throttle cuts 30 %; throttles that keep coming (within 10 s of the last cut) cut 50 %, at the aim or not', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(21);
+    now += 6_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(27);
+    // Within ten seconds of the last cut: pressure, not the edge.
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(13.5);
+  });
+
+  test('a probe well past the old ceiling with no throttle forgets it: the room grew (a neighbour went quiet)', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    now += 1_000;
+    limiter.onThrottle();
+    // Held at 18.9, then probing from 30 s after the cut: past 23.1 (the 21/s ceiling and 10 %) within 150 s.
+    now += 30_000 + 150_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeGreaterThan(23.1);
+    now += 1_000;
+    limiter.onSuccess();
+    // Fast again: 1.5/s a second.
+    expect(limiter.rate).toBeGreaterThan(24.5);
+  });
 });
 
 /**
  * Drives a limiter configured at 30/s for `seconds` of simulated time against a quota
  * (a token bucket of `quota` a second, one second of burst) that also throttles a share
- * `random` of the calls it would serve, at random (a seeded generator: the same run every
- * time). Returns the calls served a second, the share throttled, and the share the
- * limiter ended up tolerating.
+ * `random` of the calls it would serve, at random, and that a neighbour shares: `neighbour`
+ * calls a second, never retried. Arrivals jitter by up to 30 % of their spacing (a seeded
+ * generator: the same run every time). Returns the calls served a second, the share
+ * throttled, the share the limiter ended up tolerating, and minute by minute the seeder's
+ * served calls a second and the share of the neighbour's calls served.
  */
-function simulate(quota: number, random: number, seconds = 180) {
+function simulate(quota: number, random: number, seconds = 180, neighbour = 0) {
   let now = 10_000;
+  const start = now;
   let seed = 42;
   const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const jitter = (spacing: number) => spacing * (1 + 0.3 * (2 * next() - 1));
   const limiter = new RateLimiter(30, () => now);
   let tokens = quota;
   let refilled = now;
-  let served = 0;
-  let throttled = 0;
-  const end = now + seconds * 1000;
-  while (now < end) {
-    now += 1000 / limiter.rate;
+  const take = () => {
     tokens = Math.min(quota, tokens + ((now - refilled) * quota) / 1000);
     refilled = now;
-    const allowed = tokens >= 1;
-    if (allowed) tokens--;
-    if (allowed && next() >= random) {
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
+  let served = 0;
+  let throttled = 0;
+  const minutes: { seeder: number; sent: number; got: number }[] = [];
+  const minute = () => (minutes[Math.floor((now - start) / 60_000)] ??= { seeder: 0, sent: 0, got: 0 });
+  let seederAt = now;
+  let neighbourAt = neighbour > 0 ? now + 1 : Infinity;
+  const end = now + seconds * 1000;
+  while (Math.min(seederAt, neighbourAt) < end) {
+    if (neighbourAt < seederAt) {
+      now = neighbourAt;
+      neighbourAt += jitter(1000 / neighbour);
+      minute().sent++;
+      if (take()) minute().got++;
+      continue;
+    }
+    now = seederAt;
+    seederAt += jitter(1000 / limiter.rate);
+    if (take() && next() >= random) {
       served++;
+      minute().seeder++;
       limiter.onSuccess();
     } else {
       throttled++;
       limiter.onThrottle();
     }
   }
-  return { served: served / seconds, throttled: throttled / (served + throttled), tolerated: limiter.tolerated };
+  return {
+    served: served / seconds,
+    throttled: throttled / (served + throttled),
+    tolerated: limiter.tolerated,
+    minutes: minutes.map((m) => ({ seeder: m.seeder / 60, neighbour: m.sent ? m.got / m.sent : 1 })),
+  };
 }
+
+describe('the limiter keeps other callers of the quota whole for as long as it runs', () => {
+  test('a neighbour at 15/s of a 30/s quota for six minutes: served 95 % or more in every minute, the seeder 90 % or more of the 15/s it leaves', () => {
+    const run = simulate(30, 0, 360, 15);
+    expect(run.minutes).toHaveLength(6);
+    for (const m of run.minutes) {
+      expect(m.neighbour).toBeGreaterThanOrEqual(0.95);
+      expect(m.seeder).toBeGreaterThanOrEqual(0.9 * 15);
+    }
+    expect(run.tolerated).toBe(0);
+  });
+
+  test('a quota at a third of its rate for five minutes: never learnt as noise, 90 % of it or more in every minute, few throttles', () => {
+    const run = simulate(10, 0, 300);
+    expect(run.tolerated).toBe(0);
+    for (const m of run.minutes) expect(m.seeder).toBeGreaterThanOrEqual(0.9 * 10);
+    expect(run.throttled).toBeLessThan(0.05);
+  });
+});
 
 describe('the limiter tells throttling it causes from throttling it does not', () => {
   test('30 % of calls throttled at random whatever the rate: learnt as noise, it serves near the 21/s bound, not at its floor', () => {
     const run = simulate(30, 0.3);
     expect(run.tolerated).toBeGreaterThan(0.2);
     expect(run.served).toBeGreaterThan(0.85 * 21);
-  });
-
-  test('a quota at a third of its rate: nothing learnt as noise; it settles at the quota with few throttles', () => {
-    const run = simulate(10, 0);
-    expect(run.tolerated).toBe(0);
-    expect(run.served).toBeGreaterThan(0.9 * 10);
-    expect(run.throttled).toBeLessThan(0.05);
   });
 
   test('half the quota left (a neighbour takes the rest): nothing learnt as noise, few throttles', () => {
@@ -263,32 +380,93 @@ describe('the limiter tells throttling it causes from throttling it does not', (
     expect(run.served).toBeGreaterThan(0.85 * 7);
   });
 
-  test('noise is learnt only after a whole window at half the rate or less, and tolerated up to its share plus a margin', () => {
+  test('a quota under half the rate: the throttles on the way down are not noise, and the rate stays under the ceiling it learnt', () => {
+    // GIVEN a quota of 10/s whose throttles come in bursts: once it is spent, the next six
+    // calls answered are throttled whatever the rate (they were on their way already)
     let now = 10_000;
     const limiter = new RateLimiter(30, () => now);
-    // Cut to 14.7/s (half the rate or less) by two throttles a second apart.
-    limiter.onThrottle();
-    now += 1_000;
-    limiter.onThrottle();
-    expect(limiter.rate).toBeCloseTo(14.7);
-    // Three seconds there, a third of the calls throttled: not yet a whole window, so a cut.
+    let tokens = 10;
+    let refilled = now;
+    let burst = 0;
+    let burstAt = 0;
+    let highest = 0;
+    const end = now + 300_000;
+    while (now < end) {
+      now += 1000 / limiter.rate;
+      tokens = Math.min(10, tokens + ((now - refilled) * 10) / 1000);
+      refilled = now;
+      let served = tokens >= 1;
+      let sent = now;
+      if (served) tokens--;
+      else if (burst === 0) {
+        burst = 6;
+        burstAt = now;
+      }
+      if (burst > 0) {
+        burst--;
+        served = false;
+        // Already on their way when the quota ran out.
+        sent = burstAt;
+      }
+      if (served) limiter.onSuccess(sent);
+      else limiter.onThrottle(sent);
+      // WHEN it has settled, after its first 20 s
+      if (now > 30_000) highest = Math.max(highest, limiter.rate);
+    }
+
+    // THEN nothing was learnt as noise, and it never went far past the quota again
+    expect(limiter.tolerated).toBe(0);
+    expect(highest).toBeLessThan(11);
+  });
+
+  test('noise is learnt only at a fifth of the rate or less, tolerated up to its share plus a margin, judged on the calls since the last cut', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
     const step = (throttled: boolean) => {
       now += 1000 / limiter.rate;
       if (throttled) limiter.onThrottle();
       else limiter.onSuccess();
     };
-    for (let i = 0; i < 30; i++) step(i % 3 === 0);
+    // A third of the calls throttled whatever the rate: cut by 30 % a second, to 6/s or less.
+    let i = 0;
+    while (limiter.rate > 6 && i < 1_000) step(i++ % 3 === 0);
     expect(limiter.tolerated).toBe(0);
-    expect(limiter.rate).toBeLessThan(14.7);
-    // Past a whole window slow, still a third throttled: noise, and the rate is free to grow.
-    for (let i = 0; i < 60; i++) step(i % 3 === 0);
+    // Two seconds there, still a third throttled: noise, and the rate is free to grow.
+    const low = now;
+    while (limiter.tolerated === 0 && i < 1_000) step(i++ % 3 === 0);
+    expect(now - low).toBeGreaterThanOrEqual(2_000);
+    expect(now - low).toBeLessThan(4_000);
     expect(limiter.tolerated).toBeCloseTo(1 / 3, 1);
-    const learnt = limiter.rate;
-    now += 5_000;
-    limiter.onSuccess();
-    expect(limiter.rate).toBeGreaterThan(learnt + 5);
+    for (let j = 0; j < 300; j++) step(j % 3 === 0);
+    expect(limiter.rate).toBeGreaterThan(20);
     // Twice as many throttles as the noise: pressure again, a cut.
-    for (let i = 0; i < 150; i++) step(i % 3 !== 0);
-    expect(limiter.rate).toBeLessThan(learnt + 5);
+    const learnt = limiter.rate;
+    for (let j = 0; j < 300; j++) step(j % 3 !== 0);
+    expect(limiter.rate).toBeLessThan(learnt * 0.75);
+  });
+
+  test('once the noise is learnt, the rate is back where the first cut of the way down left it', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    const step = (throttled: boolean) => {
+      now += 1000 / limiter.rate;
+      if (throttled) limiter.onThrottle();
+      else limiter.onSuccess();
+    };
+    let i = 0;
+    while (limiter.tolerated === 0 && i < 1_000) step(i++ % 3 === 0);
+    expect(limiter.tolerated).toBeGreaterThan(0);
+    expect(limiter.rate).toBeCloseTo(21);
+  });
+
+  test('every call throttled, however slow: not noise (an outage, or a quota far under the rates); the floor holds', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    for (let i = 0; i < 600; i++) {
+      now += 1000 / limiter.rate;
+      limiter.onThrottle();
+    }
+    expect(limiter.tolerated).toBe(0);
+    expect(limiter.rate).toBe(3);
   });
 });

@@ -42,3 +42,26 @@ test('scenario: a load-test population sharing one generated password', () => {
   });
   expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
 });
+
+test('scenario: three seeders in one stack, run one after another (each seed resource depends on the previous)', () => {
+  const stack = new Stack(new App(), 'Chain');
+  const pool = new SeededUserPool(stack, 'Pool', {
+    users: [
+      {
+        username: 'qa-admin',
+        mode: PasswordMode.RESET_REQUIRED,
+        attributes: { email: 'qa-admin@example.com', email_verified: 'true' },
+      },
+    ],
+  });
+  const password = SeedPassword.generate();
+  new UserSeeder(stack, 'Testers', {
+    userPool: pool,
+    users: [{ username: 'tester', mode: PasswordMode.TEMPORARY, password }],
+  });
+  new UserSeeder(stack, 'Load', {
+    userPool: pool,
+    users: Array.from({ length: 3 }, (_, i) => ({ username: `load-${i}`, mode: PasswordMode.PERMANENT, password })),
+  });
+  expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+});

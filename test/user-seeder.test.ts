@@ -321,6 +321,54 @@ describe('UserSeeder', () => {
     ]);
   });
 
+  test('the seeders of one stack run one after another: each seed resource depends on the one made before it', () => {
+    // GIVEN three seeders in one stack: two on one pool, one (a SeededUserPool's) on its own
+    const stack = new Stack();
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const password = SeedPassword.generate();
+    const first = new UserSeeder(stack, 'First', {
+      userPool: pool,
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password }],
+    });
+    const second = new SeededUserPool(stack, 'Second', {
+      users: [{ username: 'b', mode: PasswordMode.TEMPORARY, password }],
+    }).seeder;
+    const third = new UserSeeder(stack, 'Third', {
+      userPool: pool,
+      users: [{ username: 'c', mode: PasswordMode.TEMPORARY, password }],
+    });
+
+    // WHEN
+    const seeds = Template.fromStack(stack).findResources('Custom::CognitoUserSeed') as Record<string, any>;
+
+    // THEN a chain in construct order: CloudFormation creates them one after another, and
+    // deletes them one after another in the reverse order
+    const idOf = (s: UserSeeder) => stack.resolve((s.node.findChild('Resource').node.defaultChild as any).logicalId);
+    const seedDependencies = (s: UserSeeder) =>
+      (seeds[idOf(s)].DependsOn as string[]).filter((id) => seeds[id] !== undefined);
+    expect(seedDependencies(first)).toEqual([]);
+    expect(seedDependencies(second)).toEqual([idOf(first)]);
+    expect(seedDependencies(third)).toEqual([idOf(second)]);
+  });
+
+  test('seeders of different stacks are not chained', () => {
+    // GIVEN
+    const app = new App();
+    const one = new Stack(app, 'One');
+    const two = new Stack(app, 'Two');
+    new UserSeeder(one, 'Seeder', { userPool: importedPool(one) });
+    new UserSeeder(two, 'Seeder', { userPool: importedPool(two) });
+
+    // THEN neither seed resource waits for the other, and the stacks stay independent
+    for (const stack of [one, two]) {
+      const [seed] = Object.values(Template.fromStack(stack).findResources('Custom::CognitoUserSeed')) as any[];
+      expect(seed.DependsOn.filter((id: string) => id.startsWith('Seeder'))).toEqual([
+        expect.stringMatching(/^SeederPolicy/),
+      ]);
+      expect(stack.dependencies).toEqual([]);
+    }
+  });
+
   test('the ledger: one on-demand, encrypted table per stack with point-in-time recovery, removed with the stack after every seed resource', () => {
     // GIVEN two seeders in one stack
     const stack = new Stack();

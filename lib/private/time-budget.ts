@@ -3,6 +3,14 @@
  * checks and the handler's deploy-time estimate (bundled into the handler by esbuild).
  */
 
+import { SEED_SERVICE_TIMEOUT_SECONDS } from './contract';
+
+/**
+ * What a request may spend across invocations: CloudFormation's wait (3,600 s) less the
+ * 120 s the handler keeps to answer and the 60 s each of four invocations keeps back.
+ */
+export const SEED_BUDGET_SECONDS = SEED_SERVICE_TIMEOUT_SECONDS - 120 - 4 * 60;
+
 /** Calls per second per quota category. */
 export interface Rates {
   readonly create: number;
@@ -41,7 +49,17 @@ export function addCreateCalls(counts: CallCounts, mode: string, groups: number)
   counts.write += groups;
 }
 
+/** Seconds the calls of each category take at `rates` (each category is paced on its own). */
+export function categorySeconds(counts: CallCounts, rates: Omit<Rates, 'read'>): CallCounts {
+  return {
+    create: counts.create / rates.create,
+    recovery: counts.recovery / rates.recovery,
+    write: counts.write / rates.write,
+  };
+}
+
 /** Seconds the calls take at `rates`: each category is paced on its own, the slowest sets the time. */
 export function estimateSeconds(counts: CallCounts, rates: Omit<Rates, 'read'>): number {
-  return Math.max(counts.create / rates.create, counts.recovery / rates.recovery, counts.write / rates.write);
+  const seconds = categorySeconds(counts, rates);
+  return Math.max(seconds.create, seconds.recovery, seconds.write);
 }
