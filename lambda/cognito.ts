@@ -538,6 +538,9 @@ export class CognitoPool {
    * The call that has waited longest for Cognito's answer, if any is in flight: what a
    * request that ran out of time was stuck on.
    */
+  /** When this pool's first write (create, password, attribute, group or delete call) was sent. */
+  firstWriteAt?: number;
+
   oldestCall(): InFlightCall | undefined {
     let oldest: InFlightCall | undefined;
     for (const call of this.inFlight) if (!oldest || call.since < oldest.since) oldest = call;
@@ -548,6 +551,7 @@ export class CognitoPool {
     return paced(this.limiters[category], this.signal, this.stats, async () => {
       if (user !== undefined && WRITE_CATEGORIES.has(category)) await this.spaceWrite(user);
       const call: InFlightCall = { op, user, since: Date.now() };
+      if (this.firstWriteAt === undefined && WRITE_CATEGORIES.has(category)) this.firstWriteAt = call.since;
       this.inFlight.add(call);
       try {
         return await fn();
