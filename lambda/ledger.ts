@@ -37,6 +37,8 @@ import {
   manifestPartPrefix,
   splitManifestBody,
 } from '../lib/private/manifest-format';
+import type { RepairReport } from './drift';
+import type { RepairOptions } from './seed';
 
 /** What a seeder applied to a user: never a password, only where it came from. */
 export interface AppliedSpec {
@@ -80,6 +82,8 @@ export interface UserRecord {
    */
   readonly until?: number;
   readonly applied?: AppliedSpec;
+  /** When `applied` was last applied (ms since epoch): a change in the pool after it is drift. */
+  readonly appliedAt?: number;
   /** The owner a user was taken over from, to hand it back if this request fails. */
   readonly previousOwner?: string;
   /** `enrolled` once the seeder enrolled a TOTP software token for the user (its secret is in the TOTP secret). */
@@ -87,7 +91,7 @@ export interface UserRecord {
 }
 
 /** CloudFormation's request types, and a repair. */
-export type RequestType = 'Create' | 'Update' | 'Delete';
+export type RequestType = 'Create' | 'Update' | 'Delete' | 'Repair';
 
 /** How a request ended: what its answer says. */
 export interface Outcome {
@@ -95,6 +99,8 @@ export interface Outcome {
   readonly physicalResourceId: string;
   readonly reason?: string;
   readonly data?: Record<string, string>;
+  /** A repair's report. */
+  readonly report?: RepairReport;
 }
 
 /** What a request's work has established so far, for the slices after the first. */
@@ -137,6 +143,8 @@ export interface RequestRecord {
   readonly progress?: Progress;
   readonly outcome?: Outcome;
   readonly answered?: boolean;
+  /** A repair's options. */
+  readonly repair?: RepairOptions;
 }
 
 /** The fence of a seed resource: the request that may write now. */
@@ -414,6 +422,18 @@ export class Ledger {
 
   /** Digests of the properties of the last requests that succeeded on `owner` (newest last). */
   async appliedProperties(owner: string): Promise<string[]> {
+    return (await this.applied(owner)).digests;
+  }
+
+  /**
+   * The properties the last successful request on `owner` applied, with no plain-text
+   * password in them (a repair reads those from the template); undefined when none did.
+   */
+  async lastApplied(owner: string): Promise<string | undefined> {
+    return (await this.applied(owner)).spec;
+  }
+
+  private async applied(owner: string): Promise<{ digests: string[]; spec?: string }> {
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.table,
@@ -421,18 +441,36 @@ export class Ledger {
         ConsistentRead: true,
       }),
     );
-    return JSON.parse(str(out.Item ?? {}, 'digests') ?? '[]') as string[];
+    return {
+      digests: JSON.parse(str(out.Item ?? {}, 'digests') ?? '[]') as string[],
+      spec: str(out.Item ?? {}, 'spec'),
+    };
   }
 
-  /** Records that properties with `digest` were applied on `owner`; keeps the last `keep`. */
-  async noteAppliedProperties(owner: string, digest: string, keep = 10): Promise<void> {
+  /**
+   * Records that properties with `digest` were applied on `owner` (keeping the last `keep`
+   * digests), and `spec`, those properties without plain-text passwords, as the last applied.
+   */
+  async noteAppliedProperties(owner: string, digest: string, spec: string, keep = 10): Promise<void> {
     const digests = (await this.appliedProperties(owner)).filter((d) => d !== digest);
     digests.push(digest);
     await this.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: { pk: s(ownerPk(owner)), sk: s('APPLIED'), digests: s(JSON.stringify(digests.slice(-keep))) },
+        Item: {
+          pk: s(ownerPk(owner)),
+          sk: s('APPLIED'),
+          digests: s(JSON.stringify(digests.slice(-keep))),
+          spec: s(spec),
+        },
       }),
+    );
+  }
+
+  /** Forgets what was applied on `owner` (its resource is deleted). */
+  async forgetApplied(owner: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: { pk: s(ownerPk(owner)), sk: s('APPLIED') } }),
     );
   }
 
@@ -579,6 +617,7 @@ function toItem(r: UserRecord): Record<string, AttributeValue> {
   if (r.sub) item.sub = s(r.sub);
   if (r.until !== undefined) item.until = n(r.until);
   if (r.applied) item.applied = s(JSON.stringify(r.applied));
+  if (r.appliedAt !== undefined) item.appliedAt = n(r.appliedAt);
   if (r.previousOwner) item.previousOwner = s(r.previousOwner);
   if (r.totp) item.totp = s(r.totp);
   return item;
@@ -599,6 +638,7 @@ function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
     at: Number(item.at?.N ?? 0),
     until: item.until?.N === undefined ? undefined : Number(item.until.N),
     applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
+    appliedAt: item.appliedAt?.N === undefined ? undefined : Number(item.appliedAt.N),
     previousOwner: str(item, 'previousOwner'),
     totp: str(item, 'totp') === 'enrolled' ? 'enrolled' : undefined,
   };
@@ -617,6 +657,7 @@ function requestItem(r: RequestRecord): Record<string, AttributeValue> {
   if (r.key !== undefined) item.key = s(r.key);
   if (r.fence !== undefined) item.fence = n(r.fence);
   if (r.settling) item.settling = { BOOL: true };
+  if (r.repair) item.repair = s(JSON.stringify(r.repair));
   return item;
 }
 
@@ -639,5 +680,6 @@ function toRequest(item: Record<string, AttributeValue>): RequestRecord {
     outcome: json<Outcome>('outcome'),
     answered: item.answered?.BOOL === true,
     settling: item.settling?.BOOL === true,
+    repair: json<RepairOptions>('repair'),
   };
 }

@@ -299,6 +299,12 @@ export async function answerTask(input: AnswerInput): Promise<{ answered: boolea
   const { owner, requestId } = input.request;
   const ledger = openLedger();
   const record = await ledger.getRequest(owner, requestId);
+  if (record?.type === 'Repair') {
+    // Nobody to answer but the ledger, where the invoker reads the report.
+    if (!record.outcome) await unfinished(ledger, record, input.failure ?? undefined, logger);
+    await ledger.updateRequest(owner, requestId, { answered: true, properties: undefined });
+    return { answered: true };
+  }
   if (!record?.key) {
     logger.error({
       request: requestId,
@@ -350,7 +356,8 @@ async function unfinished(
   if (superseded) {
     reason = `${record.type} was superseded by a newer request on this resource before it finished; the newer request settles the users from the ledger`;
   } else {
-    if (pool && record.type !== 'Delete') await ledger.notePending(record.owner, pool, record.requestId);
+    if (pool && (record.type === 'Create' || record.type === 'Update'))
+      await ledger.notePending(record.owner, pool, record.requestId);
     const stuck =
       failure === 'Lambda.Unknown' && record.progress?.stuck
         ? ` (the last slice ended waiting: ${record.progress.stuck})`

@@ -14,6 +14,8 @@ import {
   stuckCallMessage,
 } from './cognito';
 import { createHash } from 'crypto';
+import { attributesToRestore, Drift, driftOf, PasswordPolicy, REPORT_MAX, RepairedUser, RepairReport } from './drift';
+export type { PasswordPolicy };
 import { AppliedSpec, Ledger, Progress, UserRecord } from './ledger';
 import { ComposedError, describeError, Logger, Redactor } from './log';
 import { AbortedError, Lanes, runBounded, StopSignal } from './pace';
@@ -156,6 +158,8 @@ export interface SeedResult {
   readonly counts: Counts;
   /** The users the request seeds (Create and Update). */
   readonly users?: number;
+  /** A repair's report. */
+  readonly report?: RepairReport;
 }
 
 export type Counts = Record<string, number>;
@@ -186,6 +190,30 @@ export async function deleteRequest(
 ): Promise<SeedResult | undefined> {
   const run = new Run(userPoolId, removal, who, deps);
   return run.removeAll(removal.retain, currentId);
+}
+
+/** What a repair is asked to do. */
+export interface RepairOptions {
+  readonly usernames?: readonly string[];
+  readonly dryRun: boolean;
+  readonly passwords: PasswordPolicy;
+  /** Users left out: their unsafePlainText password is no longer in the template. */
+  readonly skipped?: readonly string[];
+}
+
+/**
+ * A repair: every user the ledger holds for this seeder (or the ones named) back to what was
+ * last applied to it. It never deletes, never touches a user the ledger does not hold, and
+ * reports a user made again by hand instead of changing it. Undefined when the slice ended
+ * with users still to look at (the next slice starts again: what is repaired looks right).
+ */
+export async function repairRequest(
+  spec: SeedSpec,
+  who: RequestIdentity,
+  deps: SeedDeps,
+  options: RepairOptions,
+): Promise<RepairReport | undefined> {
+  return new Run(spec.userPoolId, spec, who, deps).repair(spec, options);
 }
 
 /**
@@ -291,6 +319,130 @@ class Run {
         ? this.outOfTime(plan.writes.length + plan.removals.length - this.completed)
         : describeError(error, this.deps.redactor);
     return this.undo(what, failedId);
+  }
+
+  async repair(spec: SeedSpec, options: RepairOptions): Promise<RepairReport | undefined> {
+    const description = await this.pool.describe();
+    if (!description)
+      throw new ComposedError(`user pool ${this.userPoolId} does not exist any more: nothing to repair`);
+    this.description = description;
+    const rule = description.usernameRule;
+    const named = options.usernames ? new Set(options.usernames.map((u) => usernameKey(u, rule))) : undefined;
+    const byKey = new Map(spec.users.map((u) => [usernameKey(u.username, rule), u]));
+    const records = (await this.deps.ledger.poolRecords(this.userPoolId)).filter(
+      (r) => r.owner === this.who.owner && r.state === 'present' && byKey.has(r.key) && (!named || named.has(r.key)),
+    );
+    const versions = new Map<string, string | undefined>();
+    await runBounded(distinctSources(spec.users), spec.maxConcurrency, this.deps.signal, async (source) => {
+      versions.set(
+        sourceKey(source),
+        await this.deps.passwords.readVersioned(source).then(
+          (v) => v.version,
+          () => undefined,
+        ),
+      );
+    });
+    const users: RepairedUser[] = [];
+    let left = 0;
+    const error = await runBounded(records, spec.maxConcurrency, this.deps.signal, async (record) => {
+      const user = byKey.get(record.key) as UserSpec;
+      const name = record.cognitoUsername ?? record.username;
+      const live = await this.pool.getUser(name);
+      const applied = record.applied as AppliedSpec;
+      const groups = live && applied.groups.length > 0 ? await this.pool.groupsOf(live.username) : [];
+      const sourceVersion = user.password ? versions.get(sourceKey(user.password)) : undefined;
+      const drift = driftOf({ applied, record, live, groups, sourceVersion, passwords: options.passwords });
+      if (drift === 'remade') {
+        left++;
+        users.push({
+          username: user.username,
+          found: ['remade-by-hand'],
+          done: [],
+          error: 'its sub is not the one the seeder recorded: someone made it again; left as it is',
+        });
+        return;
+      }
+      if (drift.length === 0) return;
+      if (options.dryRun) {
+        users.push({ username: user.username, found: drift, done: [] });
+        return;
+      }
+      const done: string[] = [];
+      try {
+        await this.putBack(record, user, applied, live, drift, sourceVersion, done);
+        users.push({ username: user.username, found: drift, done });
+      } catch (e) {
+        left++;
+        users.push({ username: user.username, found: drift, done, error: describeError(e, this.deps.redactor) });
+      }
+    });
+    if (error !== undefined) {
+      if (this.continues(error)) return undefined;
+      throw error;
+    }
+    // Users made again get their TOTP token as at the first deploy.
+    if (!options.dryRun && users.some((u) => u.found.includes('deleted'))) await this.settleTotp(spec);
+    for (const username of options.skipped ?? []) {
+      left++;
+      users.push({
+        username,
+        found: [],
+        done: [],
+        error:
+          'its unsafePlainText password is no longer in the template, so a repair cannot set it: deploy to re-apply it',
+      });
+    }
+    users.sort((a, b) => a.username.localeCompare(b.username));
+    return {
+      seeder: this.who.owner,
+      dryRun: options.dryRun,
+      checked: records.length,
+      users: users.slice(0, REPORT_MAX),
+      more: Math.max(0, users.length - REPORT_MAX),
+      left,
+      calls: this.pool.stats.calls,
+      seconds: Math.round((Date.now() - this.deps.since) / 1000),
+    };
+  }
+
+  /** Puts a drifted user back, as `drift` says, and records what was applied and when. */
+  private async putBack(
+    record: UserRecord,
+    user: UserSpec,
+    applied: AppliedSpec,
+    live: LiveUser | undefined,
+    drift: readonly Drift[],
+    sourceVersion: string | undefined,
+    done: string[],
+  ): Promise<void> {
+    const now = { ...applied, sourceVersion: applied.sourceVersion === undefined ? undefined : sourceVersion };
+    if (!live) {
+      // Deleted by hand: made again as at the first deploy; its new sub is recorded.
+      await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined, totp: undefined });
+      await this.create(record.key, user, now);
+      done.push('created');
+      return;
+    }
+    const name = live.username;
+    if (drift.includes('disabled')) {
+      await this.pool.enableUser(name);
+      done.push('enabled');
+    }
+    const restore = attributesToRestore(applied, live);
+    if (Object.keys(restore).length > 0) {
+      await this.pool.updateAttributes(name, restore);
+      done.push('attributes');
+    }
+    if (drift.some((d) => d.startsWith('password') || d === 'temporary-password-answered' || d === 'reset-answered')) {
+      await this.applyPassword(name, user);
+      done.push('password');
+    }
+    if (drift.includes('groups')) {
+      const groups = await this.pool.groupsOf(name);
+      for (const group of applied.groups.filter((g) => !groups.includes(g))) await this.pool.addToGroup(name, group);
+      done.push('groups');
+    }
+    await this.deps.ledger.save({ ...record, applied: now, appliedAt: Date.now() });
   }
 
   /**
@@ -847,7 +999,7 @@ class Run {
     if (user.mode === 'PERMANENT') await this.pool.setPassword(live.username, password as string, true);
     if (user.mode === 'RESET_REQUIRED') await this.forceReset(live.username);
     for (const group of user.groups) await this.pool.addToGroup(live.username, group);
-    await this.deps.ledger.save({ ...withSub, state: 'present', applied });
+    await this.deps.ledger.save({ ...withSub, state: 'present', applied, appliedAt: Date.now() });
     return 'created';
   }
 
@@ -862,7 +1014,7 @@ class Run {
     await this.deps.ledger.save(withSub);
     await this.applyPassword(live.username, user);
     for (const group of user.groups) await this.pool.addToGroup(live.username, group);
-    await this.deps.ledger.save({ ...withSub, state: 'present', applied });
+    await this.deps.ledger.save({ ...withSub, state: 'present', applied, appliedAt: Date.now() });
     return 'created';
   }
 
@@ -889,7 +1041,7 @@ class Run {
     if (Object.keys(user.attributes).length > 0) await this.pool.updateAttributes(live.username, user.attributes);
     await this.applyPassword(live.username, user);
     for (const group of user.groups) await this.pool.addToGroup(live.username, group);
-    await this.deps.ledger.save({ ...record, applied });
+    await this.deps.ledger.save({ ...record, applied, appliedAt: Date.now() });
     return 'adopted';
   }
 
@@ -911,7 +1063,7 @@ class Run {
       throw new UserError(user.username, `seed resource ${held.owner} changed it meanwhile: deploy again`);
     }
     if (modify) await this.applyChanges(record, modify);
-    await this.deps.ledger.save({ ...record, applied });
+    await this.deps.ledger.save({ ...record, applied, appliedAt: Date.now() });
     return 'taken-over';
   }
 
@@ -927,7 +1079,7 @@ class Run {
       await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined, totp: undefined });
       return this.create(action.key, user, action.applied);
     }
-    await this.deps.ledger.save({ ...record, applied: action.applied });
+    await this.deps.ledger.save({ ...record, applied: action.applied, appliedAt: Date.now() });
     return 'updated';
   }
 

@@ -28,6 +28,7 @@ import {
   physicalId,
   poolOfPhysicalId,
   reconcileRequest,
+  repairRequest,
   RequestIdentity,
   SeedDeps,
   SeedFailure,
@@ -151,6 +152,11 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
   };
   const who: RequestIdentity = { owner, requestId, stackId: record.stackId, requestType: record.type };
   let outcome: Outcome | undefined;
+  // What the slice spent before its first write: reading the users, the ledger and the pool.
+  const beforeFirstWrite = (): number | undefined => {
+    const first = Math.min(...pools.map((p) => p.firstWriteAt ?? Infinity));
+    return Number.isFinite(first) ? first - started : undefined;
+  };
   try {
     const result = await runSlice(record, properties, who, deps, slice, context);
     if (watch.moved) {
@@ -164,6 +170,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
         users: result.users,
         ...result.counts,
         slice,
+        firstWriteMs: beforeFirstWrite(),
         ms,
         usersPerSecond: Math.round(((result.users ?? 0) / Math.max(ms, 1)) * 100_000) / 100,
       });
@@ -173,6 +180,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
         request: requestId,
         outcome: 'continuing',
         slice,
+        firstWriteMs: beforeFirstWrite(),
         ms: Date.now() - started,
       });
     }
@@ -208,8 +216,13 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
  * applied with success vouch for a later rollback that sends them again.
  */
 async function finish(ledger: Ledger, record: RequestRecord, outcome: Outcome): Promise<void> {
-  if (outcome.status === 'SUCCESS' && record.type !== 'Delete' && record.properties) {
-    await ledger.noteAppliedProperties(record.owner, propertiesDigest(JSON.parse(record.properties)));
+  if (outcome.status === 'SUCCESS' && (record.type === 'Create' || record.type === 'Update') && record.properties) {
+    const properties = JSON.parse(record.properties) as Record<string, unknown>;
+    await ledger.noteAppliedProperties(
+      record.owner,
+      propertiesDigest(properties),
+      JSON.stringify(withoutPlainText(properties)),
+    );
   }
   await ledger.updateRequest(record.owner, record.requestId, { outcome });
   await ledger.releaseSlice(record.owner, record.requestId);
@@ -226,6 +239,11 @@ async function runSlice(
 ): Promise<SeedResult | undefined> {
   if (record.type === 'Delete') {
     return deleteResource(properties, record.physicalResourceId ?? '', who, deps, slice);
+  }
+  if (record.type === 'Repair') {
+    const spec = parseProperties(await clients().usersFiles.inline(properties));
+    const report = await repairRequest(spec, who, deps, record.repair ?? { dryRun: true, passwords: 'changed' });
+    return report && { physicalResourceId: '', counts: {}, report };
   }
   const spec = parseProperties(await clients().usersFiles.inline(properties));
   const id = physicalId(spec.userPoolId, who.owner);
@@ -271,9 +289,33 @@ async function deleteResource(
   return deleteRequest(removal, pool, who, currentId, deps);
 }
 
+/**
+ * The properties without a plain-text password's value (kept in the ledger for a repair,
+ * which reads such a value from the template again, where unsafePlainText put it).
+ */
+function withoutPlainText(properties: Record<string, unknown>): Record<string, unknown> {
+  const users = properties.Users;
+  if (!Array.isArray(users)) return properties;
+  return {
+    ...properties,
+    Users: users.map((u: { Password?: { Source?: string } }) =>
+      u?.Password?.Source === 'plaintext' ? { ...u, Password: { Source: 'plaintext' } } : u,
+    ),
+  };
+}
+
 /** The answer of a request that succeeded: its physical id and what it returns. */
 function success(record: RequestRecord, properties: Record<string, unknown>, result: SeedResult): Outcome {
   if (record.type === 'Delete') return { status: 'SUCCESS', physicalResourceId: result.physicalResourceId };
+  if (result.report) {
+    const left = result.report.left;
+    return {
+      status: left > 0 ? 'FAILED' : 'SUCCESS',
+      physicalResourceId: '',
+      reason: left > 0 ? `${left} user(s) could not be put back: see the report` : undefined,
+      report: result.report,
+    };
+  }
   const usersFile = properties.UsersFile as { ObjectArn?: string } | undefined;
   return {
     status: 'SUCCESS',

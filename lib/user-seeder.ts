@@ -18,6 +18,8 @@ import {
   Token,
 } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -134,6 +136,31 @@ export interface SeedingOptions {
    * @default false - adopted users are released, never deleted
    */
   readonly deleteAdoptedUsers?: boolean;
+
+  /**
+   * Repairs the seeded users on this schedule: each user the seeder holds is put back to
+   * what it last applied (a user deleted by hand made again, a disabled one enabled, a
+   * changed password set again from its source, a TEMPORARY user back to
+   * FORCE_CHANGE_PASSWORD, attributes and groups). An EventBridge rule invokes the seeding
+   * function with a repair request; a repair never deletes a user and never touches one
+   * the seeder does not hold. It costs at least one AdminGetUser a seeded user (120/s).
+   *
+   * @example events.Schedule.cron({ hour: '5', minute: '0' })
+   * @default - no scheduled repair (repair on demand with `grantRepair` and `cdk-cognito-seeder repair`)
+   */
+  readonly repairSchedule?: events.Schedule;
+
+  /**
+   * Repairs the seeded users when one of their password sources changes: SSM's Parameter
+   * Store change events for the parameters they read, and Secrets Manager's
+   * `PutSecretValue`, `UpdateSecret` and `RotationSucceeded` for the secrets they read. The
+   * new value then reaches Cognito without a deploy. Secrets Manager's events reach
+   * EventBridge only through CloudTrail: the account needs a trail that logs management
+   * events in the stack's region (without one, only parameter changes start a repair).
+   *
+   * @default false
+   */
+  readonly repairOnPasswordChange?: boolean;
 
   /**
    * The most users processed at the same time. The seeding function starts with 16 and
@@ -375,7 +402,11 @@ export class UserSeeder extends Construct implements iam.IGrantable {
           'cognito-idp:AdminCreateUser',
           'cognito-idp:AdminDeleteUser',
           'cognito-idp:AdminDeleteUserAttributes',
+          // A repair enables a seeded user someone disabled.
+          'cognito-idp:AdminEnableUser',
           'cognito-idp:AdminGetUser',
+          // A repair finds the groups a seeded user was taken out of.
+          'cognito-idp:AdminListGroupsForUser',
           'cognito-idp:AdminRemoveUserFromGroup',
           'cognito-idp:AdminResetUserPassword',
           // Turns off a TOTP token the seeder enrolled, once its user no longer asks for one.
@@ -446,12 +477,33 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         userPoolId: props.userPool.userPoolId,
         region: stack.region,
         clientId: Lazy.string({ produce: () => this.signInClient?.userPoolClientId }),
+        // What users.repair() and rearm() invoke (with grantRepair / grantRearm).
+        functionArn: seedFunction.function.functionArn,
       }),
     });
     this.manifestParameter.node.addDependency(this.resource);
     Aspects.of(this).add({ visit: (node) => node === this.resource && this.placeUsers() });
 
     for (const user of props.users ?? []) this.bind(user);
+
+    if (props.repairSchedule) {
+      new events.Rule(this, 'RepairSchedule', {
+        description: `Repairs the users ${this.node.path} seeded (cdk-cognito-seeder)`,
+        schedule: props.repairSchedule,
+        targets: [this.repairTarget()],
+      });
+    }
+    if (props.repairOnPasswordChange) {
+      // Once every user is bound: the rules match the sources of all of them.
+      let added = false;
+      Aspects.of(this).add({
+        visit: (node) => {
+          if (node !== this.resource || added) return;
+          added = true;
+          this.addPasswordChangeRules();
+        },
+      });
+    }
   }
 
   /**
@@ -602,12 +654,30 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   }
 
   /**
+   * Lets `grantee` ask the seeding function for a repair (`SeededUsers.repair()` in
+   * `cdk-cognito-seeder/testing`, `cdk-cognito-seeder repair`): `lambda:InvokeFunction` on
+   * the stack's seeding function, and what `grantReadManifest` grants. Nothing on the pool:
+   * the function does the repair, and a repair can only put back what the seeder last
+   * applied (it names no password, no source, no user the seeder does not hold).
+   *
+   * @param grantee who may ask for repairs, for example a test runner's role or a pipeline
+   */
+  public grantRepair(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.seedFunction.function.functionArn],
+    }).combine(this.grantReadManifest(grantee));
+  }
+
+  /**
    * Lets `grantee` put a TEMPORARY user back into FORCE_CHANGE_PASSWORD with its seeded
    * password (`SeededUsers.rearm()` in `cdk-cognito-seeder/testing`), so every run of a
-   * first-sign-in test starts the same: `cognito-idp:AdminSetUserPassword` on this pool
-   * (IAM cannot narrow it to some users: the grantee may set any user's password in the
-   * pool), and what `grantReadPassword` grants for every TEMPORARY user, those added later
-   * included.
+   * first-sign-in test starts the same. A re-arm is a repair of that user, done by the
+   * seeding function: `grantee` gets what `grantRepair` grants (invoking the function,
+   * nothing on the pool, so it cannot set a password of its choice), and what
+   * `grantReadPassword` grants for every TEMPORARY user, those added later included, to
+   * sign in afterwards.
    *
    * @param grantee who may re-arm users, for example a test runner's role
    */
@@ -623,11 +693,58 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     };
     Aspects.of(this).add({ visit: (node) => node === this.resource && grantTemporary() });
     grantTemporary();
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['cognito-idp:AdminSetUserPassword'],
-      resourceArns: [this.userPool.userPoolArn],
-    }).combine(this.grantReadManifest(grantee));
+    return this.grantRepair(grantee);
+  }
+
+  /** The function, asked for a repair of this seeder's users, without waiting for its report. */
+  private repairTarget(): targets.LambdaFunction {
+    return new targets.LambdaFunction(this.seedFunction.function, {
+      event: events.RuleTargetInput.fromObject({ kind: 'repair', seeder: this.ownerLogicalId(), waitSeconds: 0 }),
+      retryAttempts: 2,
+    });
+  }
+
+  /** Rules that start a repair when a parameter or secret a user's password comes from changes. */
+  private addPasswordChangeRules(): void {
+    const parameters = new Map<string, ssm.IParameter>();
+    const secrets = new Map<string, secretsmanager.ISecret>();
+    for (const { binding } of this.bound) {
+      if (binding?.parameter) parameters.set(binding.parameter.node.path, binding.parameter);
+      if (binding?.secret) secrets.set(binding.secret.node.path, binding.secret);
+    }
+    if (parameters.size > 0) {
+      new events.Rule(this, 'RepairOnParameterChange', {
+        description: `Repairs the users ${this.node.path} seeded when a parameter their passwords come from changes`,
+        eventPattern: {
+          source: ['aws.ssm'],
+          detailType: ['Parameter Store Change'],
+          detail: {
+            name: [...parameters.values()].map((p) => p.parameterName),
+            operation: ['Create', 'Update'],
+          },
+        },
+        targets: [this.repairTarget()],
+      });
+    }
+    if (secrets.size > 0) {
+      // A call may name the secret by its ARN or its name; rotation names its ARN.
+      const ids = [...secrets.values()].flatMap((x) => [x.secretArn, x.secretName]);
+      new events.Rule(this, 'RepairOnSecretChange', {
+        description: `Repairs the users ${this.node.path} seeded when a secret their passwords come from changes (CloudTrail)`,
+        eventPattern: {
+          source: ['aws.secretsmanager'],
+          detail: {
+            eventSource: ['secretsmanager.amazonaws.com'],
+            eventName: ['PutSecretValue', 'UpdateSecret', 'RotationSucceeded'],
+            $or: [
+              { requestParameters: { secretId: ids } },
+              { additionalEventData: { SecretId: [...secrets.values()].map((x) => x.secretArn) } },
+            ],
+          } as Record<string, unknown>,
+        },
+        targets: [this.repairTarget()],
+      });
+    }
   }
 
   private grantReadTotp(grantee: iam.IGrantable): iam.Grant {

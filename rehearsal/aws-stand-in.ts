@@ -17,12 +17,17 @@ export class AwsStandIn {
   readonly parameterTypes = new Map<string, string>();
   /** How many times each secret was written (PutSecretValue): its version number. */
   readonly secretVersions = new Map<string, number>();
+  /** Each parameter's version: 1, and one more per change. */
+  readonly parameterVersions = new Map<string, number>();
   /** S3 objects by `bucket/key`. */
   readonly objects = new Map<string, Buffer>();
   /** Calls served, by target, for reports. */
   readonly calls: Record<string, number> = {};
-  /** Receives the payload of each asynchronous Lambda Invoke (a seeding function continuing itself). */
-  onInvoke?: (functionName: string, payload: string) => void;
+  /**
+   * Runs a Lambda Invoke of `functionName` (a name or an ARN) with `payload`: resolves with
+   * what the function returned, or rejects with the type of the error it threw.
+   */
+  onInvoke?: (functionName: string, payload: string) => Promise<unknown>;
   private server?: http.Server;
 
   async start(): Promise<void> {
@@ -32,7 +37,14 @@ export class AwsStandIn {
       req.on('end', () => {
         const url = new URL(req.url ?? '/', 'http://x');
         const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-        if (req.method === 'POST' && invoke) return this.invoke(decodeURIComponent(invoke[1]), body, res);
+        if (req.method === 'POST' && invoke) {
+          return this.invoke(
+            decodeURIComponent(invoke[1]),
+            body,
+            res,
+            String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse'),
+          );
+        }
         if (req.method === 'GET') return this.getObject(decodeURIComponent(url.pathname.slice(1)), res);
         this.answer(String(req.headers['x-amz-target'] ?? ''), body, res);
       });
@@ -51,8 +63,12 @@ export class AwsStandIn {
     });
   }
 
-  /** Lambda's asynchronous Invoke: accepted (202) at once, run by whoever listens. */
-  private invoke(functionName: string, payload: string, res: http.ServerResponse): void {
+  /**
+   * Lambda's Invoke: an `Event` invocation is accepted (202) at once and runs on; a
+   * `RequestResponse` one answers with what the function returned (200), or with its
+   * error's type in X-Amz-Function-Error, as Lambda does.
+   */
+  private invoke(functionName: string, payload: string, res: http.ServerResponse, type: string): void {
     this.calls['lambda.Invoke'] = (this.calls['lambda.Invoke'] ?? 0) + 1;
     if (!this.onInvoke) {
       res
@@ -60,8 +76,19 @@ export class AwsStandIn {
         .end(JSON.stringify({ Type: 'User', message: 'no function' }));
       return;
     }
-    res.writeHead(202, { 'content-type': 'application/json' }).end();
-    this.onInvoke(functionName, payload);
+    const running = this.onInvoke(functionName, payload);
+    if (type === 'Event') {
+      running.catch(() => undefined);
+      res.writeHead(202, { 'content-type': 'application/json' }).end();
+      return;
+    }
+    running.then(
+      (result) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result ?? null)),
+      (error: Error) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' })
+          .end(JSON.stringify({ errorType: error.name, errorMessage: error.message })),
+    );
   }
 
   private getObject(path: string, res: http.ServerResponse): void {
@@ -72,6 +99,18 @@ export class AwsStandIn {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': object.length }).end(object);
+  }
+
+  /** A new value for a secret, as PutSecretValue or a rotation gives it: a new version. */
+  putSecretValue(secretId: string, value: string): void {
+    this.secrets.set(secretId, value);
+    this.secretVersions.set(secretId, (this.secretVersions.get(secretId) ?? 0) + 1);
+  }
+
+  /** A new value for a parameter, as PutParameter with Overwrite gives it: a new version. */
+  putParameter(name: string, value: string): void {
+    this.parameters.set(name, value);
+    this.parameterVersions.set(name, (this.parameterVersions.get(name) ?? 1) + 1);
   }
 
   private answer(target: string, body: string, res: http.ServerResponse): void {
@@ -103,7 +142,7 @@ export class AwsStandIn {
       Name: name,
       Type: this.parameterTypes.get(name) ?? 'SecureString',
       Value: this.parameters.get(name),
-      Version: 1,
+      Version: this.parameterVersions.get(name) ?? 1,
     });
     if (target === 'AmazonSSM.GetParameter') {
       if (!this.parameters.has(input.Name))

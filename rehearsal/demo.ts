@@ -184,6 +184,8 @@ function pointAtRehearsal(rehearsal: Rehearsal): void {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: rehearsal.standIn.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: rehearsal.ledgerDb.endpoint,
     AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: rehearsal.emulator.endpoint,
+    // repair() and rearm() invoke the seeding function: the rehearsal runs it.
+    AWS_ENDPOINT_URL_LAMBDA: rehearsal.standIn.endpoint,
   });
 }
 

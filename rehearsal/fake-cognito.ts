@@ -16,6 +16,8 @@ interface User {
   attributes: Map<string, string>;
   groups: Set<string>;
   status: string;
+  /** False once AdminDisableUser ran (and until AdminEnableUser). */
+  enabled?: boolean;
   created: number;
   modified: number;
 }
@@ -136,7 +138,7 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     Username: u.username,
     Attributes: toAttributes(u),
     UserStatus: u.status,
-    Enabled: true,
+    Enabled: u.enabled !== false,
     UserCreateDate: u.created / 1000,
     UserLastModifiedDate: u.modified / 1000,
   });
@@ -315,10 +317,22 @@ export async function startFakeCognito(): Promise<FakeCognito> {
         Username: u.username,
         UserAttributes: toAttributes(u),
         UserStatus: u.status,
-        Enabled: true,
+        Enabled: u.enabled !== false,
         UserCreateDate: u.created / 1000,
         UserLastModifiedDate: u.modified / 1000,
       };
+    },
+    AdminDisableUser: (i) => {
+      const u = user(pool(i.UserPoolId), i.Username);
+      u.enabled = false;
+      touch(u);
+      return {};
+    },
+    AdminEnableUser: (i) => {
+      const u = user(pool(i.UserPoolId), i.Username);
+      u.enabled = true;
+      touch(u);
+      return {};
     },
     AdminListGroupsForUser: (i) => ({
       Groups: [...user(pool(i.UserPoolId), i.Username).groups].map((GroupName) => ({

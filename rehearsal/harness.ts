@@ -167,14 +167,38 @@ export class Rehearsal {
     await engine.start();
     const cloudFormation = new CloudFormationStandIn(PSEUDO['AWS::StackId']);
     await cloudFormation.start();
-    return new Rehearsal(emulator, standIn, responses, proxy, ledgerDb, engine, cloudFormation);
+    const rehearsal = new Rehearsal(emulator, standIn, responses, proxy, ledgerDb, engine, cloudFormation);
+    standIn.onInvoke = (name, payload) => rehearsal.invokeFunction(name, JSON.parse(payload || 'null'));
+    return rehearsal;
   }
+
+  /**
+   * A direct invocation of a stack's function (a repair asked for by the testing module or
+   * the CLI), in a fresh process: what it returned, or an error named by its type.
+   */
+  async invokeFunction(nameOrArn: string, payload: unknown): Promise<unknown> {
+    const fn = [...this.functions.values()].find(
+      (f) => f.arn === nameOrArn || f.arn.endsWith(`:function:${nameOrArn}`),
+    );
+    if (!fn) throw taskError('ResourceNotFoundException', `function ${nameOrArn} was not stood up by the rehearsal`);
+    const run = await this.runHandler(fn, payload as Record<string, unknown>, {});
+    this.invocationOutputs.push(run.output);
+    if (run.outcome?.error) throw taskError(String(run.outcome.error.name));
+    if (run.exitCode !== 0 || !run.outcome)
+      throw taskError('Lambda.Unknown', `the invocation ended with code ${run.exitCode}`);
+    return run.outcome.result;
+  }
+
+  /** What direct invocations of the functions printed. */
+  readonly invocationOutputs: string[] = [];
 
   /** A client of the emulator itself, for setting up and checking the pool's state. */
   readonly cognito: CognitoIdentityProviderClient;
   /** A client of the embedded DynamoDB that holds the ledger. */
   readonly dynamodb: DynamoDBClient;
   private readonly tables = new Set<string>();
+  /** The stacks' functions, by ARN: what a Lambda Invoke of one runs. */
+  private readonly functions = new Map<string, FunctionSettings>();
   /** The properties the latest template gives each seed resource (resolved), as JSON. */
   private readonly latestProperties = new Map<string, string>();
   /** Settings of each request's invocations, by execution name. */
@@ -341,6 +365,7 @@ export class Rehearsal {
         )?.Parameters?.FunctionName,
       );
       const fn = this.functionSettings(synthesized, functionArn);
+      this.functions.set(fn.arn, fn);
       this.engine.register(arn, definition, (payload, info) => this.runTask(fn, payload, info.executionName));
     }
 

@@ -19,6 +19,8 @@ export const DEFAULT_QUOTAS: Record<string, { rate: number; targets: string[] }>
       'AdminUpdateUserAttributes',
       'AdminDeleteUserAttributes',
       'AdminDeleteUser',
+      'AdminEnableUser',
+      'AdminDisableUser',
     ],
   },
   UserRead: { rate: 120, targets: ['AdminGetUser', 'AdminListGroupsForUser'] },

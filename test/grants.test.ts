@@ -262,7 +262,13 @@ test("grantReadManifest grants the pointer, the stack path and this seeder's man
   expect(seeder.manifestParameterName).toBe('/cdk-cognito-seeder/Stack/Seeder');
 });
 
-test("grantRearm: AdminSetUserPassword on the pool, the TEMPORARY users' passwords (later ones too), the manifest", () => {
+/** Invoking the stack's seeding function: what a repair (and a re-arm) takes. */
+function invokeStatement(stack: Stack): unknown {
+  const seed = Object.values(Template.fromStack(stack).findResources('Custom::CognitoUserSeed'))[0] as any;
+  return { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: seed.Properties.ServiceToken };
+}
+
+test("grantRearm: invoking the seeding function, the TEMPORARY users' passwords (later ones too), the manifest; nothing on the pool", () => {
   // GIVEN
   const { stack, seeder, runner } = setup();
   const temporary = new secretsmanager.Secret(stack, 'Temporary');
@@ -275,14 +281,26 @@ test("grantRearm: AdminSetUserPassword on the pool, the TEMPORARY users' passwor
 
   // THEN
   expectStatements(stack, [
-    {
-      Effect: 'Allow',
-      Action: 'cognito-idp:AdminSetUserPassword',
-      Resource: stack.resolve(seeder.userPool.userPoolArn),
-    },
+    invokeStatement(stack),
     ...manifestStatements(stack, seeder),
     { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, temporary) } },
   ]);
+  // A test runner with it cannot set a password of its choice: no Cognito action at all.
+  expect(JSON.stringify(runnerStatements(stack))).not.toContain('cognito-idp');
+});
+
+test('grantRepair: invoking the seeding function and reading the manifest, nothing on the pool or any password', () => {
+  // GIVEN
+  const { stack, seeder, runner } = setup();
+  const secret = new secretsmanager.Secret(stack, 'Pw');
+  seeder.addUser({ username: 'a', mode: PasswordMode.PERMANENT, password: SeedPassword.fromSecret(secret) });
+
+  // WHEN
+  seeder.grantRepair(runner);
+
+  // THEN
+  expectStatements(stack, [invokeStatement(stack), ...manifestStatements(stack, seeder)]);
+  expect(JSON.stringify(runnerStatements(stack))).not.toMatch(/cognito-idp|secretsmanager|kms/);
 });
 
 test('a TOTP user: the seeding role may write exactly its TOTP secret; grantReadPassword adds reading it', () => {

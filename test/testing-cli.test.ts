@@ -6,7 +6,7 @@ import * as path from 'path';
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { jwtClaims } from '../testing/browser-storage';
 import { main } from '../testing/cli';
-import { createLedgerTable, manifestOf, writeManifest } from './support/manifest-fixture';
+import { createLedgerTable, manifestOf, rearmDouble, writeManifest } from './support/manifest-fixture';
 import {
   createPoolAndClient,
   createUser,
@@ -202,13 +202,61 @@ test('totp prints the current code; rearm makes a TEMPORARY user temporary again
   const status = async () =>
     (await services.cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: 'bob' }))).UserStatus;
   expect(await status()).toBe('CONFIRMED');
+  const fn = rearmDouble(services.standIn, services.cognito, userPoolId, { bob: PASSWORDS.bob });
   const rearm = await cli('rearm', 'Cli', 'bob');
+  expect(fn.payloads).toEqual([expect.objectContaining({ kind: 'repair', usernames: ['bob'], passwords: 'always' })]);
   expect(rearm).toEqual({
     status: 0,
     stdout: `Re-armed 'bob': FORCE_CHANGE_PASSWORD, with its seeded password\n`,
     stderr: '',
   });
   expect(await status()).toBe('FORCE_CHANGE_PASSWORD');
+});
+
+test('repair prints the report, passes --dry-run and the users named, and exits 1 when a user was left', async () => {
+  const payloads: Record<string, unknown>[] = [];
+  services.standIn.onInvoke = async (_name, text) => {
+    const payload = JSON.parse(text);
+    payloads.push(payload);
+    const users = [
+      { username: 'alice', found: ['disabled'], done: payload.dryRun ? [] : ['enabled'] },
+      {
+        username: 'carol',
+        found: ['remade-by-hand'],
+        done: [],
+        error: 'its sub is not the one the seeder recorded: someone made it again; left as it is',
+      },
+    ];
+    const report = {
+      seeder: payload.seeder,
+      dryRun: payload.dryRun === true,
+      checked: 4,
+      users,
+      more: 0,
+      left: 1,
+      calls: 7,
+      seconds: 1,
+    };
+    return { status: 'FAILED', repairId: 'repair-x', reason: '1 user(s) could not be put back', report };
+  };
+  const dry = await cli('repair', 'Cli', 'alice', 'carol', '--dry-run');
+  expect(payloads[0]).toEqual(
+    expect.objectContaining({ kind: 'repair', usernames: ['alice', 'carol'], dryRun: true, passwords: 'changed' }),
+  );
+  expect(dry.status).toBe(1);
+  expect(dry.stdout).toBe(
+    [
+      'alice: disabled',
+      'carol: remade-by-hand (not repaired: its sub is not the one the seeder recorded: someone made it again; left as it is)',
+      'Dry run: 4 users checked, 2 drifted, 1 not repaired; 7 Cognito calls in 1 s',
+      '',
+    ].join('\n'),
+  );
+  const all = await cli('repair', 'Cli', '--json');
+  expect(payloads[1]).not.toHaveProperty('usernames');
+  expect(JSON.parse(all.stdout)).toMatchObject({ checked: 4, left: 1 });
+  expect((await cli('repair', 'Cli', 'nobody')).stderr).toMatch(/No user 'nobody'/);
+  expect(payloads).toHaveLength(2);
 });
 
 test('fails with status 1 and a message, never a password, when the command fails', async () => {

@@ -10,7 +10,14 @@ import { jwtClaims } from '../testing/browser-storage';
 import { manifestPartKey, ManifestSource, ManifestUser } from '../testing/manifest-format';
 import { assembleManifest, parsePointer } from '../testing/manifest-reader';
 import { totpCode } from '../testing/totp';
-import { corruptPart, createLedgerTable, manifestOf, writeManifest } from './support/manifest-fixture';
+import {
+  corruptPart,
+  createLedgerTable,
+  manifestOf,
+  rearmDouble,
+  SEED_FUNCTION_ARN,
+  writeManifest,
+} from './support/manifest-fixture';
 import {
   createPoolAndClient,
   createUser,
@@ -187,6 +194,7 @@ describe('load', () => {
         userPoolId,
         region: REGION,
         clientId,
+        functionArn: SEED_FUNCTION_ARN,
       });
     } finally {
       ssm.destroy();
@@ -297,8 +305,19 @@ describe('signIn', () => {
     expect(jwtClaims(first.accessToken).username).toBe('bob');
     expect(await status()).toBe('CONFIRMED');
 
-    // THEN rearm makes him temporary again, and the next run signs in the same way
+    // THEN rearm asks the seeding function for a repair of bob alone, naming no password,
+    // and the next run signs in the same way
+    const fn = rearmDouble(services.standIn, services.cognito, userPoolId, { bob: PASSWORDS.bob });
     await users.rearm('bob');
+    expect(fn.payloads).toEqual([
+      {
+        functionName: SEED_FUNCTION_ARN,
+        kind: 'repair',
+        seeder: 'UsersSeederSeedA1',
+        usernames: ['bob'],
+        passwords: 'always',
+      },
+    ]);
     expect(await status()).toBe('FORCE_CHANGE_PASSWORD');
     const second = await users.signIn('bob');
     expect(jwtClaims(second.idToken)['cognito:username']).toBe('bob');

@@ -4,7 +4,8 @@
  * Cognito client), each with the module's `maxAttempts` and region; clients the caller
  * passes in are used as they are. Endpoints come from the SDK's own configuration, which
  * honours `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SSM`, `AWS_ENDPOINT_URL_DYNAMODB`,
- * `AWS_ENDPOINT_URL_SECRETS_MANAGER` and `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`.
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` and
+ * `AWS_ENDPOINT_URL_LAMBDA`.
  *
  * Calls return plain data and throw the SDK's errors unchanged: the caller knows what it
  * was doing and turns them into {@link SeededUsersError}s.
@@ -14,6 +15,7 @@ import type {
   RespondToAuthChallengeCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import type { GetParameterCommandOutput, GetParametersByPathCommandOutput } from '@aws-sdk/client-ssm';
 
@@ -36,8 +38,10 @@ export interface SeededUsersClients {
   readonly dynamodb?: AwsSdkClient;
   /** A `SecretsManagerClient`: passwords and TOTP secrets kept in Secrets Manager. */
   readonly secretsManager?: AwsSdkClient;
-  /** A `CognitoIdentityProviderClient`: sign-in, and `rearm`. */
+  /** A `CognitoIdentityProviderClient`: sign-in. */
   readonly cognito?: AwsSdkClient;
+  /** A `LambdaClient`: `repair` and `rearm`, which the seeding function carries out. */
+  readonly lambda?: AwsSdkClient;
 }
 
 /** How {@link Aws} makes its clients. */
@@ -195,23 +199,25 @@ export class Aws {
     return authStep(out);
   }
 
-  /** AdminSetUserPassword. */
-  async adminSetUserPassword(
-    userPoolId: string,
-    username: string,
-    password: string,
-    permanent: boolean,
-  ): Promise<void> {
-    const { AdminSetUserPasswordCommand } = await import('@aws-sdk/client-cognito-identity-provider');
-    const cognito = await this.client('cognito');
-    await cognito.send(
-      new AdminSetUserPasswordCommand({
-        UserPoolId: userPoolId,
-        Username: username,
-        Password: password,
-        Permanent: permanent,
-      }),
-    );
+  /**
+   * A synchronous Invoke of a function: what it returned (parsed JSON). A function error
+   * is thrown as an error named by its type.
+   */
+  async invoke(functionArn: string, payload: unknown): Promise<unknown> {
+    const { InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const lambda = await this.client('lambda');
+    const out = (await lambda.send(
+      new InvokeCommand({ FunctionName: functionArn, Payload: new TextEncoder().encode(JSON.stringify(payload)) }),
+    )) as InvokeCommandOutput;
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    const result: unknown = text ? JSON.parse(text) : undefined;
+    if (out.FunctionError) {
+      const e = (result ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+      throw Object.assign(new Error(typeof e.errorMessage === 'string' ? e.errorMessage : out.FunctionError), {
+        name: typeof e.errorType === 'string' ? e.errorType : 'FunctionError',
+      });
+    }
+    return result;
   }
 
   /** Closes the clients this object created (their sockets); clients passed in are left to their owner. */
@@ -247,6 +253,8 @@ export class Aws {
         return new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient(config);
       case 'cognito':
         return new (await import('@aws-sdk/client-cognito-identity-provider')).CognitoIdentityProviderClient(config);
+      case 'lambda':
+        return new (await import('@aws-sdk/client-lambda')).LambdaClient(config);
     }
   }
 }

@@ -7,7 +7,7 @@ import { parseArgs } from 'util';
 import type { ParseArgsConfig } from 'util';
 import { version } from '../package.json';
 import { SeededUsers, SeededUsersError } from './index';
-import type { LoadSeededUsersOptions, SignInFlow } from './index';
+import type { LoadSeededUsersOptions, RepairReport, SignInFlow } from './index';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` when run as a program. */
 export interface CliOutput {
@@ -28,6 +28,8 @@ Commands:
                                 password: run rearm afterwards to make it temporary again)
   totp <stack> <user>           the user's current 6-digit TOTP code
   rearm <stack> <user>          puts a TEMPORARY user back to FORCE_CHANGE_PASSWORD
+  repair <stack> [user...]      puts the seeded users (all, or those named) back to what the
+                                seeder applied, through the seeding function; prints a report
 
 Options:
   --seeder <path>           the seeder's construct path, when the stack has several (e.g. Users/Seeder)
@@ -37,11 +39,12 @@ Options:
   --json                    list: JSON instead of a table
   --client-id <id>          tokens: the app client (default: the seeder's)
   --flow <flow>             tokens: USER_PASSWORD_AUTH (default) or USER_SRP_AUTH
+  --dry-run                 repair: report what differs, change nothing
   -h, --help                this text
   --version                 the version of cdk-cognito-seeder
 
 A password or token is printed only by credentials and tokens, only for the user named.
-Exit status: 0 done, 1 the command failed, 2 usage error.
+Exit status: 0 done, 1 the command failed (repair: a user could not be put back), 2 usage error.
 `;
 
 /** Every option of every command; which command takes which is in COMMANDS. */
@@ -53,18 +56,23 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'client-id': { type: 'string' },
   flow: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 type OptionName = keyof typeof OPTIONS;
 
 const COMMON: readonly OptionName[] = ['seeder', 'parameter-name', 'region'];
-const COMMANDS: Record<string, { readonly user: boolean; readonly options: readonly OptionName[] }> = {
+const COMMANDS: Record<
+  string,
+  { readonly user: boolean; readonly users?: boolean; readonly options: readonly OptionName[] }
+> = {
   list: { user: false, options: [...COMMON, 'json'] },
   credentials: { user: true, options: [...COMMON, 'format'] },
   tokens: { user: true, options: [...COMMON, 'format', 'client-id', 'flow'] },
   totp: { user: true, options: COMMON },
   rearm: { user: true, options: COMMON },
+  repair: { user: false, users: true, options: [...COMMON, 'dry-run', 'json'] },
 };
 
 class UsageError extends Error {}
@@ -73,6 +81,8 @@ interface Invocation {
   readonly command: string;
   readonly location: LoadSeededUsersOptions;
   readonly username: string;
+  /** repair: the users named (none: all). */
+  readonly usernames: readonly string[];
   readonly options: ReadonlyMap<string, string>;
 }
 
@@ -97,8 +107,7 @@ export async function main(argv: readonly string[], out: CliOutput = processOutp
   let users: SeededUsers | undefined;
   try {
     users = await SeededUsers.load(invocation.location);
-    await run(invocation, users, out);
-    return 0;
+    return await run(invocation, users, out);
   } catch (error) {
     // Every error of the module is a SeededUsersError, composed without secrets.
     const message = error instanceof SeededUsersError ? error.message : `unexpected ${(error as Error)?.name}`;
@@ -139,7 +148,7 @@ function parse(argv: readonly string[]): Invocation | 'help' | 'version' {
   }
   const byParameter = options.has('parameter-name');
   const wanted = (byParameter ? 0 : 1) + (spec.user ? 1 : 0);
-  if (rest.length !== wanted) {
+  if (spec.users ? rest.length < wanted : rest.length !== wanted) {
     const shape = `${byParameter ? '' : ' <stack>'}${spec.user ? ' <username>' : ''}`;
     throw new UsageError(`${command} takes${shape || ' no argument'}${byParameter ? ' with --parameter-name' : ''}`);
   }
@@ -159,6 +168,7 @@ function parse(argv: readonly string[]): Invocation | 'help' | 'version' {
       ...(options.has('region') ? { region: options.get('region') } : {}),
     },
     username: spec.user ? rest[rest.length - 1] : '',
+    usernames: spec.users ? rest.slice(wanted) : [],
     options,
   };
 }
@@ -182,13 +192,14 @@ function parseArgsMessage(error: unknown): string {
   throw error;
 }
 
-async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): Promise<void> {
+/** Runs the command; resolves to the exit status. */
+async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): Promise<number> {
   const { command, username, options } = invocation;
   const json = options.get('format') === 'json';
   switch (command) {
     case 'list':
       out.stdout(options.has('json') ? `${JSON.stringify(listing(users), null, 2)}\n` : table(users));
-      return;
+      return 0;
     case 'credentials': {
       const credentials = await users.credentials(username);
       out.stdout(
@@ -196,7 +207,7 @@ async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): 
           ? `${JSON.stringify(credentials)}\n`
           : env({ SEEDED_USERNAME: credentials.username, SEEDED_PASSWORD: credentials.password }),
       );
-      return;
+      return 0;
     }
     case 'tokens': {
       const tokens = await users.signIn(username, {
@@ -213,16 +224,39 @@ async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): 
               ...(tokens.expiresIn !== undefined ? { SEEDED_EXPIRES_IN: String(tokens.expiresIn) } : {}),
             }),
       );
-      return;
+      return 0;
     }
     case 'totp':
       out.stdout(`${await users.totp(username)}\n`);
-      return;
+      return 0;
     case 'rearm':
       await users.rearm(username);
       out.stdout(`Re-armed '${username}': FORCE_CHANGE_PASSWORD, with its seeded password\n`);
-      return;
+      return 0;
+    case 'repair': {
+      const report = await users.repair({
+        dryRun: options.has('dry-run'),
+        ...(invocation.usernames.length > 0 ? { usernames: invocation.usernames } : {}),
+      });
+      out.stdout(options.has('json') ? `${JSON.stringify(report, null, 2)}\n` : repairText(report));
+      return report.left > 0 ? 1 : 0;
+    }
   }
+  return 2;
+}
+
+/** A repair report for a shell: one line per drifted user, then the totals. */
+function repairText(report: RepairReport): string {
+  const lines = report.users.map(
+    (u) =>
+      `${u.username}: ${u.found.join(', ') || '-'}${report.dryRun ? '' : ` -> ${u.done.join(', ') || 'nothing done'}`}${u.error ? ` (not repaired: ${u.error})` : ''}`,
+  );
+  if (report.more > 0) lines.push(`... and ${report.more} more drifted users`);
+  const drifted = report.users.filter((u) => u.found.length > 0).length + report.more;
+  lines.push(
+    `${report.dryRun ? 'Dry run: ' : ''}${report.checked} users checked, ${drifted} drifted, ${report.left} not repaired; ${report.calls} Cognito calls in ${report.seconds} s`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function listing(users: SeededUsers) {

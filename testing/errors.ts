@@ -31,7 +31,9 @@ export type SeededUsersErrorCode =
   /** The operation does not apply to this user (rearm of a user that is not TEMPORARY, TOTP of a user without one). */
   | 'NOT_APPLICABLE'
   /** An option is missing or malformed. */
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** The seeding function would not repair now (a deploy of the seeder is running, or it never applied anything), or the repair failed. */
+  | 'REPAIR_FAILED';
 
 /** An error of `cdk-cognito-seeder/testing`. */
 export class SeededUsersError extends Error {

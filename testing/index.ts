@@ -17,6 +17,9 @@
 export { SeededUsers } from './seeded-users';
 export type {
   LoadSeededUsersOptions,
+  RepairedUser,
+  RepairOptions,
+  RepairReport,
   SeededCredentials,
   SeededTokens,
   SeededUser,

@@ -115,7 +115,8 @@ export function parsePointer(value: string | undefined, parameterName: string): 
   if (
     p.version !== MANIFEST_VERSION ||
     missing.length > 0 ||
-    (p.clientId !== undefined && typeof p.clientId !== 'string')
+    (p.clientId !== undefined && typeof p.clientId !== 'string') ||
+    (p.functionArn !== undefined && typeof p.functionArn !== 'string')
   ) {
     throw new SeededUsersError(
       'MANIFEST_UNREADABLE',
@@ -129,6 +130,7 @@ export function parsePointer(value: string | undefined, parameterName: string): 
     userPoolId: p.userPoolId as string,
     region: p.region as string,
     ...(p.clientId !== undefined ? { clientId: p.clientId as string } : {}),
+    ...(p.functionArn !== undefined ? { functionArn: p.functionArn as string } : {}),
   });
 }
 

@@ -93,6 +93,53 @@ export interface SignInOptions {
   readonly newPassword?: string;
 }
 
+/** What {@link SeededUsers.repair} repairs. */
+export interface RepairOptions {
+  /** Report what differs from what the seeder applied, and change nothing. @default false */
+  readonly dryRun?: boolean;
+  /** Only these seeded users. @default - every user the seeder holds */
+  readonly usernames?: readonly string[];
+  /** How long to wait for the report. @default 900 */
+  readonly timeoutSeconds?: number;
+}
+
+/** One drifted user in a {@link RepairReport}. */
+export interface RepairedUser {
+  readonly username: string;
+  /** What differed: deleted, disabled, password-source-changed, password-may-have-changed, temporary-password-answered, reset-answered, attributes, groups, remade-by-hand. */
+  readonly found: readonly string[];
+  /** What the repair did: created, enabled, attributes, password, groups (nothing in a dry run). */
+  readonly done: readonly string[];
+  /** Why the user could not be put back. */
+  readonly error?: string;
+}
+
+/** What a repair found and did. Never a password. */
+export interface RepairReport {
+  /** The seed resource's logical id. */
+  readonly seeder: string;
+  readonly dryRun: boolean;
+  /** Users the seeder holds that the repair looked at. */
+  readonly checked: number;
+  /** The drifted users (the first 1,000 by name). */
+  readonly users: readonly RepairedUser[];
+  /** Drifted users past those listed. */
+  readonly more: number;
+  /** Users that could not be put back. */
+  readonly left: number;
+  /** Cognito calls the repair made. */
+  readonly calls: number;
+  readonly seconds: number;
+}
+
+/** The seeding function's answer to a repair request. */
+interface RepairAnswer {
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REFUSED';
+  readonly repairId?: string;
+  readonly reason?: string;
+  readonly report?: RepairReport;
+}
+
 /** The tokens of a signed-in user. */
 export interface SeededTokens {
   readonly idToken: string;
@@ -367,8 +414,10 @@ export class SeededUsers {
   }
 
   /**
-   * Puts a TEMPORARY user back to FORCE_CHANGE_PASSWORD with its seeded password
-   * (AdminSetUserPassword, Permanent false), after a sign-in answered NEW_PASSWORD_REQUIRED.
+   * Puts a TEMPORARY user back into FORCE_CHANGE_PASSWORD with its seeded password, so the
+   * next run of a first-sign-in test starts the same. The seeding function does it, as a
+   * repair of that one user (the test runner needs `seeder.grantRearm(role)`: it invokes the
+   * function and gets nothing on the pool).
    */
   async rearm(username: string): Promise<void> {
     const user = this.manifestUser(username);
@@ -378,24 +427,89 @@ export class SeededUsers {
         `'${username}' is ${user.mode}, not TEMPORARY: only TEMPORARY users are re-armed`,
       );
     }
-    const { password } = await this.credentials(username);
-    return this.guard('SIGN_IN_FAILED', async () => {
+    const report = await this.runRepair({ usernames: [username] }, 'always', 'grantRearm');
+    const entry = report.users.find((u) => u.username === username);
+    if (entry?.error || report.left > 0) {
+      throw new SeededUsersError(
+        'REPAIR_FAILED',
+        `Re-arming '${username}' in pool ${this.userPoolId} failed: ${entry?.error ?? 'the repair could not put it back'}`,
+      );
+    }
+  }
+
+  /**
+   * Puts the seeded users (all, or `usernames`) back to what the seeder last applied: a user
+   * deleted by hand is made again, a disabled one enabled, a password changed since the seeder
+   * set it (or whose source has a new value) set again, a TEMPORARY user back to
+   * FORCE_CHANGE_PASSWORD, attributes and groups. The seeding function does it, in turn with
+   * the stack's deploys; it never deletes a user and never touches one the seeder does not
+   * hold (a user made again by hand is reported, not changed). The test runner needs
+   * `seeder.grantRepair(role)`.
+   *
+   * @returns what was found and done, per drifted user; `left` counts the users it could not put back
+   */
+  async repair(options: RepairOptions = {}): Promise<RepairReport> {
+    if (options.usernames) for (const u of options.usernames) this.manifestUser(u);
+    return this.runRepair(options, 'changed', 'grantRepair');
+  }
+
+  private async runRepair(
+    options: RepairOptions,
+    passwords: 'changed' | 'always',
+    grant: 'grantRepair' | 'grantRearm',
+  ): Promise<RepairReport> {
+    const functionArn = this.pointer.functionArn;
+    if (!functionArn) {
+      throw new SeededUsersError(
+        'NOT_APPLICABLE',
+        `The manifest of ${this.manifest.owner} names no seeding function (deployed with an older cdk-cognito-seeder): deploy the stack again with this version`,
+      );
+    }
+    const seeder = this.manifest.owner;
+    const timeoutMs = (options.timeoutSeconds ?? 900) * 1000;
+    const started = Date.now();
+    const ask = async (payload: Record<string, unknown>): Promise<RepairAnswer> => {
       try {
-        await this.aws.adminSetUserPassword(this.userPoolId, user.username, password, false);
+        return (await this.aws.invoke(functionArn, payload)) as RepairAnswer;
       } catch (error) {
         const { name, message } = awsErrorParts(error);
         if (isAccessDenied(error)) {
           throw new SeededUsersError(
             'ACCESS_DENIED',
-            `Access denied re-arming '${username}' in pool ${this.userPoolId} (${name}: ${message}): the test runner needs seeder.grantRearm(role)`,
+            `Access denied invoking the seeding function ${functionArn} (${name}: ${message}): the test runner needs seeder.${grant}(role)`,
           );
         }
         throw new SeededUsersError(
-          'SIGN_IN_FAILED',
-          `Re-arming '${username}' in pool ${this.userPoolId} failed: ${name}: ${message}`,
+          'REPAIR_FAILED',
+          `Invoking the seeding function ${functionArn} failed: ${name}: ${message}`,
         );
       }
+    };
+    let answer = await ask({
+      kind: 'repair',
+      seeder,
+      ...(options.usernames ? { usernames: options.usernames } : {}),
+      ...(options.dryRun ? { dryRun: true } : {}),
+      passwords,
     });
+    while (answer?.status === 'RUNNING' && answer.repairId) {
+      if (Date.now() - started > timeoutMs) {
+        throw new SeededUsersError(
+          'REPAIR_FAILED',
+          `The repair ${answer.repairId} of ${seeder} was still running after ${timeoutMs / 1000} s: it goes on; raise timeoutSeconds to wait for its report`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      answer = await ask({ kind: 'repair-status', seeder, repairId: answer.repairId });
+    }
+    // A repair that could not put every user back still reports: `left` says how many.
+    if ((answer?.status !== 'SUCCEEDED' && answer?.status !== 'FAILED') || !answer.report) {
+      throw new SeededUsersError(
+        'REPAIR_FAILED',
+        `The seeding function did not repair the users of ${seeder}: ${answer?.reason ?? `it answered ${JSON.stringify(answer?.status)}`}`,
+      );
+    }
+    return answer.report;
   }
 
   /** The current 6-digit TOTP code of a user with a software token. */

@@ -58,6 +58,8 @@ export interface ManifestPointer {
   readonly region: string;
   /** The app client tests sign in with, when the seeder was given one. */
   readonly clientId?: string;
+  /** The seeding function, which carries out `repair` and `rearm` (absent before version 0.2 of the construct). */
+  readonly functionArn?: string;
 }
 
 /** Where a user's password is read. Never the value. */

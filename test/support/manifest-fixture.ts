@@ -2,6 +2,7 @@
 // the stand-in's SSM, the HEAD and parts in a dynalite ledger table), so the testing
 // module's tests can read them before the handler writes real ones.
 import { createHash } from 'crypto';
+import { AdminSetUserPasswordCommand } from '@aws-sdk/client-cognito-identity-provider';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -81,6 +82,52 @@ export function manifestOf(fields: {
 }
 
 /** Writes the parts, then the HEAD, then the pointer, as the handler will. */
+/** The seeding function a written pointer names, unless told otherwise. */
+export const SEED_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:Qa-SeedFunction';
+
+/**
+ * Plays the seeding function's answer to a re-arm (a repair of one TEMPORARY user with
+ * `passwords: 'always'`) on `cognito`: sets the user's seeded temporary password, as the
+ * function does. Records every payload it was sent. The real function's repair is tested
+ * end to end in test/repair.e2e.test.ts; this double tests the testing module's side.
+ */
+export function rearmDouble(
+  standIn: { onInvoke?: (name: string, payload: string) => Promise<unknown> },
+  cognito: { send(command: object): Promise<unknown> },
+  userPoolId: string,
+  temporaryPasswords: Readonly<Record<string, string>>,
+): { readonly payloads: Record<string, unknown>[] } {
+  const payloads: Record<string, unknown>[] = [];
+  standIn.onInvoke = async (name, text) => {
+    const payload = JSON.parse(text) as { kind: string; seeder: string; usernames?: string[] };
+    payloads.push({ functionName: name, ...payload });
+    const users = [];
+    for (const username of payload.usernames ?? []) {
+      await cognito.send(
+        new AdminSetUserPasswordCommand({
+          UserPoolId: userPoolId,
+          Username: username,
+          Password: temporaryPasswords[username],
+          Permanent: false,
+        }),
+      );
+      users.push({ username, found: ['temporary-password-answered'], done: ['password'] });
+    }
+    const report = {
+      seeder: payload.seeder,
+      dryRun: false,
+      checked: users.length,
+      users,
+      more: 0,
+      left: 0,
+      calls: 2,
+      seconds: 0,
+    };
+    return { status: 'SUCCEEDED', repairId: 'repair-double', report };
+  };
+  return { payloads };
+}
+
 export async function writeManifest(
   stores: ManifestStores,
   options: {
@@ -90,6 +137,8 @@ export async function writeManifest(
     readonly manifest: Manifest;
     readonly generation?: string;
     readonly partCharacters?: number;
+    /** The seeding function the pointer names. @default SEED_FUNCTION_ARN */
+    readonly functionArn?: string | null;
   },
 ): Promise<WrittenManifest> {
   const { manifest, table } = options;
@@ -124,6 +173,7 @@ export async function writeManifest(
     userPoolId: manifest.userPoolId,
     region: manifest.region,
     ...(manifest.clientId ? { clientId: manifest.clientId } : {}),
+    ...(options.functionArn === null ? {} : { functionArn: options.functionArn ?? SEED_FUNCTION_ARN }),
   };
   const parameterName = manifestParameterName(options.stackName, options.seederPath);
   stores.standIn.parameters.set(parameterName, JSON.stringify(pointer));

@@ -26,6 +26,7 @@ const ENV = [
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_SSM',
   'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'AWS_ENDPOINT_URL_LAMBDA',
   'AWS_REGION',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -65,6 +66,8 @@ export async function startTestingServices(cognitoEndpoint?: string): Promise<Te
   process.env.AWS_ENDPOINT_URL_DYNAMODB = ledger.endpoint;
   process.env.AWS_ENDPOINT_URL_SSM = standIn.endpoint;
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = standIn.endpoint;
+  // repair() and rearm() invoke the seeding function: a test plays it with standIn.onInvoke.
+  process.env.AWS_ENDPOINT_URL_LAMBDA = standIn.endpoint;
   process.env.AWS_REGION = REGION;
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
