@@ -10,7 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   AdminCreateUserCommand,
+  AdminDeleteUserCommand,
+  AdminDisableUserCommand,
   AdminGetUserCommand,
+  ChangePasswordCommand,
   InitiateAuthCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -136,6 +139,7 @@ async function main(): Promise<number> {
           : await signIn(rehearsal, seeded, resource.properties.UserPoolId, u),
       );
     }
+    const repaired = await driftAndRepair(rehearsal, seeded, resource.properties.UserPoolId, users, create.endedAt);
     seeded.destroy();
 
     // Tear down as CloudFormation would on stack deletion.
@@ -159,8 +163,11 @@ async function main(): Promise<number> {
     const leaks = [create, del].some(
       (r) => r.output.includes('RESPONSE-URL-CANARY') || r.rawResponses.join('').includes('RESPONSE-URL-CANARY'),
     );
+    console.log('');
+    for (const line of repaired.lines) console.log(line);
     const wrong =
       rows.filter((r) => !r.ok).length +
+      repaired.wrong +
       (leaks ? 1 : 0) +
       (del.response?.Status === 'SUCCESS' && survived && ledgerOk && ledgerAfter.length === 0 ? 0 : 1);
     console.log(
@@ -172,6 +179,88 @@ async function main(): Promise<number> {
     await rehearsal.stop();
     fs.rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Between two deploys the pool drifts: one user deleted by hand, a TEMPORARY user confirmed
+ * by a sign-in, one user disabled, a PERMANENT user's password changed by the user, one
+ * password source given a new value. `repair()` must report exactly those five and put them
+ * back, and every runnable user must sign in again.
+ */
+async function driftAndRepair(
+  rehearsal: Rehearsal,
+  seeded: SeededUsers,
+  poolId: string,
+  users: { Username: string; Mode: string; Password?: { Source: string; SecretArn?: string } }[],
+  createdAt: number,
+): Promise<{ lines: string[]; wrong: number }> {
+  const lines = [
+    'Between two deploys the pool drifts; then users.repair() (the seeding function, as a test runner with grantRepair asks it):',
+  ];
+  const c = rehearsal.cognito;
+  // A user's own password change is told from its last-modified time, past a 5 s clock tolerance.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, createdAt + 6_000 - Date.now())));
+  await c.send(new AdminDeleteUserCommand({ UserPoolId: poolId, Username: 'erin' }));
+  lines.push('  erin   deleted by hand');
+  await seeded.signIn('bob');
+  lines.push('  bob    signed in: NEW_PASSWORD_REQUIRED answered, CONFIRMED now');
+  await c.send(new AdminDisableUserCommand({ UserPoolId: poolId, Username: 'frank' }));
+  lines.push('  frank  disabled');
+  const carol = await seeded.credentials('carol');
+  const { accessToken } = await seeded.signIn('carol');
+  await c.send(
+    new ChangePasswordCommand({
+      AccessToken: accessToken,
+      PreviousPassword: carol.password,
+      ProposedPassword: generateSecretString({ PasswordLength: 20, ExcludeCharacters: ' ' }),
+    }),
+  );
+  lines.push('  carol  changed her own password (ChangePassword)');
+  const aliceSecret = String(users.find((u) => u.Username === 'alice')?.Password?.SecretArn);
+  rehearsal.standIn.putSecretValue(
+    aliceSecret,
+    JSON.stringify({
+      username: 'alice',
+      password: generateSecretString({ PasswordLength: 24, ExcludeCharacters: ' ' }),
+    }),
+  );
+  lines.push('  alice  her secret given a new value (PutSecretValue)');
+
+  const report = await seeded.repair();
+  lines.push(
+    `repair: ${report.checked} users checked in ${report.seconds} s, ${report.calls} Cognito calls, ${report.left} left`,
+  );
+  for (const u of report.users) {
+    lines.push(
+      `  ${u.username.padEnd(6)} found ${u.found.join(', ')} -> ${u.done.join(', ') || 'nothing'}${u.error ? ` (${u.error})` : ''}`,
+    );
+  }
+  let wrong = 0;
+  const drifted = report.users.map((u) => u.username).sort();
+  if (JSON.stringify(drifted) !== JSON.stringify(['alice', 'bob', 'carol', 'erin', 'frank']) || report.left > 0) {
+    lines.push(`  WRONG: the repair should report exactly alice, bob, carol, erin and frank, all put back`);
+    wrong++;
+  }
+  // Every runnable user signs in again; erin (template-only password) is back as seeded.
+  const again: string[] = [];
+  for (const username of ['alice', 'bob', 'carol', 'frank']) {
+    try {
+      const tokens = await seeded.signIn(username);
+      again.push(`${username} ${tokens.idToken ? 'tokens' : 'NO TOKENS'}`);
+      if (!tokens.idToken) wrong++;
+    } catch (error) {
+      again.push(`${username} FAILED (${(error as Error).message})`);
+      wrong++;
+    }
+  }
+  const erin = await c.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: 'erin' }));
+  const erinSub = erin.UserAttributes?.find((a) => a.Name === 'sub')?.Value;
+  const held = (await rehearsal.ledgerUsers()).find((r) => r.username === 'erin');
+  const erinOk = erin.UserStatus === 'FORCE_CHANGE_PASSWORD' && held?.sub === erinSub;
+  if (!erinOk) wrong++;
+  again.push(`erin ${erin.UserStatus}, ${erinOk ? 'its new sub in the ledger' : 'NOT HELD BY THE LEDGER'}`);
+  lines.push(`signed in again after the repair: ${again.join('; ')}`);
+  return { lines, wrong };
 }
 
 /** The testing module reads the rehearsal's stand-ins, as a test reads AWS. */

@@ -502,6 +502,9 @@ export class SeededUsers {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       answer = await ask({ kind: 'repair-status', seeder, repairId: answer.repairId });
     }
+    // The repair may have set passwords from sources that changed since this object read
+    // them: read them again next time.
+    this.stored.clear();
     // A repair that could not put every user back still reports: `left` says how many.
     if ((answer?.status !== 'SUCCEEDED' && answer?.status !== 'FAILED') || !answer.report) {
       throw new SeededUsersError(
