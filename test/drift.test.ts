@@ -1,0 +1,113 @@
+// What a repair finds wrong with a seeded user (lambda/drift.ts, pure): each kind of drift
+// alone, a user re-made by hand, and what `passwords: 'always'` adds.
+import { attributesToRestore, driftOf, DriftInput } from '../lambda/drift';
+import type { AppliedSpec, UserRecord } from '../lambda/ledger';
+import type { LiveUser } from '../lambda/plan';
+
+const APPLIED_AT = Date.parse('2026-12-01T10:00:00Z');
+const record: UserRecord = {
+  pool: 'eu-west-1_p',
+  key: 'alice',
+  owner: 'Seed',
+  username: 'alice',
+  sub: 'sub-1',
+  origin: 'created',
+  state: 'present',
+  requestId: 'r',
+  at: APPLIED_AT - 1000,
+  appliedAt: APPLIED_AT,
+};
+const permanent: AppliedSpec = {
+  mode: 'PERMANENT',
+  attributes: { given_name: 'Alice' },
+  groups: ['admins'],
+  source: 'secretsmanager:arn#password',
+  sourceVersion: 'v1',
+};
+const asApplied: LiveUser = {
+  username: 'alice',
+  sub: 'sub-1',
+  status: 'CONFIRMED',
+  enabled: true,
+  modifiedAt: new Date(APPLIED_AT),
+  attributes: { given_name: 'Alice', sub: 'sub-1' },
+};
+const input = (over: Partial<DriftInput> = {}): DriftInput => ({
+  applied: permanent,
+  record,
+  live: asApplied,
+  groups: ['admins'],
+  sourceVersion: 'v1',
+  passwords: 'changed',
+  ...over,
+});
+
+test('a user as the seeder left it has drifted in no way', () => {
+  expect(driftOf(input())).toEqual([]);
+  // Modified within the clock tolerance of the seeder's own last write: still its own write.
+  expect(driftOf(input({ live: { ...asApplied, modifiedAt: new Date(APPLIED_AT + 4_000) } }))).toEqual([]);
+});
+
+test.each<[string, Partial<DriftInput>, unknown]>([
+  ['deleted', { live: undefined }, ['deleted']],
+  ['disabled', { live: { ...asApplied, enabled: false } }, ['disabled']],
+  ['a new version of its source', { sourceVersion: 'v2' }, ['password-source-changed']],
+  [
+    'modified after the seeder set it (a password change shows only so)',
+    { live: { ...asApplied, modifiedAt: new Date(APPLIED_AT + 60_000) } },
+    ['password-may-have-changed'],
+  ],
+  ['not CONFIRMED any more', { live: { ...asApplied, status: 'RESET_REQUIRED' } }, ['password-may-have-changed']],
+  ['an attribute changed', { live: { ...asApplied, attributes: { given_name: 'Mallory' } } }, ['attributes']],
+  ['an attribute removed', { live: { ...asApplied, attributes: {} } }, ['attributes']],
+  ['taken out of a group', { groups: [] }, ['groups']],
+  ['re-made by hand (another sub)', { live: { ...asApplied, sub: 'sub-2' } }, 'remade'],
+])('%s', (_, over, expected) => {
+  expect(driftOf(input(over))).toEqual(expected);
+});
+
+test("a group or attribute added by someone else is not the seeder's to take away", () => {
+  expect(driftOf(input({ groups: ['admins', 'other'] }))).toEqual([]);
+  expect(driftOf(input({ live: { ...asApplied, attributes: { ...asApplied.attributes, locale: 'fr' } } }))).toEqual([]);
+});
+
+test('TEMPORARY: confirmed by a sign-in is drift; a new source version is reported as that', () => {
+  const temporary: AppliedSpec = { ...permanent, mode: 'TEMPORARY' };
+  const live = { ...asApplied, status: 'FORCE_CHANGE_PASSWORD' };
+  expect(driftOf(input({ applied: temporary, live }))).toEqual([]);
+  expect(driftOf(input({ applied: temporary, live: { ...live, status: 'CONFIRMED' } }))).toEqual([
+    'temporary-password-answered',
+  ]);
+  expect(driftOf(input({ applied: temporary, live, sourceVersion: 'v2' }))).toEqual(['password-source-changed']);
+});
+
+test('RESET_REQUIRED: a reset answered is drift; it has no source', () => {
+  const reset: AppliedSpec = { mode: 'RESET_REQUIRED', attributes: {}, groups: [] };
+  const live = { ...asApplied, status: 'RESET_REQUIRED', attributes: {} };
+  expect(driftOf(input({ applied: reset, live, sourceVersion: undefined }))).toEqual([]);
+  expect(driftOf(input({ applied: reset, live: { ...live, status: 'CONFIRMED' }, sourceVersion: undefined }))).toEqual([
+    'reset-answered',
+  ]);
+});
+
+test("passwords: 'always' sets every password again, whatever the pool says", () => {
+  expect(driftOf(input({ passwords: 'always' }))).toEqual(['password-may-have-changed']);
+  const temporary: AppliedSpec = { ...permanent, mode: 'TEMPORARY' };
+  expect(
+    driftOf(
+      input({ applied: temporary, live: { ...asApplied, status: 'FORCE_CHANGE_PASSWORD' }, passwords: 'always' }),
+    ),
+  ).toEqual(['temporary-password-answered']);
+});
+
+test('attributesToRestore: only the applied attributes the pool has otherwise', () => {
+  expect(
+    attributesToRestore(
+      { ...permanent, attributes: { given_name: 'Alice', email: 'a@example.com' } },
+      {
+        ...asApplied,
+        attributes: { given_name: 'Mallory', email: 'a@example.com', locale: 'fr' },
+      },
+    ),
+  ).toEqual({ given_name: 'Alice' });
+});
