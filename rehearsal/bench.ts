@@ -252,6 +252,133 @@ async function small(users: number) {
   }
 }
 
+/** The repair row: a population, and the share of it drifted between two deploys. */
+const REPAIR = { users: 10_000, drifted: 0.01 };
+
+/**
+ * A repair of a 10,000-user seeder after 1 % drifted (half deleted by hand, half disabled),
+ * at Cognito's quotas: its Cognito calls and seconds against the floor, the calls needed
+ * to look at every user (one AdminGetUser each, at 120/s) plus those that put the drifted
+ * ones back. The population is created with the quotas lifted (its pace is measured
+ * elsewhere); the quotas are on for the repair.
+ */
+async function repairRow() {
+  const { app, outdir } = populationApp(REPAIR.users, PasswordMode.PERMANENT, {
+    seeding: { seedingFunction: SMALLEST },
+  });
+  const rehearsal = await Rehearsal.start({ backend: 'fake', quotas: false });
+  try {
+    const [deployed] = await rehearsal.deploy(synthesize(app));
+    const poolId = String(deployed.properties.UserPoolId);
+    // Created at lifted rates, then an Update back to the deployed rates: what the repair uses.
+    const lifted = rehearsal.withProperties(deployed, { ...deployed.properties, Rates: LIFTED_RATES });
+    const create = await rehearsal.invoke({ requestType: 'Create', resource: lifted });
+    if (create.response?.Status !== 'SUCCESS')
+      throw new Error(`repair row: the Create failed: ${create.response?.Reason}`);
+    const resource = rehearsal.withProperties(deployed, deployed.properties);
+    const update = await rehearsal.invoke({
+      requestType: 'Update',
+      resource,
+      oldProperties: lifted.properties,
+      physicalResourceId: create.response.PhysicalResourceId,
+    });
+    if (update.response?.Status !== 'SUCCESS')
+      throw new Error(`repair row: the Update failed: ${update.response?.Reason}`);
+    // Drift, past the repair's 5 s clock tolerance: every 100th user, half deleted, half disabled.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const drifted = Math.round(REPAIR.users * REPAIR.drifted);
+    const { AdminDeleteUserCommand, AdminDisableUserCommand } =
+      await import('@aws-sdk/client-cognito-identity-provider');
+    for (let i = 0; i < drifted; i++) {
+      const Username = `load-${i * Math.floor(1 / REPAIR.drifted)}`;
+      await rehearsal.cognito.send(
+        i % 2 === 0
+          ? new AdminDeleteUserCommand({ UserPoolId: poolId, Username })
+          : new AdminDisableUserCommand({ UserPoolId: poolId, Username }),
+      );
+    }
+    rehearsal.proxy.enforceQuotas();
+    const forwardedBefore = { ...rehearsal.proxy.forwarded };
+    process.stdout.write(`  repairing ${REPAIR.users} PERMANENT users, ${drifted} drifted, at the quotas...\n`);
+    const started = Date.now();
+    const answer = (await rehearsal.invokeFunction(String(resource.properties.ServiceToken), {
+      kind: 'repair',
+      seeder: resource.logicalId,
+      waitSeconds: 0,
+    })) as { repairId?: string };
+    let status: {
+      status: string;
+      report?: {
+        checked: number;
+        left: number;
+        calls: number;
+        users: { found: string[]; done: string[] }[];
+        more: number;
+      };
+    };
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      status = (await rehearsal.invokeFunction(String(resource.properties.ServiceToken), {
+        kind: 'repair-status',
+        seeder: resource.logicalId,
+        repairId: answer.repairId,
+      })) as typeof status;
+    } while (status.status === 'RUNNING');
+    const seconds = (Date.now() - started) / 1000;
+    const calls = Object.entries(rehearsal.proxy.forwarded)
+      .filter(([t]) => t.startsWith('Admin'))
+      .reduce((sum, [t, c]) => sum + c - (forwardedBefore[t] ?? 0), 0);
+    const report = status.report;
+    // The floor: one look at each user; a deleted one made again (create, password); a
+    // disabled one enabled, and its password set again (disabling modified it, so the pool
+    // cannot say the password did not change).
+    const fixes = (report?.users ?? []).reduce(
+      (sum, u) => sum + u.done.reduce((n, d) => n + (d === 'created' ? 2 : 1), 0),
+      0,
+    );
+    const floorCalls = (report?.checked ?? REPAIR.users) + fixes;
+    const floorSeconds = REPAIR.users / DEFAULT_QUOTAS.UserRead.rate;
+    const row = {
+      users: REPAIR.users,
+      drifted,
+      status: status.status,
+      reported: (report?.users.length ?? 0) + (report?.more ?? 0),
+      left: report?.left,
+      calls,
+      floorCalls,
+      seconds,
+      floorSeconds,
+      throttles: rehearsal.proxy.throttledTotal,
+    };
+    console.log(
+      `    ${row.status}: ${row.reported} drifted users reported, ${row.left} left; ${calls} Cognito calls (floor ${floorCalls}), ${seconds.toFixed(1)} s (floor ${floorSeconds.toFixed(1)} s), ${row.throttles} throttles`,
+    );
+    return row;
+  } finally {
+    await rehearsal.stop();
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** BENCHMARKS.md's repair section (`-- repair` rewrites it alone). */
+function repairSection(r: Awaited<ReturnType<typeof repairRow>>): string[] {
+  return [
+    '## Repair: 10,000 users, 1 % drifted',
+    '',
+    `A seeder of ${r.users.toLocaleString('en-US')} PERMANENT users; between two deploys ${r.drifted} of them drift (half deleted by`,
+    "hand, half disabled). A repair (users.repair(), through the seeding function) at Cognito's",
+    'quotas, against the floor: one AdminGetUser a user to look (120/s), plus the calls that put',
+    'the drifted ones back (a deleted user: AdminCreateUser and AdminSetUserPassword; a disabled',
+    'one: AdminEnableUser, and AdminSetUserPassword, since disabling modified it and the pool',
+    'cannot tell a password change apart).',
+    '',
+    '| users | drifted | result | drifted users reported | left | Cognito calls | floor | seconds | floor (reads at 120/s) | throttles |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${r.users.toLocaleString('en-US')} | ${r.drifted} | ${r.status} | ${r.reported} | ${r.left} | ${r.calls.toLocaleString('en-US')} | ${r.floorCalls.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${r.floorSeconds.toFixed(1)} | ${r.throttles} |`,
+    '',
+  ];
+}
+
 /** What each slice spent before its first write, from the slices' own log lines (ms). */
 function firstWrites(output: string): number[] {
   return output
@@ -471,6 +598,25 @@ async function main(): Promise<void> {
     }
     rows.push(row);
   }
+  const repair = only === undefined || only === 'repair' ? await repairRow() : undefined;
+  if (only === 'repair' && repair) {
+    // The repair section alone, in place (before the CPU section when there is none yet).
+    const file = path.join(root, 'BENCHMARKS.md');
+    const old = fs.readFileSync(file, 'utf8');
+    const section = repairSection(repair).join('\n');
+    const start = old.indexOf('## Repair: ');
+    const cpuAt = old.indexOf('## CPU: the two spots that were quadratic');
+    const end = start === -1 ? -1 : old.indexOf('\n## ', start + 1) + 1;
+    if (cpuAt === -1) throw new Error('BENCHMARKS.md has no CPU section to insert before: run npm run bench');
+    fs.writeFileSync(
+      file,
+      start === -1
+        ? old.slice(0, cpuAt) + section + '\n' + old.slice(cpuAt)
+        : old.slice(0, start) + section + '\n' + old.slice(end),
+    );
+    console.log('\nwrote the repair section of BENCHMARKS.md');
+    return;
+  }
   const smallRows = [];
   if (only === undefined || only === 'small') {
     console.log('  small populations, from the event to the answer...');
@@ -496,7 +642,7 @@ async function main(): Promise<void> {
     console.log('\nrewrote the CPU section of BENCHMARKS.md');
     return;
   }
-  if (only !== undefined || !big || !cpu || !chain) {
+  if (only !== undefined || !big || !cpu || !chain || !repair) {
     console.log('\n(selected rows only: BENCHMARKS.md left as it was)');
     return;
   }
@@ -506,7 +652,7 @@ async function main(): Promise<void> {
     'Regenerate with `npm run bench` (about an hour and a quarter: the 10,000-user rows run at',
     'the quota bound, the neighbour row over 6 minutes, and the largest population takes about 35',
     'minutes at 3 times the quotas; `npm run bench -- 1000`, `-- adapt`, `-- neighbour`, `-- third`,',
-    '`-- two-seeders`, `-- small`, `-- probe`, `-- cpu` and `-- largest` run parts).',
+    '`-- two-seeders`, `-- small`, `-- repair`, `-- probe`, `-- cpu` and `-- largest` run parts).',
     'Measured on the project machine (2 cores), loopback only, with the synthesized handler asset run as Lambda runs it (rehearsal/harness.ts) behind a proxy',
     "that enforces Cognito's default quotas per category (AdminCreateUser 50/s;",
     'AdminSetUserPassword and AdminResetUserPassword 30/s; group, attribute and delete writes',
@@ -589,6 +735,7 @@ async function main(): Promise<void> {
     '|---:|---|---:|---:|---:|---:|',
     ...smallRows.map((r) => `| ${r.users} | ${r.status} | ${r.ms} ms | ${r.min} ms | ${r.max} ms | ${r.slices} |`),
     '',
+    ...repairSection(repair),
     ...cpuSection(cpu),
     '## Memory probe',
     '',
