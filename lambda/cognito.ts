@@ -29,6 +29,7 @@ import { ComposedError } from './log';
 import { isThrottle, isTransient, paced, PaceStats, RateLimiter, StopSignal } from './pace';
 import type { LiveUser, PasswordPolicy, UsernameRule } from './plan';
 import { DEFAULT_RATES, Rates } from './properties';
+import { ClientMetadata, explainTriggerFailure } from './triggers';
 
 /** What pre-flight needs to know about a pool. */
 export interface PoolDescription {
@@ -203,12 +204,14 @@ export class CognitoPool {
    * AdminCreateUser, welcome message suppressed; the pool's username and `sub` of the new
    * user. A UsernameExistsException carries `unknownAttempts`: the times of earlier attempts
    * that got no answer or a fault (they may have made the user), empty when it is clear.
+   * `clientMetadata` reaches the pool's pre sign-up trigger.
    */
   async createUser(
     username: string,
     attributes: { readonly [name: string]: string },
     temporaryPassword?: string,
     beforeRetry?: () => Promise<void>,
+    clientMetadata?: ClientMetadata,
   ): Promise<LiveUser> {
     const userAttributes = Object.entries(attributes).map(([Name, Value]) => ({ Name, Value }));
     const unknownAttempts: { from: number; to: number }[] = [];
@@ -226,6 +229,7 @@ export class CognitoPool {
               MessageAction: 'SUPPRESS',
               TemporaryPassword: temporaryPassword,
               UserAttributes: userAttributes.length > 0 ? userAttributes : undefined,
+              ClientMetadata: clientMetadata,
             }),
           );
         } catch (error) {
@@ -260,19 +264,32 @@ export class CognitoPool {
     );
   }
 
-  async resetPassword(username: string): Promise<void> {
+  /** `clientMetadata` reaches the pool's custom message (or custom sender) trigger. */
+  async resetPassword(username: string, clientMetadata?: ClientMetadata): Promise<void> {
     await this.call('recovery', 'AdminResetUserPassword', username, () =>
-      this.client.send(new AdminResetUserPasswordCommand({ UserPoolId: this.userPoolId, Username: username })),
+      this.client.send(
+        new AdminResetUserPasswordCommand({
+          UserPoolId: this.userPoolId,
+          Username: username,
+          ClientMetadata: clientMetadata,
+        }),
+      ),
     );
   }
 
-  async updateAttributes(username: string, attributes: { readonly [name: string]: string }): Promise<void> {
+  /** `clientMetadata` reaches the pool's custom message (or custom sender) trigger. */
+  async updateAttributes(
+    username: string,
+    attributes: { readonly [name: string]: string },
+    clientMetadata?: ClientMetadata,
+  ): Promise<void> {
     await this.call('write', 'AdminUpdateUserAttributes', username, () =>
       this.client.send(
         new AdminUpdateUserAttributesCommand({
           UserPoolId: this.userPoolId,
           Username: username,
           UserAttributes: Object.entries(attributes).map(([Name, Value]) => ({ Name, Value })),
+          ClientMetadata: clientMetadata,
         }),
       ),
     );
@@ -422,8 +439,16 @@ export class CognitoPool {
     return holders;
   }
 
-  /** Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP token. */
-  async startEnrolment(clientId: string, username: string, password: string): Promise<EnrolmentStart> {
+  /**
+   * Signs a user in through the seeder's app client (ADMIN_USER_PASSWORD_AUTH) to enrol a TOTP
+   * token. `clientMetadata` reaches the pre authentication trigger (as `validationData`).
+   */
+  async startEnrolment(
+    clientId: string,
+    username: string,
+    password: string,
+    clientMetadata?: ClientMetadata,
+  ): Promise<EnrolmentStart> {
     const out = await this.call('auth', 'AdminInitiateAuth', username, () =>
       this.client.send(
         new AdminInitiateAuthCommand({
@@ -431,6 +456,7 @@ export class CognitoPool {
           ClientId: clientId,
           AuthFlow: 'ADMIN_USER_PASSWORD_AUTH',
           AuthParameters: { USERNAME: username, PASSWORD: password },
+          ClientMetadata: clientMetadata,
         }),
       ),
     );
@@ -474,8 +500,16 @@ export class CognitoPool {
     return 'accessToken' in auth ? auth : { session: out?.Session ?? auth.session };
   }
 
-  /** Finishes an MFA_SETUP sign-in (pools with MFA required): an access token. */
-  async finishSetup(clientId: string, username: string, session: string): Promise<string> {
+  /**
+   * Finishes an MFA_SETUP sign-in (pools with MFA required): an access token.
+   * `clientMetadata` reaches the post authentication and pre token generation triggers.
+   */
+  async finishSetup(
+    clientId: string,
+    username: string,
+    session: string,
+    clientMetadata?: ClientMetadata,
+  ): Promise<string> {
     const out = await this.call('auth', 'AdminRespondToAuthChallenge', username, () =>
       this.client.send(
         new AdminRespondToAuthChallengeCommand({
@@ -484,6 +518,7 @@ export class CognitoPool {
           ChallengeName: 'MFA_SETUP',
           Session: session,
           ChallengeResponses: { USERNAME: username },
+          ClientMetadata: clientMetadata,
         }),
       ),
     );
@@ -565,6 +600,13 @@ export class CognitoPool {
             // Retried as any network timeout is (lambda/pace.ts).
             { code: 'ETIMEDOUT' },
           );
+        }
+        const trigger = explainTriggerFailure(op, errorName(error), (error as Error)?.message ?? '');
+        if (trigger !== undefined) {
+          // Not a ComposedError: the trigger's own words are text the handler does not
+          // control, so they pass the redactor like any service message. The name stays
+          // Cognito's, so the Reason shows which exception it was.
+          throw Object.assign(new Error(trigger), { name: errorName(error) });
         }
         throw error;
       } finally {

@@ -29,6 +29,8 @@ export interface UserSpec {
   readonly passwordRevision?: string;
   /** `TOTP`: the seeder enrols a software token for the user. */
   readonly mfa?: 'TOTP';
+  /** The seeder's ClientMetadata with the user's own merged over it (the marker is added per call). */
+  readonly clientMetadata?: { readonly [key: string]: string };
 }
 
 /** The resource's properties, parsed. */
@@ -67,7 +69,8 @@ export function parseProperties(raw: unknown): SeedSpec {
   if (!Array.isArray(rawUsers)) {
     throw new PropertyError('Users must be a list of users.');
   }
-  const users = rawUsers.map((u, i) => parseUser(u as SeedUserProperties, i));
+  const seederMetadata = parseClientMetadata(props.ClientMetadata, 'ClientMetadata');
+  const users = rawUsers.map((u, i) => parseUser(u as SeedUserProperties, i, seederMetadata));
   const seen = new Set<string>();
   for (const u of users) {
     if (seen.has(u.username)) {
@@ -142,7 +145,11 @@ export function parseRemoval(raw: unknown): RemovalSpec {
   };
 }
 
-function parseUser(raw: SeedUserProperties, index: number): UserSpec {
+function parseUser(
+  raw: SeedUserProperties,
+  index: number,
+  seederMetadata: { readonly [key: string]: string },
+): UserSpec {
   const username = raw?.Username;
   if (typeof username !== 'string' || username === '') {
     throw new PropertyError(`user #${index + 1} has no Username: give every user a username.`);
@@ -180,7 +187,20 @@ function parseUser(raw: SeedUserProperties, index: number): UserSpec {
     groups: [...new Set(groups.map(String))],
     passwordRevision: raw.PasswordRevision === undefined ? undefined : String(raw.PasswordRevision),
     ...(mfa ? { mfa: 'TOTP' as const } : {}),
+    clientMetadata: {
+      ...seederMetadata,
+      ...parseClientMetadata(raw.ClientMetadata, `user '${username}': ClientMetadata`),
+    },
   };
+}
+
+/** A map of strings (CloudFormation sends every value as one); absent is empty. */
+function parseClientMetadata(value: unknown, name: string): { readonly [key: string]: string } {
+  if (value === undefined || value === null || value === '') return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new PropertyError(`${name} must be a map of strings, got ${Array.isArray(value) ? 'a list' : typeof value}.`);
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, String(v)]));
 }
 
 function parseSource(raw: PasswordSourceProperties, username: string): PasswordSource {

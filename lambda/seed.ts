@@ -43,6 +43,7 @@ import type { PasswordSource, Rates, RemovalSpec, SeedSpec, UserSpec } from './p
 import { throwawayPassword } from './throwaway-password';
 import { buildManifest } from './manifest';
 import { totpCode, TotpStore } from './totp';
+import { ClientMetadata, clientMetadataFor } from './triggers';
 
 /** A request that failed; carries the physical id to answer with. */
 export class SeedFailure extends ComposedError {
@@ -980,6 +981,7 @@ class Run {
           record = { ...record, until: landsBy() };
           await this.deps.ledger.save(record);
         },
+        this.metadata(user),
       );
     } catch (error) {
       if (errorName(error) !== 'UsernameExistsException') throw error;
@@ -997,7 +999,7 @@ class Run {
     const withSub = { ...record, cognitoUsername: live.username, sub: live.sub ?? (await this.subOf(live.username)) };
     await this.deps.ledger.save(withSub);
     if (user.mode === 'PERMANENT') await this.pool.setPassword(live.username, password as string, true);
-    if (user.mode === 'RESET_REQUIRED') await this.forceReset(live.username);
+    if (user.mode === 'RESET_REQUIRED') await this.forceReset(live.username, user);
     for (const group of user.groups) await this.pool.addToGroup(live.username, group);
     await this.deps.ledger.save({ ...withSub, state: 'present', applied, appliedAt: Date.now() });
     return 'created';
@@ -1038,7 +1040,8 @@ class Run {
     if (!(await this.deps.ledger.adopt(record))) {
       throw new UserError(user.username, 'another seeder of this stack took this username meanwhile: deploy again');
     }
-    if (Object.keys(user.attributes).length > 0) await this.pool.updateAttributes(live.username, user.attributes);
+    if (Object.keys(user.attributes).length > 0)
+      await this.pool.updateAttributes(live.username, user.attributes, this.metadata(user));
     await this.applyPassword(live.username, user);
     for (const group of user.groups) await this.pool.addToGroup(live.username, group);
     await this.deps.ledger.save({ ...record, applied, appliedAt: Date.now() });
@@ -1121,7 +1124,8 @@ class Run {
 
   private async applyChanges(record: UserRecord, action: ModifyAction): Promise<void> {
     const name = record.cognitoUsername ?? record.username;
-    if (Object.keys(action.setAttributes).length > 0) await this.pool.updateAttributes(name, action.setAttributes);
+    if (Object.keys(action.setAttributes).length > 0)
+      await this.pool.updateAttributes(name, action.setAttributes, this.metadata(action.user));
     if (action.deleteAttributes.length > 0) await this.pool.deleteAttributes(name, action.deleteAttributes);
     if (action.applyPassword) await this.applyPassword(name, action.user);
     for (const group of action.addGroups) await this.pool.addToGroup(name, group);
@@ -1227,7 +1231,7 @@ class Run {
       const name = record.cognitoUsername ?? record.username;
       const password = await this.deps.passwords.read(user.password as PasswordSource);
       try {
-        const start = await this.pool.startEnrolment(clientId, name, password);
+        const start = await this.pool.startEnrolment(clientId, name, password, this.metadata(user));
         if (start.kind === 'enrolled') {
           if (!secrets.has(user.username)) {
             throw new Error(
@@ -1255,7 +1259,9 @@ class Run {
       try {
         const auth = await this.pool.verifySoftwareToken(a.auth, totpCode(a.secret));
         const accessToken =
-          'accessToken' in auth ? auth.accessToken : await this.pool.finishSetup(clientId, a.name, auth.session);
+          'accessToken' in auth
+            ? auth.accessToken
+            : await this.pool.finishSetup(clientId, a.name, auth.session, this.metadata(a.user));
         this.deps.redactor.add(accessToken);
         await this.pool.preferSoftwareToken(accessToken);
       } catch (error) {
@@ -1278,19 +1284,24 @@ class Run {
   }
 
   private async applyPassword(username: string, user: UserSpec): Promise<void> {
-    if (user.mode === 'RESET_REQUIRED') return this.forceReset(username);
+    if (user.mode === 'RESET_REQUIRED') return this.forceReset(username, user);
     const password = await this.deps.passwords.read(user.password as PasswordSource);
     await this.pool.setPassword(username, password, user.mode === 'PERMANENT');
   }
 
   /** AdminResetUserPassword acts on confirmed users: confirm with a throwaway first. */
-  private async forceReset(username: string): Promise<void> {
+  private async forceReset(username: string, user: UserSpec): Promise<void> {
     const policy = this.description?.passwordPolicy ?? {};
     const throwaway = throwawayPassword(policy);
     // Never stored or logged, but an error may echo it: mask it like any other password.
     this.deps.redactor.add(throwaway);
     await this.pool.setPassword(username, throwaway, true);
-    await this.pool.resetPassword(username);
+    await this.pool.resetPassword(username, this.metadata(user));
+  }
+
+  /** The ClientMetadata of `user`'s calls: its map, and the seeder's marker. */
+  private metadata(user: UserSpec): ClientMetadata {
+    return clientMetadataFor(user.clientMetadata ?? {});
   }
 
   private async subOf(username: string): Promise<string | undefined> {

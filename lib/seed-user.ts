@@ -56,4 +56,15 @@ export interface SeedUser {
    * @default - none: the user signs in with its password alone (in a pool with MFA required, it is asked to set MFA up)
    */
   readonly mfa?: SeedMfa;
+
+  /**
+   * ClientMetadata for this user's calls, merged over the seeder's `clientMetadata` (a key
+   * set here wins). Sent with the calls that take it, to the pool's Lambda triggers (see
+   * the README, "Pools with Lambda triggers"); the seeder adds its marker
+   * `cdk-cognito-seeder` to it. Cognito never stores or encrypts it, and every trigger the
+   * call runs receives it: never put a secret in it (synth refuses a secret's reference).
+   *
+   * @default - the seeder's clientMetadata alone
+   */
+  readonly clientMetadata?: { [key: string]: string };
 }

@@ -39,6 +39,7 @@ import {
   UsersFileProperties,
 } from './private/contract';
 import { knownPool } from './private/known-pools';
+import { ClientMetadataMap, renderClientMetadata, validateClientMetadata } from './private/client-metadata';
 import { acknowledgeNagRule } from './private/nag';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
 import { SeedQueue } from './private/seed-queue';
@@ -227,6 +228,24 @@ export interface SeedingOptions {
    * @default - only the stages in the context key
    */
   readonly forbiddenStages?: string[];
+
+  /**
+   * ClientMetadata sent with every Cognito call of this seeder that takes it, so the pool's
+   * Lambda triggers can tell seeding from a real sign-up: `AdminCreateUser` (pre sign-up
+   * trigger), `AdminResetUserPassword` and `AdminUpdateUserAttributes` (custom message
+   * trigger), and the sign-in that enrols a TOTP token (`AdminInitiateAuth`,
+   * `AdminRespondToAuthChallenge`). Each user's own `clientMetadata` is merged over it, and
+   * the seeder always adds the key `cdk-cognito-seeder` (value `seed`), which is reserved.
+   *
+   * Cognito never stores or encrypts ClientMetadata, and every trigger the call runs
+   * receives it: never put a secret in it. Synth refuses a value that resolves to a secret
+   * (a `SecretValue`, a `{{resolve:secretsmanager:...}}` or `{{resolve:ssm-secure:...}}`
+   * reference, a NoEcho parameter), a key or value over Cognito's 131,072 characters, and
+   * a call's map (the marker included) over 131,072 bytes.
+   *
+   * @default - the marker alone
+   */
+  readonly clientMetadata?: { [key: string]: string };
 }
 
 /**
@@ -360,6 +379,8 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private readonly assetsBucketKey?: kms.IKey;
   private readonly manifestParameter: ssm.StringParameter;
   private signInClient?: cognito.IUserPoolClient;
+  /** The seeder's ClientMetadata, which each user's is merged over. */
+  private readonly clientMetadata: ClientMetadataMap;
   private totp?: { readonly secret: secretsmanager.Secret; readonly client: cognito.UserPoolClient };
 
   constructor(scope: Construct, id: string, props: UserSeederProps) {
@@ -377,6 +398,9 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       validatePositive(this.node.path, `rateLimits.${name}`, value as number);
     }
     validateUsers(this.node.path, props.users ?? [], this.known);
+    validateClientMetadata(this, this.node.path, props.clientMetadata);
+    this.clientMetadata = { ...props.clientMetadata };
+    for (const user of props.users ?? []) this.validateUserMetadata(user);
     const forbiddenAccounts = stageGuard(this, props);
 
     this.userPool = props.userPool;
@@ -444,6 +468,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
           this.totp && { SecretArn: this.totp.secret.secretArn, ClientId: this.totp.client.userPoolClientId },
       }),
       ForbiddenAccounts: forbiddenAccounts.length > 0 ? forbiddenAccounts : undefined,
+      ClientMetadata: renderClientMetadata(props.clientMetadata),
       StateMachineArn: seedFunction.stateMachine.stateMachineArn,
     };
     this.resource = new CustomResource(this, 'Resource', {
@@ -534,6 +559,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
    */
   public addUser(user: SeedUser): void {
     validateUsers(this.node.path, [user], this.known, this.usernames);
+    this.validateUserMetadata(user);
     this.checkBudget(user);
     this.bind(user);
   }
@@ -822,6 +848,16 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     return bound;
   }
 
+  /** Fails synth, naming the user, when its clientMetadata (over the seeder's) is refused. */
+  private validateUserMetadata(user: SeedUser): void {
+    validateClientMetadata(
+      this,
+      `${this.node.path}: user '${user.username}'`,
+      user.clientMetadata,
+      this.clientMetadata,
+    );
+  }
+
   /**
    * Fails synth, naming the user, when the population's Create or its Delete could not
    * finish while CloudFormation waits for the resource (across invocations).
@@ -1017,6 +1053,7 @@ function replaceIntrinsics(value: unknown, replace: (intrinsic: unknown) => unkn
 function renderUser({ user, binding }: BoundUser): SeedUserProperties {
   const attributes = user.attributes ?? {};
   const groups = user.groups ?? [];
+  const clientMetadata = renderClientMetadata(user.clientMetadata);
   return {
     Username: user.username,
     Mode: user.mode,
@@ -1025,6 +1062,7 @@ function renderUser({ user, binding }: BoundUser): SeedUserProperties {
     ...(groups.length > 0 ? { Groups: [...groups] } : {}),
     ...(user.passwordRevision !== undefined ? { PasswordRevision: user.passwordRevision } : {}),
     ...(user.mfa !== undefined ? { Mfa: user.mfa } : {}),
+    ...(clientMetadata ? { ClientMetadata: clientMetadata } : {}),
   };
 }
 

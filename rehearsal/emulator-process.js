@@ -10,6 +10,25 @@ const path = require('path');
 // with a directory and port of our choosing.
 const lib = (p) => require(`cognito-local/lib/${p}`);
 
+/**
+ * cognito-local's own LambdaService (its trigger events, its exceptions), with a Lambda
+ * client that POSTs each invocation to the caller's trigger server; no trigger without one.
+ */
+function lambdaOf(setting) {
+  if (!setting) return { enabled: () => false };
+  const { endpoint, names } = JSON.parse(setting);
+  const client = {
+    invoke: (request) => ({
+      promise: async () => {
+        const res = await fetch(endpoint, { method: 'POST', body: JSON.stringify(request) });
+        return { StatusCode: 200, ...(await res.json()) };
+      },
+    }),
+  };
+  const { LambdaService } = lib('services/lambda');
+  return new LambdaService(Object.fromEntries(names.map((name) => [name, name])), client);
+}
+
 async function main(directory) {
   fs.writeFileSync(
     path.join(directory, 'config.json'),
@@ -33,11 +52,10 @@ async function main(directory) {
     dataStoreFactory,
     new (lib('services/userPoolService').UserPoolServiceFactoryImpl)(clock, dataStoreFactory),
   ).create(ctx, config.UserPoolDefaults);
-  // No trigger is ever configured here, so no Lambda client is needed.
   const triggers = new services.TriggersService(
     clock,
     cognito,
-    { enabled: () => false },
+    lambdaOf(process.env.COGNITO_LOCAL_TRIGGERS),
     new (lib('services/crypto').CryptoService)(config.KMSConfig),
   );
   const { MessageDeliveryService } = lib('services/messageDelivery/messageDelivery');

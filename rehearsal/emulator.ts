@@ -17,10 +17,24 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-export async function startEmulator(): Promise<Emulator> {
+/** Lambda triggers of every pool of the emulator, played by a server the caller runs. */
+export interface EmulatorTriggers {
+  /**
+   * Where each trigger's invocation is POSTed as `{ FunctionName, Payload }` (the function
+   * name is the stage, e.g. `PreTokenGeneration`, so cognito-local's messages read as
+   * Cognito's); the answer is `{ Payload }` (the event with its response) or
+   * `{ FunctionError: 'Unhandled', Payload }` with `{ errorMessage }` (a refusal).
+   */
+  readonly endpoint: string;
+  /** The stages configured, e.g. `['PreTokenGeneration']`. */
+  readonly names: readonly string[];
+}
+
+export async function startEmulator(options: { readonly triggers?: EmulatorTriggers } = {}): Promise<Emulator> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'cognito-local-'));
   const child = spawn(process.execPath, [path.join(__dirname, 'emulator-process.js'), directory], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...(options.triggers ? { COGNITO_LOCAL_TRIGGERS: JSON.stringify(options.triggers) } : {}) },
   });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -37,6 +37,7 @@ interface Pool {
   /** By the username as the pool compares it. */
   users: Map<string, User>;
   groups: Set<string>;
+  preSignUp?: FakeTrigger;
 }
 
 class CognitoError extends Error {
@@ -48,8 +49,46 @@ class CognitoError extends Error {
   }
 }
 
+/**
+ * A Lambda trigger of a pool, played in the test's process: it receives the event Cognito
+ * would send and returns its response, or throws to refuse (Cognito then answers the call
+ * with UserLambdaValidationException "<Stage> failed with error <message>."). A
+ * {@link TriggerTimeout} plays a trigger that did not answer in time.
+ */
+export type FakeTrigger = (event: TriggerEvent) => Record<string, unknown> | void;
+
+/** What a trigger receives: Cognito's trigger event, as far as the fake plays it. */
+export interface TriggerEvent {
+  readonly version: string;
+  readonly triggerSource: string;
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly userName: string;
+  readonly callerContext: { readonly awsSdkVersion: string; readonly clientId: string | null };
+  readonly request: {
+    readonly userAttributes: Record<string, string>;
+    readonly clientMetadata?: Record<string, string>;
+    readonly validationData?: Record<string, string> | null;
+  };
+  readonly response: Record<string, unknown>;
+}
+
+/** Thrown by a {@link FakeTrigger} to play a trigger that timed out. */
+export class TriggerTimeout extends Error {}
+
+/** One call the fake answered: its target, and the ClientMetadata it carried (if any). */
+export interface RecordedCall {
+  readonly target: string;
+  readonly username?: string;
+  readonly clientMetadata?: Record<string, string>;
+}
+
 /** The fake, with what a test needs beyond an emulator. */
 export interface FakeCognito extends Emulator {
+  /** Sets (or, with undefined, removes) a pool's pre sign-up trigger, run on AdminCreateUser. */
+  setPreSignUp(userPoolId: string, trigger: FakeTrigger | undefined): void;
+  /** Every call answered so far, in order. */
+  readonly calls: readonly RecordedCall[];
   /**
    * After `calls` more calls of `target` are answered, every request to the fake hangs
    * without effect (Cognito stops answering mid-run) until `resume()`.
@@ -131,6 +170,20 @@ export async function startFakeCognito(): Promise<FakeCognito> {
       if (username || other.attributes.get(VERIFIED_FLAG[name]) === 'true') {
         throw new CognitoError('AliasExistsException', `An account with the given ${name} already exists.`);
       }
+    }
+  };
+  /** Runs a trigger as Cognito does, answering its refusal or time-out with Cognito's exception. */
+  const runTrigger = (_p: Pool, stage: string, trigger: FakeTrigger, event: TriggerEvent) => {
+    try {
+      trigger(JSON.parse(JSON.stringify(event)) as TriggerEvent);
+    } catch (error) {
+      if (error instanceof TriggerTimeout) {
+        throw new CognitoError('UnexpectedLambdaException', `${stage} invocation failed due to error TimeoutError.`);
+      }
+      throw new CognitoError(
+        'UserLambdaValidationException',
+        `${stage} failed with error ${(error as Error).message}.`,
+      );
     }
   };
   const toAttributes = (u: User) => [...u.attributes].map(([Name, Value]) => ({ Name, Value }));
@@ -239,6 +292,23 @@ export async function startFakeCognito(): Promise<FakeCognito> {
       }
       for (const [name, value] of attributes) {
         if (VERIFIED_FLAG[name]) checkAlias(p, undefined, name, value, attributes.get(VERIFIED_FLAG[name]) === 'true');
+      }
+      if (p.preSignUp) {
+        runTrigger(p, 'PreSignUp', p.preSignUp, {
+          version: '1',
+          triggerSource: 'PreSignUp_AdminCreateUser',
+          region: 'us-east-1',
+          userPoolId: p.id,
+          userName: given,
+          callerContext: { awsSdkVersion: 'aws-sdk-js-3', clientId: null },
+          // As Cognito's: the attributes given, the call's ClientMetadata; never the temporary password.
+          request: {
+            userAttributes: Object.fromEntries(attributes),
+            validationData: null,
+            ...(i.ClientMetadata ? { clientMetadata: { ...i.ClientMetadata } } : {}),
+          },
+          response: { autoConfirmUser: false, autoVerifyEmail: false, autoVerifyPhone: false },
+        });
       }
       attributes.set('sub', sub);
       const now = Date.now();
@@ -353,6 +423,7 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     },
   };
 
+  const calls: RecordedCall[] = [];
   let stall: { target: string; calls: number } | undefined;
   let stalled = false;
   const held = new Set<http.ServerResponse>();
@@ -375,8 +446,14 @@ export async function startFakeCognito(): Promise<FakeCognito> {
         reply(400, { __type: 'UnknownOperationException', message: `${target} is not faked` });
         return;
       }
+      const input = body ? JSON.parse(body) : {};
+      calls.push({
+        target,
+        ...(input.Username !== undefined ? { username: String(input.Username) } : {}),
+        ...(input.ClientMetadata !== undefined ? { clientMetadata: input.ClientMetadata } : {}),
+      });
       try {
-        reply(200, handler(body ? JSON.parse(body) : {}));
+        reply(200, handler(input));
       } catch (error) {
         if (error instanceof CognitoError) reply(400, { __type: error.type, message: error.message });
         else reply(500, { __type: 'InternalErrorException', message: String(error) });
@@ -391,6 +468,10 @@ export async function startFakeCognito(): Promise<FakeCognito> {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     directory: '',
+    calls,
+    setPreSignUp: (userPoolId, trigger) => {
+      pool(userPoolId).preSignUp = trigger;
+    },
     stallAfter: (target, calls) => {
       if (calls <= 0) stalled = true;
       else stall = { target, calls };

@@ -483,6 +483,16 @@ deployRow(
   users({ ...ok, Groups: 'admins' }),
   "Create failed: user 'u': Groups must be a list of group names.",
 );
+deployRow(
+  'ClientMetadata not a map',
+  props([ok], { ClientMetadata: ['a=b'] }),
+  'Create failed: ClientMetadata must be a map of strings, got a list.',
+);
+deployRow(
+  "a user's ClientMetadata not a map",
+  users({ ...ok, ClientMetadata: 'a=b' }),
+  "Create failed: user 'u': ClientMetadata must be a map of strings, got string.",
+);
 deployRow('a user listed twice', users(ok, ok), "Create failed: user 'u' is listed twice: list each username once.");
 deployRow('Siblings not a list', props([ok], { Siblings: 'x' }), 'Create failed: Siblings must be a list.');
 deployRow(

@@ -95,6 +95,39 @@ describe('TOTP enrolment', () => {
     for (const secret of [SEED, 'access-token-canary', CAROL_PW]) expect(everything).not.toContain(secret);
   });
 
+  test("the enrolment's sign-in carries the user's ClientMetadata and the seeder's marker, for the pool's auth triggers", async () => {
+    // GIVEN a seeder with ClientMetadata, a user with its own over it, in a pool with MFA required
+    const metadata = { tenant: 'partners', stage: 'test', 'cdk-cognito-seeder': 'seed' };
+    cognito
+      .on(AdminInitiateAuthCommand, {
+        AuthParameters: { USERNAME: 'carol', PASSWORD: CAROL_PW },
+        ClientMetadata: metadata,
+      })
+      .resolves({ ChallengeName: 'MFA_SETUP', Session: 's1' });
+    cognito.on(AssociateSoftwareTokenCommand, { Session: 's1' }).resolves({ SecretCode: SEED, Session: 's2' });
+    cognito.on(VerifySoftwareTokenCommand).resolves({ Status: 'SUCCESS', Session: 's3' });
+    cognito
+      .on(AdminRespondToAuthChallengeCommand, { ChallengeName: 'MFA_SETUP', Session: 's3', ClientMetadata: metadata })
+      .resolves({ AuthenticationResult: { AccessToken: 'access-token-canary' } });
+    cognito.on(SetUserMFAPreferenceCommand).resolves({});
+    const user = { ...carol, ClientMetadata: { tenant: 'partners' } };
+
+    // WHEN
+    await deliver(
+      createEvent(server.url, props([user], { ...totpSettings, ClientMetadata: { tenant: 'qa', stage: 'test' } })),
+      context(),
+    );
+
+    // THEN the strict mocks answered only calls that carried the map (any other would have failed the request)
+    expect(server.bodies.map((b) => b.Status)).toEqual(['SUCCESS']);
+    expect(cognito).toHaveReceivedCommandTimes(AdminInitiateAuthCommand, 1);
+    expect(cognito).toHaveReceivedCommandTimes(AdminRespondToAuthChallengeCommand, 1);
+    // calls that take no ClientMetadata carry none
+    expect(cognito.commandCalls(AdminSetUserPasswordCommand).map((c) => 'ClientMetadata' in c.args[0].input)).toEqual([
+      false,
+    ]);
+  });
+
   test('a user that stops asking for a token has it turned off, and its secret is dropped', async () => {
     // GIVEN carol enrolled through the MFA-optional flow (tokens at sign-in)
     cognito.on(AdminInitiateAuthCommand).resolves({ AuthenticationResult: { AccessToken: 'at' } });

@@ -170,11 +170,21 @@ export class Aws {
   }
 
   /** InitiateAuth: a public client's first sign-in step (no AWS credentials needed). */
-  async initiateAuth(clientId: string, authFlow: string, parameters: Record<string, string>): Promise<AuthStep> {
+  async initiateAuth(
+    clientId: string,
+    authFlow: string,
+    parameters: Record<string, string>,
+    clientMetadata?: Readonly<Record<string, string>>,
+  ): Promise<AuthStep> {
     const { InitiateAuthCommand } = await import('@aws-sdk/client-cognito-identity-provider');
     const cognito = await this.client('cognito');
     const out = (await cognito.send(
-      new InitiateAuthCommand({ ClientId: clientId, AuthFlow: authFlow as never, AuthParameters: parameters }),
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: authFlow as never,
+        AuthParameters: parameters,
+        ClientMetadata: clientMetadata && { ...clientMetadata },
+      }),
     )) as InitiateAuthCommandOutput;
     return authStep(out);
   }
@@ -185,6 +195,7 @@ export class Aws {
     challengeName: string,
     session: string | undefined,
     responses: Record<string, string>,
+    clientMetadata?: Readonly<Record<string, string>>,
   ): Promise<AuthStep> {
     const { RespondToAuthChallengeCommand } = await import('@aws-sdk/client-cognito-identity-provider');
     const cognito = await this.client('cognito');
@@ -194,6 +205,7 @@ export class Aws {
         ChallengeName: challengeName as never,
         Session: session,
         ChallengeResponses: responses,
+        ClientMetadata: clientMetadata && { ...clientMetadata },
       }),
     )) as RespondToAuthChallengeCommandOutput;
     return authStep(out);

@@ -40,6 +40,8 @@ Options:
   --client-id <id>          tokens: the app client (default: the seeder's)
   --flow <flow>             tokens: USER_PASSWORD_AUTH (default) or USER_SRP_AUTH
   --dry-run                 repair: report what differs, change nothing
+  --client-metadata <k=v>   tokens: a ClientMetadata entry for the pool's triggers (repeat for more;
+                            the value is what follows the first '='); never put a secret in it
   -h, --help                this text
   --version                 the version of cdk-cognito-seeder
 
@@ -57,6 +59,7 @@ const OPTIONS = {
   'client-id': { type: 'string' },
   flow: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'client-metadata': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
@@ -69,7 +72,7 @@ const COMMANDS: Record<
 > = {
   list: { user: false, options: [...COMMON, 'json'] },
   credentials: { user: true, options: [...COMMON, 'format'] },
-  tokens: { user: true, options: [...COMMON, 'format', 'client-id', 'flow'] },
+  tokens: { user: true, options: [...COMMON, 'format', 'client-id', 'flow', 'client-metadata'] },
   totp: { user: true, options: COMMON },
   rearm: { user: true, options: COMMON },
   repair: { user: false, users: true, options: [...COMMON, 'dry-run', 'json'] },
@@ -84,6 +87,8 @@ interface Invocation {
   /** repair: the users named (none: all). */
   readonly usernames: readonly string[];
   readonly options: ReadonlyMap<string, string>;
+  /** --client-metadata, as a map. */
+  readonly clientMetadata?: Readonly<Record<string, string>>;
 }
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit status. */
@@ -132,12 +137,13 @@ function parse(argv: readonly string[]): Invocation | 'help' | 'version' {
   } catch (error) {
     throw new UsageError(parseArgsMessage(error));
   }
-  const values: Partial<Record<OptionName, string | boolean>> = parsed.values;
+  const values: Partial<Record<OptionName, string | boolean | string[]>> = parsed.values;
   const options = new Map<string, string>();
   for (const [name, value] of Object.entries(values)) {
-    if (value === '') throw new UsageError(`--${name} needs a value`);
+    if (value === '' || (Array.isArray(value) && value.includes(''))) throw new UsageError(`--${name} needs a value`);
     options.set(name, String(value));
   }
+  const clientMetadata = parseClientMetadata(parsed.values['client-metadata']);
   const [command, ...rest] = parsed.positionals;
   if (command === undefined) throw new UsageError('no command');
   const spec = COMMANDS[command];
@@ -170,7 +176,22 @@ function parse(argv: readonly string[]): Invocation | 'help' | 'version' {
     username: spec.user ? rest[rest.length - 1] : '',
     usernames: spec.users ? rest.slice(wanted) : [],
     options,
+    ...(clientMetadata ? { clientMetadata } : {}),
   };
+}
+
+/** `--client-metadata key=value`, repeated, as one map; a key given twice is a mistake worth saying. */
+function parseClientMetadata(entries: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!entries) return undefined;
+  const map: Record<string, string> = {};
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new UsageError(`--client-metadata is key=value, not '${entry}'`);
+    const key = entry.slice(0, at);
+    if (key in map) throw new UsageError(`--client-metadata gives '${key}' twice`);
+    map[key] = entry.slice(at + 1);
+  }
+  return map;
 }
 
 /**
@@ -213,6 +234,7 @@ async function run(invocation: Invocation, users: SeededUsers, out: CliOutput): 
       const tokens = await users.signIn(username, {
         clientId: options.get('client-id'),
         flow: options.get('flow') as SignInFlow | undefined,
+        clientMetadata: invocation.clientMetadata,
       });
       out.stdout(
         json

@@ -91,6 +91,17 @@ export interface SignInOptions {
    * @default - the seeded password
    */
   readonly newPassword?: string;
+  /**
+   * ClientMetadata for the pool's Lambda triggers, sent with InitiateAuth and every
+   * RespondToAuthChallenge of the sign-in. Cognito passes InitiateAuth's to the pre
+   * authentication (and user migration) trigger as `validationData`, and a challenge
+   * answer's to the post authentication and pre token generation triggers as
+   * `clientMetadata`; a USER_PASSWORD_AUTH sign-in without a challenge gives the pre token
+   * generation trigger none (use `USER_SRP_AUTH`, whose tokens come from a challenge answer).
+   * Never encrypted, and every trigger of the call sees it: no secrets.
+   * @default - none
+   */
+  readonly clientMetadata?: Readonly<Record<string, string>>;
 }
 
 /** What {@link SeededUsers.repair} repairs. */
@@ -334,9 +345,14 @@ export class SeededUsers {
       try {
         if (flow === 'USER_SRP_AUTH') {
           srp = await startSrp(user.username, password, this.userPoolId);
-          step = await this.aws.initiateAuth(clientId, flow, { ...srp.authParameters });
+          step = await this.aws.initiateAuth(clientId, flow, { ...srp.authParameters }, options.clientMetadata);
         } else {
-          step = await this.aws.initiateAuth(clientId, flow, { USERNAME: user.username, PASSWORD: password });
+          step = await this.aws.initiateAuth(
+            clientId,
+            flow,
+            { USERNAME: user.username, PASSWORD: password },
+            options.clientMetadata,
+          );
         }
       } catch (error) {
         throw this.authError(error, at, 'InitiateAuth');
@@ -385,7 +401,13 @@ export class SeededUsers {
             throw unexpected(challenge, username);
         }
         try {
-          step = await this.aws.respondToAuthChallenge(clientId, challenge, step.session, responses);
+          step = await this.aws.respondToAuthChallenge(
+            clientId,
+            challenge,
+            step.session,
+            responses,
+            options.clientMetadata,
+          );
         } catch (error) {
           throw this.authError(error, at, `the answer to ${challenge}`);
         }

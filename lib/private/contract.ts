@@ -41,6 +41,11 @@ export interface SeedResourceProperties {
   /** Account ids this seeder must never seed (the stage guard), checked against the function's own account. */
   readonly ForbiddenAccounts?: string[];
   /**
+   * The seeder's ClientMetadata, sent with every Cognito call that takes it (each user's own
+   * is merged over it, and the marker over both). Absent when the seeder sets none.
+   */
+  readonly ClientMetadata?: { [key: string]: string };
+  /**
    * The stack's state machine, which carries each request's work and its answer. In the
    * properties, not the function's environment: the machine's definition names the
    * function, so the function cannot name the machine without a dependency cycle.
@@ -96,6 +101,8 @@ export interface SeedUserProperties {
   readonly PasswordRevision?: string;
   /** `TOTP` to enrol a software token (PERMANENT users). */
   readonly Mfa?: string;
+  /** The user's own ClientMetadata, merged over the seeder's. */
+  readonly ClientMetadata?: { [key: string]: string };
 }
 
 /** Where a password is read at deploy time: a reference, never the value. */
@@ -175,3 +182,29 @@ export const COGNITO_REQUEST_TIMEOUT_MS = 20_000;
 
 /** Overrides COGNITO_REQUEST_TIMEOUT_MS (milliseconds): set by tests and rehearsals only. */
 export const COGNITO_REQUEST_TIMEOUT_ENV = 'SEED_COGNITO_REQUEST_TIMEOUT_MS';
+
+/**
+ * The ClientMetadata key the seeder adds to every call that takes ClientMetadata, so a
+ * pool's Lambda trigger can tell the seeder's calls from real sign-ups without any
+ * configuration. A public contract (the README names it): triggers test for it, so it
+ * never changes.
+ */
+export const CLIENT_METADATA_MARKER = 'cdk-cognito-seeder';
+
+/** The marker's value. Triggers should test for the key; the value is there because Cognito's map holds strings. */
+export const CLIENT_METADATA_MARKER_VALUE = 'seed';
+
+/**
+ * The longest key and the longest value Cognito accepts in ClientMetadata: its API model
+ * types both as `StringType`, 0 to 131,072 characters.
+ */
+export const CLIENT_METADATA_MAX_CHARS = 131_072;
+
+/**
+ * The most bytes (UTF-8, keys and values, the marker included) one call's ClientMetadata
+ * may hold. Cognito documents no total, so this is the seeder's own bound: one value's
+ * maximum. The seeder's map travels in the seed resource's properties, which Lambda's
+ * asynchronous event carries twice (old and new, 1 MB in all, beside up to 100 KB of inline
+ * users each), and every trigger of the pool receives the map with each call.
+ */
+export const CLIENT_METADATA_MAX_BYTES = 131_072;
