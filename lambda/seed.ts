@@ -323,6 +323,7 @@ class Run {
   }
 
   async repair(spec: SeedSpec, options: RepairOptions): Promise<RepairReport | undefined> {
+    this.repairing = true;
     const description = await this.pool.describe();
     if (!description)
       throw new ComposedError(`user pool ${this.userPoolId} does not exist any more: nothing to repair`);
@@ -431,7 +432,7 @@ class Run {
     }
     const restore = attributesToRestore(applied, live);
     if (Object.keys(restore).length > 0) {
-      await this.pool.updateAttributes(name, restore);
+      await this.pool.updateAttributes(name, restore, this.metadata(user));
       done.push('attributes');
     }
     if (drift.some((d) => d.startsWith('password') || d === 'temporary-password-answered' || d === 'reset-answered')) {
@@ -1301,8 +1302,11 @@ class Run {
 
   /** The ClientMetadata of `user`'s calls: its map, and the seeder's marker. */
   private metadata(user: UserSpec): ClientMetadata {
-    return clientMetadataFor(user.clientMetadata ?? {});
+    return clientMetadataFor(user.clientMetadata ?? {}, this.repairing ? 'repair' : undefined);
   }
+
+  /** A repair's calls carry the marker's value `repair`, so a trigger can tell it from seeding. */
+  private repairing = false;
 
   private async subOf(username: string): Promise<string | undefined> {
     return (await this.pool.getUser(username))?.sub;

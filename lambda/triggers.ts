@@ -12,8 +12,11 @@ export type ClientMetadata = { readonly [key: string]: string };
  * What one call carries: the user's map (the seeder's with the user's own merged over it)
  * and the marker over both, so no configuration can hide the seeder from a trigger.
  */
-export function clientMetadataFor(metadata: ClientMetadata): ClientMetadata {
-  return { ...metadata, [CLIENT_METADATA_MARKER]: CLIENT_METADATA_MARKER_VALUE };
+export function clientMetadataFor(
+  metadata: ClientMetadata,
+  marker: typeof CLIENT_METADATA_MARKER_VALUE | 'repair' = CLIENT_METADATA_MARKER_VALUE,
+): ClientMetadata {
+  return { ...metadata, [CLIENT_METADATA_MARKER]: marker };
 }
 
 /** The exceptions Cognito answers with when a trigger refused, failed, timed out or answered badly. */

@@ -23,6 +23,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { PasswordMode, SeededUserPool, SeedPassword } from '../lib';
+import type { FakeCognito } from '../rehearsal/fake-cognito';
 import { Rehearsal, SeedResource, synthesize } from '../rehearsal/harness';
 import { SeededUsers, SeededUsersError } from '../testing';
 
@@ -174,8 +175,17 @@ test('a repair reports exactly the drifted users and puts each back; the hand-ma
   expect((await live(poolId, 'carol')).enabled).toBe(false);
   expect((await live(poolId, 'bob')).status).toBe('CONFIRMED');
 
+  const callsBefore = (rehearsal.emulator as FakeCognito).calls.length;
   const report = await users.repair();
   expect(report.left).toBe(0);
+  // The pool's triggers can tell a repair's calls apart by the marker.
+  const repairCalls = (rehearsal.emulator as FakeCognito).calls.slice(callsBefore);
+  const marked = repairCalls.filter((c) => c.clientMetadata);
+  expect(marked.map((c) => `${c.target} ${c.username}`).sort()).toEqual([
+    'AdminCreateUser dave',
+    'AdminUpdateUserAttributes carol',
+  ]);
+  expect(marked.every((c) => c.clientMetadata?.['cdk-cognito-seeder'] === 'repair')).toBe(true);
   expect(Object.fromEntries(report.users.map((u) => [u.username, [...u.done].sort()]))).toEqual({
     alice: ['password'],
     bob: ['password'],
