@@ -64,13 +64,31 @@ export class PasswordReader {
       text = out?.SecretString;
       version = out?.VersionId;
     } catch (error) {
-      throw new PasswordReadError(`secret ${secretArn} could not be read (${describeError(error, this.redactor)})`);
+      const said = describeError(error, this.redactor);
+      const key = kmsDenial(error);
+      if (key !== undefined) {
+        throw new PasswordReadError(
+          `secret ${secretArn} could not be decrypted: its KMS key${key ? ` ${key}` : ''} does not let the seeding function decrypt (${said}); import the secret with its key, secretsmanager.Secret.fromSecretAttributes(this, id, { secretCompleteArn, encryptionKey }), so the seeder grants kms:Decrypt, or allow the seeding role kms:Decrypt in the key's policy`,
+        );
+      }
+      throw new PasswordReadError(`secret ${secretArn} could not be read (${said})`);
     }
     if (typeof text !== 'string' || text === '') {
       throw new PasswordReadError(`secret ${secretArn} has no SecretString: store the password as text`);
     }
     this.redactor.add(text);
-    if (jsonField === undefined) return { value: text, version };
+    if (jsonField === undefined) {
+      const fields = jsonObjectFields(text);
+      if (fields) {
+        // Field names only, never a value.
+        const named = fields.slice(0, 5).join(', ') + (fields.length > 5 ? ', ...' : '');
+        const likely = fields.find((f) => /^pass(word)?$/i.test(f)) ?? fields[0] ?? 'password';
+        throw new PasswordReadError(
+          `secret ${secretArn} holds a JSON object (fields ${named || 'none'}), so its whole JSON text would be the password: name the field that holds it, SeedPassword.fromSecret(secret, '${likely}')`,
+        );
+      }
+      return { value: text, version };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -96,7 +114,14 @@ export class PasswordReader {
       type = out?.Parameter?.Type;
       version = out?.Parameter?.Version === undefined ? undefined : String(out.Parameter.Version);
     } catch (error) {
-      throw new PasswordReadError(`SSM parameter ${name} could not be read (${describeError(error, this.redactor)})`);
+      const said = describeError(error, this.redactor);
+      const key = kmsDenial(error);
+      if (key !== undefined) {
+        throw new PasswordReadError(
+          `SSM parameter ${name} could not be decrypted: its KMS key${key ? ` ${key}` : ''} does not let the seeding function decrypt (${said}); pass the key, SeedPassword.fromSsmParameter(parameter, { encryptionKey }), so the seeder grants kms:Decrypt, or allow the seeding role kms:Decrypt in the key's policy`,
+        );
+      }
+      throw new PasswordReadError(`SSM parameter ${name} could not be read (${said})`);
     }
     if (typeof value !== 'string' || value === '') {
       throw new PasswordReadError(`SSM parameter ${name} has no value`);
@@ -108,5 +133,29 @@ export class PasswordReader {
       );
     }
     return { value, version };
+  }
+}
+
+/**
+ * The key's ARN ('' when the message names none) when `error` is a KMS denial (Secrets
+ * Manager's "Access to KMS is not allowed", SSM's kms:Decrypt refusal, KMS's own
+ * exceptions); undefined for any other error.
+ */
+export function kmsDenial(error: unknown): string | undefined {
+  const name = String((error as { name?: unknown })?.name ?? '');
+  const message = String((error as { message?: unknown })?.message ?? '');
+  const kms = /^KMS/.test(name) || (/AccessDenied/.test(name) && /\bkms\b|KMS/.test(message));
+  if (!kms) return undefined;
+  return /arn:aws[\w-]*:kms:[^\s"',;)]+/.exec(message)?.[0] ?? '';
+}
+
+/** The field names of `text` when it is a JSON object; undefined when it is not one. */
+function jsonObjectFields(text: string): string[] | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : undefined;
+  } catch {
+    return undefined;
   }
 }

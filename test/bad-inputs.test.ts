@@ -71,6 +71,35 @@ for (const [label, name] of [
     `${P}: user '${name}': the username contains whitespace, which Cognito usernames cannot: remove it.`,
   );
 }
+for (const [label, name, what] of [
+  ['a zero-width space', 'a\u200bb', 'an invisible format character, U+200B'],
+  ['a zero-width joiner', 'qa\u200dadmin', 'an invisible format character, U+200D'],
+  ['a left-to-right mark', '\u200eadmin', 'an invisible format character, U+200E'],
+  ['a soft hyphen', 'ad\u00admin', 'an invisible format character, U+00AD'],
+  ['a bell (control) character', 'a\u0007b', 'a control character, U+0007'],
+]) {
+  synthRow(
+    `a username with ${label}`,
+    () => ({ users: [perm(name)] }),
+    `${P}: user '${name}': the username contains ${what}, which Cognito usernames cannot (letters, marks, symbols, numbers and punctuation only): remove it.`,
+  );
+}
+synthRow(
+  'two usernames that differ only by Unicode normalisation (composed and decomposed é)',
+  () => ({ users: [perm('caf\u00e9'), perm('cafe\u0301')] }),
+  `${P}: users 'caf\u00e9' and 'cafe\u0301' are the same name written in two Unicode forms (c a f U+00E9 and c a f e U+0301), which Cognito keeps as two accounts: write both the same way (NFC: username.normalize('NFC')).`,
+);
+for (const [label, group, what] of [
+  ['a space', 'qa admins', 'a character, U+0020'],
+  ['a zero-width joiner', 'qa\u200dadmins', 'an invisible format character, U+200D'],
+  ['a newline', 'admins\n', 'a control character, U+000A'],
+]) {
+  synthRow(
+    `a group name with ${label}`,
+    () => ({ users: [perm('u', { groups: [group] })] }),
+    `${P}: user 'u': group name '${group}' contains ${what}, which Cognito group names cannot (letters, marks, symbols, numbers and punctuation only): fix the group name.`,
+  );
+}
 for (const mode of ['permanent', 'ADMIN', '', 'RESET']) {
   synthRow(
     `mode '${mode}'`,
@@ -533,6 +562,40 @@ deployRow(
   'a JSON secret without the field',
   users({ ...ok, Password: { Source: 'secretsmanager', SecretArn: 'arn:json', JsonField: 'missing' } }),
   preflight("user 'u': secret arn:json has no string field 'missing'"),
+);
+deployRow(
+  'a JSON secret given without jsonField (its whole JSON text would be the password)',
+  users({ ...ok, Password: { Source: 'secretsmanager', SecretArn: 'arn:json' } }),
+  preflight(
+    "user 'u': secret arn:json holds a JSON object (fields pw), so its whole JSON text would be the password: name the field that holds it, SeedPassword.fromSecret(secret, 'pw')",
+  ),
+);
+deployRow(
+  "a secret whose KMS key denies the function (Secrets Manager's words)",
+  users(ok),
+  preflight(
+    "user 'u': secret arn:ok could not be decrypted: its KMS key does not let the seeding function decrypt (AccessDeniedException: Access to KMS is not allowed); import the secret with its key, secretsmanager.Secret.fromSecretAttributes(this, id, { secretCompleteArn, encryptionKey }), so the seeder grants kms:Decrypt, or allow the seeding role kms:Decrypt in the key's policy",
+  ),
+  () =>
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'arn:ok' })
+      .rejects(awsError('AccessDeniedException', 'Access to KMS is not allowed')),
+);
+deployRow(
+  'a SecureString whose KMS key denies the function',
+  users({ Username: 'u', Mode: 'TEMPORARY', Password: { Source: 'ssm', ParameterName: '/cmk' } }),
+  preflight(
+    "user 'u': SSM parameter /cmk could not be decrypted: its KMS key arn:aws:kms:us-east-1:111111111111:key/1234abcd does not let the seeding function decrypt (AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/seed/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111111111111:key/1234abcd); pass the key, SeedPassword.fromSsmParameter(parameter, { encryptionKey }), so the seeder grants kms:Decrypt, or allow the seeding role kms:Decrypt in the key's policy",
+  ),
+  () =>
+    ssmMock
+      .on(GetParameterCommand, { Name: '/cmk' })
+      .rejects(
+        awsError(
+          'AccessDeniedException',
+          'User: arn:aws:sts::111111111111:assumed-role/seed/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111111111111:key/1234abcd',
+        ),
+      ),
 );
 deployRow(
   'a String parameter',

@@ -84,6 +84,12 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
     if (/\s/u.test(username)) {
       throw new Error(`${who}: the username contains whitespace, which Cognito usernames cannot: remove it.`);
     }
+    const outside = outsideCognitoName(username);
+    if (outside) {
+      throw new Error(
+        `${who}: the username contains ${outside}, which Cognito usernames cannot (letters, marks, symbols, numbers and punctuation only): remove it.`,
+      );
+    }
   }
   if (!Object.values(PasswordMode).includes(user.mode)) {
     throw new Error(
@@ -158,6 +164,12 @@ export function validateUser(path: string, user: SeedUser, pool?: KnownPool): vo
     if (!Token.isUnresolved(group) && (group.length === 0 || group.length > 128)) {
       throw new Error(`${who}: group name '${group}' must be 1 to 128 characters: fix the group name.`);
     }
+    const outside = Token.isUnresolved(group) ? undefined : outsideCognitoName(group);
+    if (outside) {
+      throw new Error(
+        `${who}: group name '${group}' contains ${outside}, which Cognito group names cannot (letters, marks, symbols, numbers and punctuation only): fix the group name.`,
+      );
+    }
   }
   const plain = user.password?._plainText;
   if (plain !== undefined && pool && !Token.isUnresolved(plain)) {
@@ -181,6 +193,7 @@ export function validateUsers(
   taken: ReadonlySet<string> = new Set(),
 ): void {
   const seen = new Map<string, string>();
+  const normalForms = new Map<string, string>();
   for (const user of users) {
     validateUser(path, user, pool);
     if (Token.isUnresolved(user.username)) continue;
@@ -194,6 +207,16 @@ export function validateUsers(
         `${path}: users '${other}' and '${user.username}' are one user in this pool, which compares usernames without case: list it once.`,
       );
     }
+    // Cognito compares code points: a composed and a decomposed é are two accounts that read
+    // as one name.
+    const normal = key.normalize('NFC');
+    const twin = normalForms.get(normal);
+    if (twin !== undefined) {
+      throw new Error(
+        `${path}: users '${twin}' and '${user.username}' are the same name written in two Unicode forms (${codePoints(twin)} and ${codePoints(user.username)}), which Cognito keeps as two accounts: write both the same way (NFC: username.normalize('NFC')).`,
+      );
+    }
+    normalForms.set(normal, user.username);
     seen.set(key, user.username);
   }
 }
@@ -260,4 +283,28 @@ function policyViolations(password: string, policy?: cognito.PasswordPolicy): st
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** What Cognito's username and group-name pattern admits: `[\p{L}\p{M}\p{S}\p{N}\p{P}]`. */
+const COGNITO_NAME_CHARACTER = /[\p{L}\p{M}\p{S}\p{N}\p{P}]/u;
+
+/** The first character of `name` outside Cognito's names, by code point (often invisible); undefined when none. */
+function outsideCognitoName(name: string): string | undefined {
+  for (const ch of name) {
+    if (COGNITO_NAME_CHARACTER.test(ch)) continue;
+    const what = /\p{Cf}/u.test(ch)
+      ? 'an invisible format character'
+      : /\p{Cc}/u.test(ch)
+        ? 'a control character'
+        : 'a character';
+    return `${what}, ${codePoints(ch)}`;
+  }
+  return undefined;
+}
+
+/** `name` with every character but printable ASCII as U+XXXX, for messages about what cannot be seen. */
+function codePoints(name: string): string {
+  return [...name]
+    .map((ch) => (/^[!-~]$/.test(ch) ? ch : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`))
+    .join(' ');
 }
