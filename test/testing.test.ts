@@ -284,6 +284,29 @@ describe('credentials', () => {
 });
 
 describe('signIn', () => {
+  test("masks a password Cognito echoes in any form the seeding function masks (parity with the handler's redactor)", async () => {
+    const p = PASSWORDS.alice;
+    const forms = {
+      raw: p,
+      'JSON-escaped twice': JSON.stringify(JSON.stringify(p)).slice(1, -1),
+      'URL-encoded': encodeURIComponent(p),
+      'cut short': `${p.slice(0, 9)}...`,
+    };
+    for (const [label, form] of Object.entries(forms)) {
+      const echoing = {
+        send: async () => {
+          throw Object.assign(new Error(`Password ${form} does not conform to policy`), {
+            name: 'InvalidPasswordException',
+          });
+        },
+      };
+      const users = await SeededUsers.load({ stackName: 'Qa', clients: { cognito: echoing } });
+      const error = await failure(users.signIn('alice'));
+      expect([label, error.message]).not.toEqual([label, expect.stringContaining(form)]);
+      expect(error.message).toMatch(/Password \S*\*{3,5}\S* does not conform/);
+    }
+  });
+
   test('of a PERMANENT user returns tokens of that user', async () => {
     const users = await SeededUsers.load({ stackName: 'Qa' });
 

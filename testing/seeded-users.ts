@@ -7,6 +7,7 @@
  * are composed from names and ARNs, and the text of any AWS error they quote is scrubbed of
  * every secret value this object has read.
  */
+import { Redactor } from '../lambda/log';
 import { Aws, AuthStep, SeededUsersClients } from './aws';
 import { amplifyLocalStorage, BrowserStorageState, LocalStorageEntry, playwrightStorageState } from './browser-storage';
 import { awsErrorParts, isAccessDenied, SeededUsersError, SeededUsersErrorCode } from './errors';
@@ -225,6 +226,7 @@ export class SeededUsers {
   private readonly byName = new Map<string, ManifestUser>();
   private readonly stored = new Map<string, Promise<string | undefined>>();
   private readonly secretValues = new Set<string>();
+  private readonly redactor = new Redactor();
   private readonly totpWindows = new Map<string, number>();
   private readonly totpTurns = new Map<string, Promise<unknown>>();
 
@@ -646,6 +648,9 @@ export class SeededUsers {
   private remember(value: string): void {
     if (value.length < MIN_SCRUBBED_LENGTH) return;
     this.secretValues.add(value);
+    // And in every form the seeding function masks: Unicode normal forms, JSON-escaped twice
+    // or as \uXXXX, URL-encoded, and cut short.
+    this.redactor.add(value);
     this.secretValues.add(JSON.stringify(value).slice(1, -1));
     let parsed: unknown;
     try {
@@ -665,7 +670,7 @@ export class SeededUsers {
     for (const value of [...this.secretValues].sort((a, b) => b.length - a.length)) {
       out = out.split(value).join('***');
     }
-    return out;
+    return this.redactor.redact(out);
   }
 
   /**
