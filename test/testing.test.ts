@@ -156,10 +156,13 @@ describe('load', () => {
     expect(Object.isFrozen(users.manifest.users[0])).toBe(true);
   });
 
-  test("takes the region from the option, else the pointer's; fails without any", async () => {
+  test("takes the region from the option, else the pointer's (the body's); fails without any", async () => {
     expect((await SeededUsers.load({ stackName: 'Qa', region: 'eu-west-1' })).region).toBe('eu-west-1');
     const users = await SeededUsers.load({ stackName: 'Qa' });
-    expect((await SeededUsers.fromPointer({ ...users.pointer, region: 'ap-south-1' })).region).toBe('ap-south-1');
+    // The pointer's region is the body's too: a pointer naming another region than its body is refused.
+    expect(users.region).toBe(users.pointer.region);
+    const moved = await failure(SeededUsers.fromPointer({ ...users.pointer, region: 'ap-south-1' }));
+    expect(moved.message).toMatch(/names region us-east-1, the pointer ap-south-1/);
 
     // No region anywhere: not in the environment, not in a profile.
     const saved = { AWS_REGION: process.env.AWS_REGION, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE };
@@ -467,6 +470,46 @@ describe('manifest checks', () => {
     expect(() =>
       assembleManifest(other, head(body, 1), [{ ...part(0, body), sk: manifestPartKey('us-east-1_q', 'g1', 0) }]),
     ).toThrow(/describes pool us-east-1_p, not us-east-1_q/);
+  });
+
+  test("fails when the body's region or app client is not the pointer's (CloudFormation wrote the pointer)", () => {
+    const elsewhere = JSON.stringify(
+      manifestOf({ owner: 'o', userPoolId: 'us-east-1_p', users: [], region: 'eu-west-1' }),
+    );
+    expect(() => assembleManifest(pointer, head(elsewhere, 1), [part(0, elsewhere)])).toThrow(
+      /names region eu-west-1, the pointer us-east-1/,
+    );
+    const client = JSON.stringify(
+      manifestOf({ owner: 'o', userPoolId: 'us-east-1_p', users: [], clientId: 'attacker' }),
+    );
+    expect(() => assembleManifest({ ...pointer, clientId: 'tests' }, head(client, 1), [part(0, client)])).toThrow(
+      /names app client attacker, the pointer \(which CloudFormation wrote\) tests: redeploy the seeder/,
+    );
+  });
+
+  test("refuses a secret outside the stack's account or region unless allowed, and never reads it", async () => {
+    const foreign = `arn:aws:secretsmanager:${REGION}:999999999999:secret:theirs-AbCdEf`;
+    services.standIn.secrets.set(foreign, 'Their-Passw0rd!secret');
+    const served = services.standIn.calls['secretsmanager.GetSecretValue'] ?? 0;
+    await writeManifest(services, {
+      stackName: 'Foreign',
+      seederPath: 'Users/Seeder',
+      table: TABLE,
+      manifest: manifestOf({
+        owner: 'ForeignSeedE5',
+        userPoolId,
+        sources: [{ type: 'secretsmanager', secretArn: foreign }],
+        users: [{ username: 'alice', mode: 'PERMANENT', groups: [], password: 0 }],
+      }),
+    });
+    const refused = await failure((await SeededUsers.load({ stackName: 'Foreign' })).credentials('alice'));
+    expect(refused.code).toBe('MANIFEST_UNREADABLE');
+    expect(refused.message).toBe(
+      `The manifest of ForeignSeedE5 names ${foreign} for the password of 'alice', outside its stack's account 111111111111 and region us-east-1: a manifest changed in the ledger could point anywhere, so it is not read. If the seeder really reads it there, pass { allowForeignReferences: true } to SeededUsers.load`,
+    );
+    expect(services.standIn.calls['secretsmanager.GetSecretValue'] ?? 0).toBe(served);
+    const allowed = await SeededUsers.load({ stackName: 'Foreign', allowForeignReferences: true });
+    expect((await allowed.credentials('alice')).password).toBe('Their-Passw0rd!secret');
   });
 
   test('fails on a pointer of a newer format, saying to upgrade', () => {

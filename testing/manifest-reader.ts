@@ -205,6 +205,15 @@ export function assembleManifest(pointer: ManifestPointer, head: FlatItem, parts
   if (manifest.userPoolId !== pointer.userPoolId) {
     throw unreadable(`describes pool ${manifest.userPoolId}, not ${pointer.userPoolId}`);
   }
+  // The pointer is CloudFormation's (SSM); the body is the ledger's, which more can write.
+  if (manifest.region !== pointer.region) {
+    throw unreadable(`names region ${manifest.region}, the pointer ${pointer.region}`);
+  }
+  if (manifest.clientId !== undefined && pointer.clientId !== undefined && manifest.clientId !== pointer.clientId) {
+    throw unreadable(
+      `names app client ${manifest.clientId}, the pointer (which CloudFormation wrote) ${pointer.clientId}: redeploy the seeder`,
+    );
+  }
   for (const user of manifest.users) {
     if (typeof user?.username !== 'string' || (user.password !== undefined && !manifest.sources[user.password])) {
       throw unreadable(`has a user without a username or with a password source it does not list`);

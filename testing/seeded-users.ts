@@ -33,6 +33,13 @@ export interface SeededUsersOptions {
    * @default 5
    */
   readonly maxAttempts?: number;
+  /**
+   * Read secrets the manifest names outside its stack's account and region. By default
+   * they are refused: the manifest's body lives in the ledger table, and a body changed
+   * there could make a test read (and the CLI print) another account's secret.
+   * @default false
+   */
+  readonly allowForeignReferences?: boolean;
 }
 
 /** Where {@link SeededUsers.load} finds the manifest: a stack (and seeder), or the pointer parameter. */
@@ -209,7 +216,13 @@ export class SeededUsers {
     const checked = parsePointer(JSON.stringify(pointer), parameterName ?? 'given to fromPointer');
     const aws = awsFor(options, options.region ?? checked.region);
     try {
-      return new SeededUsers(aws, checked, await readManifest(aws, checked), parameterName);
+      return new SeededUsers(
+        aws,
+        checked,
+        await readManifest(aws, checked),
+        parameterName,
+        options.allowForeignReferences === true,
+      );
     } catch (error) {
       aws.destroy();
       throw error;
@@ -234,7 +247,8 @@ export class SeededUsers {
     private readonly aws: Aws,
     pointer: ManifestPointer,
     manifest: Manifest,
-    parameterName?: string,
+    parameterName: string | undefined,
+    private readonly allowForeign: boolean,
   ) {
     this.pointer = pointer;
     this.manifest = manifest;
@@ -299,6 +313,7 @@ export class SeededUsers {
               'or an SSM SecureString to use it in tests',
           );
         case 'secretsmanager': {
+          this.checkLocal(source.secretArn, `the password of '${username}'`);
           const text = await this.readStored(`secret ${source.secretArn}`, username, () =>
             this.aws.secretString(source.secretArn),
           );
@@ -582,10 +597,26 @@ export class SeededUsers {
       if (!user.totp || !arn) {
         throw new SeededUsersError('NOT_APPLICABLE', `'${username}' has no TOTP software token in the manifest`);
       }
+      this.checkLocal(arn, `the TOTP secret of '${username}'`);
       const text = await this.readStored(`TOTP secret ${arn}`, username, () => this.aws.secretString(arn));
       // { "<userPoolId>": { "<username>": "<base32>" } }, as testing/manifest-format.ts describes it.
       return jsonField(text, [this.userPoolId, user.username], `TOTP secret ${arn}`);
     });
+  }
+
+  /**
+   * Refuses a secret outside the stack's account and region (from the manifest's stackId),
+   * unless the caller allowed it.
+   */
+  private checkLocal(arn: string, what: string): void {
+    if (this.allowForeign) return;
+    const [, , , stackRegion, stackAccount] = this.manifest.stackId.split(':');
+    const [, , service, region, account] = arn.split(':');
+    if (service === 'secretsmanager' && region === stackRegion && account === stackAccount) return;
+    throw new SeededUsersError(
+      'MANIFEST_UNREADABLE',
+      `The manifest of ${this.manifest.owner} names ${arn} for ${what}, outside its stack's account ${stackAccount} and region ${stackRegion}: a manifest changed in the ledger could point anywhere, so it is not read. If the seeder really reads it there, pass { allowForeignReferences: true } to SeededUsers.load`,
+    );
   }
 
   /** A code no sign-in of this object has sent yet: the next window's when this one's was used. */

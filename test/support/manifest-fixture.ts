@@ -81,7 +81,6 @@ export function manifestOf(fields: {
   };
 }
 
-/** Writes the parts, then the HEAD, then the pointer, as the handler will. */
 /** The seeding function a written pointer names, unless told otherwise. */
 export const SEED_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:Qa-SeedFunction';
 
@@ -128,6 +127,7 @@ export function rearmDouble(
   return { payloads };
 }
 
+/** Writes the parts, then the HEAD, then the pointer, as the handler will. */
 export async function writeManifest(
   stores: ManifestStores,
   options: {
