@@ -94,6 +94,8 @@ export interface SeedPasswordBindContext {
   readonly minimumLength?: number;
   /** The construct path of the seeder, for messages. */
   readonly path: string;
+  /** The key for the secrets a source makes (the seeder's `secretsEncryptionKey`). */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -331,6 +333,7 @@ class GeneratedPassword extends SeedPassword {
           requireEachIncludedType: true,
           excludeCharacters: this.options.excludeCharacters,
         },
+        encryptionKey: context.encryptionKey,
       });
     }
     return {

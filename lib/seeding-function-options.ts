@@ -93,7 +93,9 @@ export interface SeedingFunctionOptions {
   /**
    * A queue for asynchronous invocations that fail. The handler answers CloudFormation
    * itself and never throws back to Lambda, so nothing is expected to arrive there; some
-   * rule packs ask for one on every function.
+   * rule packs ask for one on every function. Should an event's delivery crash three times
+   * (out of memory before it was recorded), the queue receives that event, CloudFormation's
+   * ResponseURL included: encrypt the queue and let no one but its owner read it.
    *
    * @default - no dead-letter queue
    */

@@ -408,3 +408,41 @@ test('assetsBucketKey grants nothing while the users travel inline', () => {
   });
   expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('key/assets');
 });
+
+test('secretsEncryptionKey: the generated and TOTP secrets use it; the function and the grantees decrypt through Secrets Manager only', () => {
+  // GIVEN
+  const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const key = new kms.Key(stack, 'Key');
+  const runner = new iam.Role(stack, 'Runner', { assumedBy: new iam.AccountRootPrincipal() });
+  const seeder = new UserSeeder(stack, 'Seeder', {
+    userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'eu-west-1_POOL'),
+    secretsEncryptionKey: key,
+  });
+
+  // WHEN a generated TOTP user, and a grant of its password
+  seeder.addUser({ username: 'g', mode: PasswordMode.PERMANENT, password: SeedPassword.generate(), mfa: SeedMfa.TOTP });
+  seeder.grantReadPassword('g', runner);
+
+  // THEN
+  const template = Template.fromStack(stack);
+  const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, key), 'Arn'] };
+  template.allResourcesProperties('AWS::SecretsManager::Secret', { KmsKeyId: keyArn });
+  template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  const viaSm = viaSecretsManager;
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyName: Match.stringLikeRegexp('SeederPolicy'),
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: viaSm },
+      ]),
+    },
+  });
+  const runnerText = JSON.stringify(runnerStatements(stack));
+  expect(runnerText).toContain('"kms:Decrypt"');
+  expect(runnerText).not.toMatch(/GenerateDataKey|kms:Encrypt/);
+  expect(
+    runnerStatements(stack)
+      .filter((s: any) => s.Action === 'kms:Decrypt')
+      .every((s: any) => s.Condition !== undefined),
+  ).toBe(true);
+});

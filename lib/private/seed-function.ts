@@ -205,6 +205,7 @@ export class SeedFunction extends Construct {
       tracing: options.tracing,
       deadLetterQueue: options.deadLetterQueue,
     });
+    this.acknowledgeFunctionFindings(options);
     this.stateMachine = this.engine(options);
     this.enginePolicy = this.policy(this, 'EnginePolicy', [
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
@@ -334,6 +335,56 @@ export class SeedFunction extends Construct {
     return machine;
   }
 
+  /**
+   * The findings of rule packs that no option can answer, each with its reason, recorded in
+   * the assembly: what EC2 and X-Ray allow on no narrower resource, AWS Backup's own service
+   * policy, and the asynchronous failure destination a request's event must never reach.
+   */
+  private acknowledgeFunctionFindings(options: SeedingFunctionOptions): void {
+    const stack = Stack.of(this);
+    const own = this.role instanceof ManagedPoliciesRole && this.role.own ? this.role.own : this.role;
+    if (options.vpc) {
+      acknowledgeNagRule(
+        own,
+        'AwsSolutions-IAM5[Resource::*]',
+        'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda needs to place the function in its VPC, have no resource-level permissions.',
+      );
+      for (const resource of ['network-interface', 'subnet', 'security-group']) {
+        acknowledgeNagRule(
+          own,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(stack)}:${nagAccount(stack)}:${resource}/*]`,
+          'Lambda creates and deletes the function’s network interfaces with its role; their ids are known only then. The actions are limited to this account and region.',
+        );
+      }
+    }
+    if (options.tracing === lambda.Tracing.ACTIVE || options.tracing === lambda.Tracing.PASS_THROUGH) {
+      const traced = this.role instanceof ManagedPoliciesRole ? own : this.role.node.tryFindChild('DefaultPolicy');
+      if (traced) {
+        acknowledgeNagRule(
+          traced,
+          'AwsSolutions-IAM5[Resource::*]',
+          'xray:PutTraceSegments and xray:PutTelemetryRecords, which Lambda adds for tracing, have no resource-level permissions.',
+        );
+      }
+    }
+    const backupRole = this.node.tryFindChild('LedgerBackup')?.node.tryFindChild('Role');
+    if (backupRole) {
+      acknowledgeNagRule(
+        backupRole,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+        'AWS Backup’s documented service policy for backup jobs, on a role only AWS Backup assumes, for the ledger table selected here.',
+      );
+    }
+    const invokeConfig = this.function.node.tryFindChild('EventInvokeConfig');
+    if (invokeConfig) {
+      acknowledgeNagRule(
+        invokeConfig,
+        'Serverless-LambdaAsyncFailureDestination',
+        'A failure destination would receive CloudFormation’s event, ResponseURL included, which must never leave the function; every request is answered by the state machine’s Answer task instead.',
+      );
+    }
+  }
+
   /** The ARN of every execution of the stack's state machine. */
   private executionsArn(): string {
     return Stack.of(this).formatArn({
@@ -431,8 +482,19 @@ function managedPoliciesRole(
  * `<LogicalId.Attribute>` for attributes.
  */
 function executionsNagPattern(machine: sfn.StateMachine): string {
-  const id = Stack.of(machine).getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine);
-  return `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${id}.Name>:*`;
+  const stack = Stack.of(machine);
+  const id = stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine);
+  return `arn:<AWS::Partition>:states:${nagRegion(stack)}:${nagAccount(stack)}:execution:<${id}.Name>:*`;
+}
+
+/** The stack's region as cdk-nag writes it in a finding: the name, or the pseudo parameter. */
+function nagRegion(stack: Stack): string {
+  return Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+}
+
+/** The stack's account as cdk-nag writes it in a finding. */
+function nagAccount(stack: Stack): string {
+  return Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
 }
 
 /**
