@@ -836,7 +836,11 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       'NIST.800.53.R4-SecretsManagerRotationEnabled',
       'PCI.DSS.321-SecretsManagerRotationEnabled',
     ]) {
-      acknowledgeNagRule(secret, rule, 'Holds the TOTP seeds the seeding function writes at enrolment; rotating it would break every enrolled token.');
+      acknowledgeNagRule(
+        secret,
+        rule,
+        'Holds the TOTP seeds the seeding function writes at enrolment; rotating it would break every enrolled token.',
+      );
     }
     const client = new cognito.UserPoolClient(this, 'TotpEnrolmentClient', {
       userPool: this.userPool,
