@@ -28,10 +28,25 @@ export interface SeedingFunctionOptions {
   readonly memorySize?: number;
 
   /**
-   * The VPC to run the function in. The function calls Cognito, Secrets Manager, SSM,
-   * DynamoDB and S3 (users files) APIs: the subnets need a route to them (a NAT gateway
-   * or VPC endpoints). The role gets the network-interface permissions
-   * of `AWSLambdaVPCAccessExecutionRole` as an inline policy (`Vpc`), not the managed policy.
+   * The VPC to run the function in. The subnets need a route to every AWS API the function
+   * calls: a NAT gateway, or these VPC endpoints (interface endpoints with private DNS):
+   *
+   * - `cognito-idp` (interface): the pool's users, groups, passwords and TOTP enrolment;
+   * - `secretsmanager` (interface): password secrets and the TOTP secrets;
+   * - `ssm` (interface): SecureString passwords and the manifest's pointer parameters;
+   * - `dynamodb` (gateway): the ownership ledger;
+   * - `s3` (gateway): users files, and the answer to CloudFormation, a PUT to its response
+   *   bucket (every request needs it);
+   * - `states` (interface): starting, describing and stopping the stack's state machine's
+   *   executions;
+   * - `cloudformation` (interface): checking each event against the function's own stack.
+   *
+   * No `logs` endpoint (Lambda writes the function's logs itself), no `lambda` (the state
+   * machine invokes the function) and no `kms`: the function calls no KMS API, and a
+   * customer managed key is used by Secrets Manager, SSM and S3 on its behalf.
+   *
+   * The role gets the network-interface permissions of `AWSLambdaVPCAccessExecutionRole` as
+   * an inline policy (`Vpc`), not the managed policy.
    *
    * @default - not in a VPC
    */
@@ -84,7 +99,8 @@ export interface SeedingFunctionOptions {
 
   /**
    * X-Ray tracing of the function. `ACTIVE` and `PASS_THROUGH` add `xray:PutTraceSegments`
-   * and `xray:PutTelemetryRecords` on `*` (X-Ray has no resource-level permissions).
+   * and `xray:PutTelemetryRecords` on `*` (X-Ray has no resource-level permissions). The
+   * stack's state machine is traced unless this is `lambda.Tracing.DISABLED`.
    *
    * @default lambda.Tracing.DISABLED
    */
@@ -115,8 +131,9 @@ export interface SeedingFunctionOptions {
    * (`AWS::IAM::ManagedPolicy`, attached to the role only) instead of inline policies,
    * for rule packs that forbid inline policies (NIST 800-53 R5 and HIPAA
    * `IAMNoInlinePolicy`). The statements are the same, exact ones; only where they live
-   * changes: one policy for the function's own needs (logs, ledger, VPC, tracing, queue),
-   * one for its continuation, and one per seeder.
+   * changes: one policy for the function's own needs (logs, ledger, stack, VPC, tracing, queue),
+   * one for its state machine (`EnginePolicyManaged`), and one per seeder; the state
+   * machine's own role gets one too.
    *
    * IAM attaches at most 10 managed policies to a role unless the account's quota is
    * raised (to 20 at most): with this option a stack holds at most 8 seeders (synth warns
