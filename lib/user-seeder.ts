@@ -833,8 +833,6 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     for (const rule of [
       'HIPAA.Security-SecretsManagerRotationEnabled',
       'NIST.800.53.R5-SecretsManagerRotationEnabled',
-      'NIST.800.53.R4-SecretsManagerRotationEnabled',
-      'PCI.DSS.321-SecretsManagerRotationEnabled',
     ]) {
       acknowledgeNagRule(
         secret,

@@ -121,7 +121,7 @@ test('Compliance: the TOTP secret carries the same reason as cdk_nag metadata, t
         // The same reason for each pack's rotation rule.
         rules_to_suppress: [
           { id: 'AwsSolutions-SMG4', reason: Match.stringLikeRegexp('rotating it would break') },
-          ...['HIPAA.Security', 'NIST.800.53.R5', 'NIST.800.53.R4', 'PCI.DSS.321'].map((pack) => ({
+          ...['HIPAA.Security', 'NIST.800.53.R5'].map((pack) => ({
             id: `${pack}-SecretsManagerRotationEnabled`,
             reason: Match.stringLikeRegexp('rotating it would break'),
           })),
