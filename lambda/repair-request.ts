@@ -157,6 +157,16 @@ async function waitForReport(owner: string, repairId: string, until: number): Pr
         report: outcome.report,
       };
     }
+    // A CloudFormation request of the seeder moved the fence: it stopped the repair's
+    // execution, whose Answer may then never run.
+    const fence = await ledger.getFence(owner);
+    if (record.fence !== undefined && fence.fence > record.fence) {
+      return {
+        status: 'FAILED',
+        repairId,
+        reason: `a ${fence.requestId ? 'CloudFormation request' : 'newer request'} of seed resource ${owner} stopped the repair (a repair never runs beside a deploy): ask again once it has finished`,
+      };
+    }
     if (Date.now() >= until) return { status: 'RUNNING', repairId };
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   AdminCreateUserCommand,
+  AdminDeleteUserCommand,
   CreateUserPoolCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -331,4 +332,52 @@ test('forged events through the real asset: a replayed Create and a Create with 
   expect(writes()).toEqual(writesBefore);
   expect(await s.r.ledgerItems()).toEqual(ledgerBefore);
   expect(await poolUsers(s.r, s.poolId)).toEqual(before);
+}, 120_000);
+
+test('a repair overtaken by the stack Delete: the Delete answers SUCCESS, the repair stops, and nothing is made again afterwards', async () => {
+  // GIVEN 40 seeded users at 10 a second, all deleted by hand after the Create
+  const s = await setUp(10);
+  const usernames = names('p', 40);
+  const resource = await s.resourceFor(usernames);
+  const created = await s.r.invoke({ requestType: 'Create', resource });
+  expect(created.response?.Status).toBe('SUCCESS');
+  for (const Username of usernames) {
+    await s.r.cognito.send(new AdminDeleteUserCommand({ UserPoolId: s.poolId, Username }));
+  }
+
+  // WHEN a repair starts making them again, and the stack's Delete arrives mid-way
+  const fn = String(resource.properties.ServiceToken);
+  const asked = (await s.r.invokeFunction(fn, { kind: 'repair', seeder: resource.logicalId, waitSeconds: 0 })) as {
+    status: string;
+    repairId: string;
+  };
+  expect(asked.status).toBe('RUNNING');
+  // Mid-way: some users made again, not all.
+  let remade = 0;
+  for (let i = 0; i < 100 && remade < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    remade = Object.keys(await poolUsers(s.r, s.poolId)).length - 1;
+  }
+  expect(remade).toBeGreaterThanOrEqual(3);
+  expect(remade).toBeLessThan(40);
+  const removed = await s.r.invoke({
+    requestType: 'Delete',
+    resource,
+    physicalResourceId: created.response?.PhysicalResourceId,
+  });
+  await s.r.engine.settle();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+
+  // THEN the Delete succeeded, the pool holds only the hand-made user (with its sub) and
+  // keeps holding only it, the ledger nothing, and the repair says it was stopped
+  expect(removed.response?.Status).toBe('SUCCESS');
+  expect(await poolUsers(s.r, s.poolId)).toEqual({ 'hand-made': s.handSub });
+  expect(await s.r.ledgerUsers()).toEqual([]);
+  const status = (await s.r.invokeFunction(fn, {
+    kind: 'repair-status',
+    seeder: resource.logicalId,
+    repairId: asked.repairId,
+  })) as { status: string; reason?: string };
+  expect(status.status).toBe('FAILED');
+  expect(status.reason).toMatch(/stopped the repair|superseded|newer request/);
 }, 120_000);
