@@ -360,6 +360,48 @@ async function repairRow() {
   }
 }
 
+/** BENCHMARKS.md's small-population section (`-- small` rewrites it alone). */
+function smallSection(smallRows: Awaited<ReturnType<typeof small>>[]): string[] {
+  return [
+    '## Small populations: from the event to the answer',
+    '',
+    `A PERMANENT Create of 1 and of 10 users, ${SMALL.runs} runs each (each followed by its Delete), from the`,
+    "event's delivery to CloudFormation receiving the answer: the engine's fixed cost. Here every",
+    'task (the delivery that starts the execution, each `Work` slice, the `Answer`) is a fresh',
+    'Node process that loads the bundle, as a cold Lambda does; a warm function skips that.',
+    'Before the engine (the self-invocation design), 1 user took about 340 ms from the event to',
+    'the answer in one invocation (the figure issue 17 measured; that design is gone, so it is',
+    'not re-run here).',
+    '',
+    '| users | result | event to answer (median) | min | max | slices |',
+    '|---:|---|---:|---:|---:|---:|',
+    ...smallRows.map((r) => `| ${r.users} | ${r.status} | ${r.ms} ms | ${r.min} ms | ${r.max} ms | ${r.slices} |`),
+    '',
+  ];
+}
+
+/**
+ * Rewrites one section of BENCHMARKS.md in place (the other rows take an hour), or inserts
+ * it before the CPU section when it is not there yet.
+ */
+function rewriteSection(title: string, lines: string[]): void {
+  const file = path.join(root, 'BENCHMARKS.md');
+  const old = fs.readFileSync(file, 'utf8');
+  const section = lines.join('\n');
+  const start = old.indexOf(title);
+  const cpuAt = old.indexOf('## CPU: the two spots that were quadratic');
+  if (cpuAt === -1) throw new Error('BENCHMARKS.md has no CPU section: run npm run bench');
+  const next = start === -1 ? -1 : old.indexOf('\n## ', start + 1);
+  const end = next === -1 ? cpuAt : next + 1;
+  fs.writeFileSync(
+    file,
+    start === -1
+      ? old.slice(0, cpuAt) + section + '\n' + old.slice(cpuAt)
+      : old.slice(0, start) + section + '\n' + old.slice(end),
+  );
+  console.log(`\nrewrote "${title.replace(/^## /, '').trim()}" in BENCHMARKS.md`);
+}
+
 /** BENCHMARKS.md's repair section (`-- repair` rewrites it alone). */
 function repairSection(r: Awaited<ReturnType<typeof repairRow>>): string[] {
   return [
@@ -600,27 +642,17 @@ async function main(): Promise<void> {
   }
   const repair = only === undefined || only === 'repair' ? await repairRow() : undefined;
   if (only === 'repair' && repair) {
-    // The repair section alone, in place (before the CPU section when there is none yet).
-    const file = path.join(root, 'BENCHMARKS.md');
-    const old = fs.readFileSync(file, 'utf8');
-    const section = repairSection(repair).join('\n');
-    const start = old.indexOf('## Repair: ');
-    const cpuAt = old.indexOf('## CPU: the two spots that were quadratic');
-    const end = start === -1 ? -1 : old.indexOf('\n## ', start + 1) + 1;
-    if (cpuAt === -1) throw new Error('BENCHMARKS.md has no CPU section to insert before: run npm run bench');
-    fs.writeFileSync(
-      file,
-      start === -1
-        ? old.slice(0, cpuAt) + section + '\n' + old.slice(cpuAt)
-        : old.slice(0, start) + section + '\n' + old.slice(end),
-    );
-    console.log('\nwrote the repair section of BENCHMARKS.md');
+    rewriteSection('## Repair: ', repairSection(repair));
     return;
   }
   const smallRows = [];
   if (only === undefined || only === 'small') {
     console.log('  small populations, from the event to the answer...');
     for (const users of SMALL.users) smallRows.push(await small(users));
+  }
+  if (only === 'small') {
+    rewriteSection('## Small populations: ', smallSection(smallRows));
+    return;
   }
   const chain = runChain
     ? await chainRow(CHAIN_USERS, PasswordMode.PERMANENT, { seedingFunction: SMALLEST })
@@ -721,20 +753,7 @@ async function main(): Promise<void> {
         `| ${p.requestType} | ${p.status} | ${p.rate.toFixed(1)} | ${p.requestType === 'Create' ? quotaBound(big.mode) : DEFAULT_QUOTAS.UserUpdate.rate}/s | ${(p.ratio * 100).toFixed(0)}% | ${p.realSeconds.toFixed(0)} | ${p.invocations} | ${firstWriteCell(p.firstWriteMs)} | ${p.throttlesPer100.toFixed(1)} | ${p.callsPerUser.toFixed(2)} | ${p.maxRssMb} MB | ${p.count.seeded.toLocaleString('en-US')} | ${p.count.others === 1 ? 'kept' : `${p.count.others} left`} |`,
     ),
     '',
-    '## Small populations: from the event to the answer',
-    '',
-    `A PERMANENT Create of 1 and of 10 users, ${SMALL.runs} runs each (each followed by its Delete), from the`,
-    "event's delivery to CloudFormation receiving the answer: the engine's fixed cost. Here every",
-    'task (the delivery that starts the execution, each `Work` slice, the `Answer`) is a fresh',
-    'Node process that loads the bundle, as a cold Lambda does; a warm function skips that.',
-    'Before the engine (the self-invocation design), 1 user took about 340 ms from the event to',
-    'the answer in one invocation (the figure issue 17 measured; that design is gone, so it is',
-    'not re-run here).',
-    '',
-    '| users | result | event to answer (median) | min | max | slices |',
-    '|---:|---|---:|---:|---:|---:|',
-    ...smallRows.map((r) => `| ${r.users} | ${r.status} | ${r.ms} ms | ${r.min} ms | ${r.max} ms | ${r.slices} |`),
-    '',
+    ...smallSection(smallRows),
     ...repairSection(repair),
     ...cpuSection(cpu),
     '## Memory probe',
