@@ -3,6 +3,7 @@
 import { attributesToRestore, driftOf, DriftInput } from '../lambda/drift';
 import type { AppliedSpec, UserRecord } from '../lambda/ledger';
 import type { LiveUser } from '../lambda/plan';
+import { repairRefusal } from '../lambda/repair-request';
 
 const APPLIED_AT = Date.parse('2026-12-01T10:00:00Z');
 const record: UserRecord = {
@@ -110,4 +111,25 @@ test('attributesToRestore: only the applied attributes the pool has otherwise', 
       },
     ),
   ).toEqual({ given_name: 'Alice' });
+});
+
+describe('a repair request names no password, no source, no adoption', () => {
+  test.each([
+    [{ kind: 'repair', seeder: 'Seed', password: 'Mine-Passw0rd!' }, 'a repair takes no password'],
+    [{ kind: 'repair', seeder: 'Seed', Users: [] }, 'a repair takes no Users'],
+    [{ kind: 'repair', seeder: 'Seed', AdoptExistingUsers: 'true' }, 'a repair takes no AdoptExistingUsers'],
+    [{ kind: 'repair', seeder: 'Seed', passwords: 'mine' }, "passwords must be 'always' or 'changed'"],
+    [{ kind: 'repair', seeder: '../other' }, 'seeder must be the logical id'],
+    [{ kind: 'repair', seeder: 'Seed', usernames: 'alice' }, 'usernames must be a list'],
+    [{ kind: 'repair', seeder: 'Seed', dryRun: 'yes' }, 'dryRun must be true or false'],
+  ])('refuses %j', (input, message) => {
+    expect(repairRefusal(input as Record<string, unknown>)).toContain(message);
+  });
+
+  test('accepts what the testing module, the CLI and the rules send', () => {
+    expect(repairRefusal({ kind: 'repair', seeder: 'Seed', waitSeconds: 0 })).toBeUndefined();
+    expect(
+      repairRefusal({ kind: 'repair', seeder: 'Seed', usernames: ['bob'], passwords: 'always', dryRun: false }),
+    ).toBeUndefined();
+  });
 });
