@@ -47,9 +47,10 @@ test('the bundle carries its AWS SDK clients and stays small', () => {
   // No Lambda client: a request goes on in slices of the state machine, never by invoking itself.
   expect(text).not.toContain('LambdaClient');
   // Issue 5's budget was 600 KB; the ledger's DynamoDB client adds about 50 KB, the Step
-  // Functions client (the engine) about 60 KB, otpauth (TOTP enrolment) about 20 KB.
+  // Functions client (the engine) about 60 KB, otpauth (TOTP enrolment) about 20 KB; the
+  // CloudFormation reads (the event check), repair and the triggers' explanations about 20 KB.
   // Nothing installed at deploy.
-  expect(fs.statSync(bundled).size).toBeLessThanOrEqual(770_000);
+  expect(fs.statSync(bundled).size).toBeLessThanOrEqual(800_000);
 });
 
 test('the licences of every bundled package travel beside the bundle', () => {
