@@ -360,6 +360,41 @@ async function repairRow() {
   }
 }
 
+/** BENCHMARKS.md's largest-population section (`-- largest` rewrites it alone). */
+function largestSection(big: Awaited<ReturnType<typeof largest>>): string[] {
+  return [
+    '## The largest population: created and deleted by one resource',
+    '',
+    `${big.users.toLocaleString('en-US')} ${big.mode} users created by one Create and removed by the same resource's`,
+    `Delete, next to a hand-made user in the pool that must survive. CloudFormation waits 3,600 s`,
+    `for each; at Cognito's quotas the Create is bound by 30 users/s (AdminSetUserPassword) and`,
+    `the Delete by 25 users/s (AdminDeleteUser, UserUpdate), so about 85,000 users is the`,
+    `ceiling for one resource. To fit this machine the run is ${big.scale} times faster: the proxy's`,
+    `quotas and the seeder's rateLimits are both ${big.scale}x Cognito's. The function keeps its 15 minutes`,
+    `(each invocation's start-up, reading the users file and the ledger, costs this 2-core machine`,
+    `and dynalite far more than Lambda and DynamoDB, so dividing the timeout would multiply it), and`,
+    `each request still continues across invocations (at real quotas, in about ${big.scale} times as many`,
+    `minutes, more of them). Rates are reported at real quotas (measured / ${big.scale}); "real seconds" is the measured time x`,
+    `${big.scale}, against CloudFormation's 3,600 s. Peak memory is with the function's own heap cap`,
+    `(memorySize: 256, so NODE_OPTIONS --max-old-space-size=160).`,
+    '',
+    'Each request runs as `Work` slices of the state machine (rehearsal/local-engine.ts runs the',
+    'synthesized definition); "before first write" is what each slice spent reading the users file,',
+    'the ledger and its cursor before its first Cognito write (the first slice / the others: median, max).',
+    '',
+    '| request | result | users/s (real quotas) | bound | of bound | real seconds (of 3,600) | slices (retries included) | before first write | throttles/100 calls | calls/user | peak memory | seeded users left | hand-made user |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|',
+    ...[big.create, big.remove].map(
+      (p) =>
+        `| ${p.requestType} | ${p.status} | ${p.rate.toFixed(1)} | ${p.requestType === 'Create' ? quotaBound(big.mode) : DEFAULT_QUOTAS.UserUpdate.rate}/s | ${(p.ratio * 100).toFixed(0)}% | ${p.realSeconds.toFixed(0)} | ${p.invocations} | ${firstWriteCell(p.firstWriteMs)} | ${p.throttlesPer100.toFixed(1)} | ${p.callsPerUser.toFixed(2)} | ${p.maxRssMb} MB | ${p.count.seeded.toLocaleString('en-US')} | ${p.count.others === 1 ? 'kept' : `${p.count.others} left`} |`,
+    ),
+    '',
+    ...[big.create, big.remove]
+      .filter((p) => p.status !== 'SUCCESS')
+      .flatMap((p) => [`The ${p.requestType} answered ${p.status}: ${p.reason ?? 'no reason'}`, '']),
+  ];
+}
+
 /** BENCHMARKS.md's small-population section (`-- small` rewrites it alone). */
 function smallSection(smallRows: Awaited<ReturnType<typeof small>>[]): string[] {
   return [
@@ -663,6 +698,10 @@ async function main(): Promise<void> {
     ? await largest({ ...LARGEST, users: largestUsers || LARGEST.users, scale: largestScale || LARGEST.scale })
     : undefined;
 
+  if (only === 'largest' && big) {
+    rewriteSection('## The largest population', largestSection(big));
+    return;
+  }
   if (only === 'cpu' && cpu) {
     // The CPU section alone, in place: the other rows take an hour.
     const file = path.join(root, 'BENCHMARKS.md');
@@ -727,32 +766,7 @@ async function main(): Promise<void> {
     '',
     ...neighbourSection(rows.find((r) => r.minutes)),
     ...chainSection(chain, quotaBound(PasswordMode.PERMANENT)),
-    '## The largest population: created and deleted by one resource',
-    '',
-    `${big.users.toLocaleString('en-US')} ${big.mode} users created by one Create and removed by the same resource's`,
-    `Delete, next to a hand-made user in the pool that must survive. CloudFormation waits 3,600 s`,
-    `for each; at Cognito's quotas the Create is bound by 30 users/s (AdminSetUserPassword) and`,
-    `the Delete by 25 users/s (AdminDeleteUser, UserUpdate), so about 85,000 users is the`,
-    `ceiling for one resource. To fit this machine the run is ${big.scale} times faster: the proxy's`,
-    `quotas and the seeder's rateLimits are both ${big.scale}x Cognito's. The function keeps its 15 minutes`,
-    `(each invocation's start-up, reading the users file and the ledger, costs this 2-core machine`,
-    `and dynalite far more than Lambda and DynamoDB, so dividing the timeout would multiply it), and`,
-    `each request still continues across invocations (at real quotas, in about ${big.scale} times as many`,
-    `minutes, more of them). Rates are reported at real quotas (measured / ${big.scale}); "real seconds" is the measured time x`,
-    `${big.scale}, against CloudFormation's 3,600 s. Peak memory is with the function's own heap cap`,
-    `(memorySize: 256, so NODE_OPTIONS --max-old-space-size=160).`,
-    '',
-    'Each request runs as `Work` slices of the state machine (rehearsal/local-engine.ts runs the',
-    'synthesized definition); "before first write" is what each slice spent reading the users file,',
-    'the ledger and its cursor before its first Cognito write (the first slice / the others: median, max).',
-    '',
-    '| request | result | users/s (real quotas) | bound | of bound | real seconds (of 3,600) | slices | before first write | throttles/100 calls | calls/user | peak memory | seeded users left | hand-made user |',
-    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|',
-    ...[big.create, big.remove].map(
-      (p) =>
-        `| ${p.requestType} | ${p.status} | ${p.rate.toFixed(1)} | ${p.requestType === 'Create' ? quotaBound(big.mode) : DEFAULT_QUOTAS.UserUpdate.rate}/s | ${(p.ratio * 100).toFixed(0)}% | ${p.realSeconds.toFixed(0)} | ${p.invocations} | ${firstWriteCell(p.firstWriteMs)} | ${p.throttlesPer100.toFixed(1)} | ${p.callsPerUser.toFixed(2)} | ${p.maxRssMb} MB | ${p.count.seeded.toLocaleString('en-US')} | ${p.count.others === 1 ? 'kept' : `${p.count.others} left`} |`,
-    ),
-    '',
+    ...largestSection(big),
     ...smallSection(smallRows),
     ...repairSection(repair),
     ...cpuSection(cpu),
