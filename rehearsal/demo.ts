@@ -20,7 +20,7 @@ import {
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../examples/example-stack';
 import { SeededUsers } from '../testing';
-import { generateSecretString, Rehearsal, SeedResource, synthesize } from './harness';
+import { fromCloudAssembly, generateSecretString, Rehearsal, SeedResource } from './harness';
 
 const TESTER_PARAMETER = '/cognito-seeder-example/tester-password';
 const STACK = 'CognitoSeederExample';
@@ -46,7 +46,9 @@ async function main(): Promise<number> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'seeder-demo-'));
   const app = new App({ outdir });
   new ExampleStack(app, STACK);
-  const synthesized = synthesize(app);
+  app.synth();
+  // Read back from the cloud assembly, as `cdk-cognito-seeder rehearse cdk.out <stack>` reads a user's.
+  const synthesized = fromCloudAssembly(outdir, STACK);
   say(`synthesized CognitoSeederExample (${Object.keys(synthesized.template.Resources).length} resources)`);
 
   // The example reads one SSM SecureString that CloudFormation cannot create: fill it here.

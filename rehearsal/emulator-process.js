@@ -38,7 +38,9 @@ async function main(directory) {
       ServerConfig: { port: 0, hostname: '127.0.0.1', https: false, development: false },
     }),
   );
-  const logger = require('pino')({ level: 'silent' });
+  // cognito-local's own pino: a project that installs cognito-local may not have it at the top.
+  const pino = require(require.resolve('pino', { paths: [path.dirname(require.resolve('cognito-local'))] }));
+  const logger = pino({ level: 'silent' });
   const ctx = { logger };
   const { StormDBDataStoreFactory } = lib('services/dataStore/stormDb');
   const services = lib('services');

@@ -29,6 +29,8 @@ import { LocalStepFunctions, taskError } from './local-engine';
 import { CloudFormationStandIn } from './cloudformation-stand-in';
 import { executionName } from '../lambda/engine';
 
+export { fromCloudAssembly } from './cloud-assembly';
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Template = { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: unknown }> };
 

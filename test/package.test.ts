@@ -2,7 +2,7 @@
 // missing ships), the tarball's content, a fresh CDK app elsewhere that installs the
 // tarball and synthesizes a stack with it, and a test runner's project that installs the
 // tarball alone (no CDK) and signs in with cdk-cognito-seeder/testing.
-import { execFile, execFileSync } from 'child_process';
+import { execFile, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -53,6 +53,11 @@ test('the tarball holds the licence, notice, jsii assembly, compiled library wit
       'dist/testing/index.d.ts',
       'dist/testing/cli.js',
       'dist/testing/THIRD-PARTY-LICENSES.txt',
+      'dist/rehearse/index.js',
+      'dist/rehearse/index.d.ts',
+      'dist/rehearse/emulator-process.js',
+      'dist/rehearse/invoke-runner.js',
+      'dist/rehearse/THIRD-PARTY-LICENSES.txt',
     ]),
   );
   // Every library source compiles into the package, with its types.
@@ -64,7 +69,7 @@ test('the tarball holds the licence, notice, jsii assembly, compiled library wit
 
 test('the tarball holds no tests, rehearsal, handler sources, examples, scripts or development files', () => {
   const allowed =
-    /^(LICENSE|NOTICE|README\.md|package\.json|\.jsii|assets\/seed-handler\/[^/]+|dist\/lib\/.+\.(js|d\.ts)|dist\/testing\/(index\.js|cli\.js|THIRD-PARTY-LICENSES\.txt|[\w-]+\.d\.ts))$/;
+    /^(LICENSE|NOTICE|README\.md|package\.json|\.jsii|assets\/seed-handler\/[^/]+|dist\/lib\/.+\.(js|d\.ts)|dist\/testing\/(index\.js|cli\.js|THIRD-PARTY-LICENSES\.txt|[\w-]+\.d\.ts)|dist\/rehearse\/(index\.js|index\.d\.ts|emulator-process\.js|invoke-runner\.js|THIRD-PARTY-LICENSES\.txt))$/;
   expect(files.filter((f) => !allowed.test(f))).toEqual([]);
   expect(files.filter((f) => /^(test|rehearsal|lambda|examples|scripts)\//.test(f) || /\.test\./.test(f))).toEqual([]);
 });
@@ -85,6 +90,7 @@ test('the package runs no install-time script, and declares where it comes from'
     exports: {
       '.': expect.any(Object),
       './testing': { types: './dist/testing/index.d.ts', default: './dist/testing/index.js' },
+      './rehearse': { types: './dist/rehearse/index.d.ts', default: './dist/rehearse/index.js' },
       './package.json': './package.json',
     },
     bin: { 'cdk-cognito-seeder': 'dist/testing/cli.js' },
@@ -279,6 +285,15 @@ test('a test-runner project installs the tarball alone, with no aws-cdk-lib or c
     const listed = await run(cli, ['list', 'Runner']);
     const tokens = JSON.parse(await run(cli, ['tokens', 'Runner', 'tess', '--format', 'json']));
     const version = await run(cli, ['--version']);
+    // and rehearse, whose packages a test-runner project need not install, says which to install
+    const rehearseModule = await run(process.execPath, [
+      '-e',
+      `console.log(typeof require('cdk-cognito-seeder/rehearse').rehearse)`,
+    ]);
+    const rehearsing = await run(cli, ['rehearse', 'cdk.out', 'Runner']).then(
+      () => 'exit 0',
+      (error: { code: number; stderr: string }) => `exit ${error.code}: ${error.stderr}`,
+    );
 
     // THEN
     expect(signedIn).toEqual({ usernames: ['tess'], username: 'tess' });
@@ -286,7 +301,222 @@ test('a test-runner project installs the tarball alone, with no aws-cdk-lib or c
     expect(jwtClaims(tokens.accessToken).username).toBe('tess');
     expect(version).toBe(`${JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version}\n`);
     expect(fs.existsSync(path.join(project, 'node_modules', 'aws-cdk-lib'))).toBe(false);
+    expect(rehearseModule).toBe('function\n');
+    expect(rehearsing).toMatch(
+      /^exit 1: cdk-cognito-seeder: rehearse runs on cognito-local, dynalite, aws-local-stepfunctions, .*missing here: cognito-local, dynalite, aws-local-stepfunctions\. Install them beside cdk-cognito-seeder: npm install --save-dev cognito-local@5\.3\.0 dynalite@4\.0\.0 aws-local-stepfunctions@3\.0\.0\n$/,
+    );
   } finally {
     await services.stop();
   }
 }, 120_000);
+
+test('a new app outside the repository rehearses its own stack with one command, and its jest suite passes against it with no AWS account', async () => {
+  // GIVEN an app as `cdk init app --language typescript` writes it (bin/, lib/, test/, cdk.json,
+  // jest.config.js), with a SeededUserPool, the tarball installed from npm, and the packages a
+  // rehearsal runs on. Those and the app's tooling are this repository's own copies, at the
+  // versions its lockfile pins, linked in rather than downloaded again (the test's time).
+  const app = path.join(work, 'rehearse-app');
+  const stackName = 'RehearseAppStack';
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(app, file)), { recursive: true });
+    fs.writeFileSync(path.join(app, file), text);
+  };
+  write(
+    'package.json',
+    JSON.stringify({
+      name: 'rehearse-app',
+      version: '0.1.0',
+      private: true,
+      bin: { 'rehearse-app': 'bin/app.js' },
+      scripts: { test: 'jest', cdk: 'cdk' },
+      dependencies: { 'cdk-cognito-seeder': `file:${tarball}` },
+    }),
+  );
+  write(
+    'bin/app.ts',
+    `#!/usr/bin/env node
+import * as cdk from 'aws-cdk-lib';
+import { RehearseAppStack } from '../lib/stack';
+
+const app = new cdk.App();
+new RehearseAppStack(app, '${stackName}', {});
+`,
+  );
+  write(
+    'lib/stack.ts',
+    `import * as cdk from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PasswordMode, SeededUserPool, SeedPassword } from 'cdk-cognito-seeder';
+
+export class RehearseAppStack extends cdk.Stack {
+  constructor(scope: Construct, id: string, props?: cdk.StackProps) {
+    super(scope, id, props);
+    const pool = new SeededUserPool(this, 'Users', {
+      passwordPolicy: { minLength: 14 },
+      removalPolicy: cdk.RemovalPolicy.DESTROY,
+    });
+    const client = pool.addClient('Web', { authFlows: { userPassword: true, userSrp: true } });
+    pool.seeder.useSignInClient(client);
+    new cdk.aws_cognito.CfnUserPoolGroup(this, 'Admins', { userPoolId: pool.userPoolId, groupName: 'admins' });
+    pool.addUser({ username: 'alice', mode: PasswordMode.PERMANENT, password: SeedPassword.generate(), groups: ['admins'] });
+    pool.addUser({ username: 'bob', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() });
+  }
+}
+`,
+  );
+  write(
+    'cdk.json',
+    JSON.stringify(
+      { app: 'npx ts-node --prefer-ts-exts bin/app.ts', watch: { include: ['**'] }, context: {} },
+      null,
+      2,
+    ),
+  );
+  write(
+    'tsconfig.json',
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['es2022'],
+        declaration: true,
+        strict: true,
+        noImplicitAny: true,
+        strictNullChecks: true,
+        noImplicitThis: true,
+        alwaysStrict: true,
+        inlineSourceMap: true,
+        inlineSources: true,
+        experimentalDecorators: true,
+        strictPropertyInitialization: false,
+        typeRoots: ['./node_modules/@types'],
+        skipLibCheck: true,
+      },
+      exclude: ['node_modules', 'cdk.out'],
+    }),
+  );
+  write(
+    'jest.config.js',
+    `module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
+  // The variables \`cdk-cognito-seeder rehearse --env-out .env.rehearse\` wrote.
+  setupFiles: ['<rootDir>/test/rehearsal-env.js'],
+};
+`,
+  );
+  // (jest gives each test file its own copy of process.env: assign to it, not to the real one)
+  write(
+    'test/rehearsal-env.js',
+    `const { readFileSync } = require('fs');
+const { parseEnv } = require('util');
+Object.assign(process.env, parseEnv(readFileSync(require('path').join(__dirname, '..', '.env.rehearse'), 'utf8')));
+`,
+  );
+  write(
+    'test/users.test.ts',
+    `import { SeededUsers } from 'cdk-cognito-seeder/testing';
+
+let users: SeededUsers;
+beforeAll(async () => {
+  users = await SeededUsers.load({ stackName: '${stackName}' });
+});
+afterAll(() => users.destroy());
+
+test('the seeded users are there', () => {
+  expect([...users.usernames].sort()).toEqual(['alice', 'bob']);
+});
+
+test('alice signs in, and her token says she is an admin', async () => {
+  const { idToken } = await users.signIn('alice');
+  const claims = JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString());
+  expect(claims['cognito:username']).toBe('alice');
+  expect(claims['cognito:groups']).toEqual(['admins']);
+});
+
+test('bob answers NEW_PASSWORD_REQUIRED, and is re-armed for the next run', async () => {
+  expect((await users.signIn('bob')).accessToken).toBeTruthy();
+  await users.rearm('bob');
+  expect((await users.signIn('bob')).accessToken).toBeTruthy();
+  await users.rearm('bob');
+});
+`,
+  );
+  const installStarted = Date.now();
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
+  const modules = path.join(app, 'node_modules');
+  const tooling = ['aws-cdk', 'aws-cdk-lib', 'constructs', 'jest', 'ts-jest', 'ts-node', 'typescript', '@types/jest'];
+  const peers = ['cognito-local', 'dynalite', 'aws-local-stepfunctions'];
+  for (const name of [...tooling, ...peers]) {
+    fs.mkdirSync(path.dirname(path.join(modules, name)), { recursive: true });
+    fs.symlinkSync(path.join(root, 'node_modules', name), path.join(modules, name), 'dir');
+  }
+  for (const [bin, target] of [
+    ['cdk', '../aws-cdk/bin/cdk'],
+    ['jest', '../jest/bin/jest.js'],
+    ['ts-node', '../ts-node/dist/bin.js'],
+  ]) {
+    fs.symlinkSync(target, path.join(modules, '.bin', bin));
+  }
+  const installMs = Date.now() - installStarted;
+  // No AWS account: no credentials, no profile; nothing here may reach AWS.
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${path.join(modules, '.bin')}${path.delimiter}${process.env.PATH}`,
+    HOME: work,
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: path.join(work, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'no-aws-credentials'),
+  };
+  const timed = async (file: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {
+    const started = Date.now();
+    const out = await execFileAsync(file, args, { cwd: app, env: { ...env, ...extra }, maxBuffer: 16 << 20 });
+    return { ...out, ms: Date.now() - started };
+  };
+
+  // WHEN the user synthesizes, rehearses with one command, and runs their own jest suite
+  const synth = await timed('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting']);
+  // The bin npm linked, as npx would run it; not through npx, which does not pass SIGTERM on.
+  const rehearsal = spawn(
+    path.join(modules, '.bin', 'cdk-cognito-seeder'),
+    ['rehearse', 'cdk.out', stackName, '--env-out', '.env.rehearse', '--hold'],
+    { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let said = '';
+  rehearsal.stdout!.on('data', (c) => (said += c));
+  rehearsal.stderr!.on('data', (c) => (said += c));
+  const exited = new Promise<number | null>((resolve) => rehearsal.on('exit', (code) => resolve(code)));
+  const rehearseStarted = Date.now();
+  try {
+    while (!fs.existsSync(path.join(app, '.env.rehearse'))) {
+      if (rehearsal.exitCode !== null) throw new Error(`rehearse exited: ${said}`);
+      if (Date.now() - rehearseStarted > 60_000) throw new Error(`rehearse took over 60 s: ${said}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const rehearseMs = Date.now() - rehearseStarted;
+    const jest = await timed('npx', ['jest', '--ci']).catch((error: { stdout: string; stderr: string }) => {
+      throw new Error(`the app's jest failed:\n${error.stdout}\n${error.stderr}\nrehearse said:\n${said}`);
+    });
+    rehearsal.kill('SIGTERM');
+    const code = await exited;
+
+    // THEN
+    process.stdout.write(
+      `outside app: install ${installMs} ms, cdk synth ${synth.ms} ms, rehearse ready ${rehearseMs} ms, jest ${jest.ms} ms\n`,
+    );
+    expect(jest.stderr).toMatch(/Tests: +3 passed, 3 total/);
+    expect(said).toMatch(/seeded 2 users through 1 seed resource/);
+    expect(said).toMatch(/filled secret \w+ \(generated by CloudFormation\)/);
+    expect(said).toMatch(/not rehearsed: USER_SRP_AUTH/);
+    expect(said).toMatch(/SIGTERM: stopping\nrehearse: stopped\n$/);
+    expect(code).toBe(0);
+    expect(fs.existsSync(path.join(app, '.env.rehearse'))).toBe(false);
+    // the SDK's Node-version notice stays out of the user's output
+    expect(`${synth.stderr}${jest.stderr}${said}`).not.toMatch(/NodeVersionSupportWarning|no longer support/);
+  } finally {
+    if (rehearsal.exitCode === null) rehearsal.kill('SIGKILL');
+  }
+}, 300_000);

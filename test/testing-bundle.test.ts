@@ -27,12 +27,42 @@ afterAll(() => {
 });
 
 test('two builds in different directories produce the same bytes, with no machine paths inside', () => {
-  for (const name of ['index.js', 'cli.js', 'THIRD-PARTY-LICENSES.txt']) {
+  for (const name of [
+    'index.js',
+    'cli.js',
+    'THIRD-PARTY-LICENSES.txt',
+    'rehearse/index.js',
+    'rehearse/index.d.ts',
+    'rehearse/THIRD-PARTY-LICENSES.txt',
+  ]) {
     const text = fs.readFileSync(path.join(first, name), 'utf8');
     expect(fs.readFileSync(path.join(second, name), 'utf8')).toBe(text);
     expect(text.includes(root)).toBe(false);
     expect(text.includes(os.homedir())).toBe(false);
   }
+});
+
+test('the rehearse bundle leaves out exactly the optional packages a rehearsal runs on, and carries its scripts', () => {
+  const dir = path.join(first, 'rehearse');
+  const bundle = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
+  const required = new Set(
+    [...bundle.matchAll(/require\("([^"]+)"\)/g)]
+      .map((m) => m[1])
+      .filter((id) => !id.startsWith('node:') && !['child_process', 'crypto', 'fs', 'path', 'os', 'http'].includes(id)),
+  );
+  expect([...required].sort()).toEqual(['@aws-sdk/signature-v4-crt', 'aws-local-stepfunctions', 'dynalite']);
+  // cognito-local runs in a process of its own, from the script beside the bundle
+  expect(fs.readdirSync(dir).sort()).toEqual([
+    'THIRD-PARTY-LICENSES.txt',
+    'emulator-process.js',
+    'index.d.ts',
+    'index.js',
+    'invoke-runner.js',
+  ]);
+  expect(fs.readFileSync(path.join(dir, 'index.d.ts'), 'utf8')).toMatch(
+    /export declare function rehearse\(options: RehearseOptions\): Promise<Rehearsed>;/,
+  );
+  expect(fs.readFileSync(path.join(dir, 'index.d.ts'), 'utf8')).not.toMatch(/import /);
 });
 
 test('the module inlines its dependencies, and the CLI loads the module beside it', () => {
@@ -46,7 +76,9 @@ test('the module inlines its dependencies, and the CLI loads the module beside i
     );
   // The SDK loads its CRT signer only for SigV4a, which none of these services use.
   expect([...required('index.js')]).toEqual(['@aws-sdk/signature-v4-crt']);
-  expect([...required('cli.js')]).toEqual(['./index.js']);
+  // (and the rehearse bundle, only when its command runs)
+  // (child_process: the rehearse command runs the command given after --)
+  expect([...required('cli.js')]).toEqual(['./index.js', 'child_process', '../rehearse/index.js']);
   // No import() left: jest's module sandbox refuses it, and jest is where this module runs.
   expect(fs.readFileSync(path.join(first, 'index.js'), 'utf8')).not.toMatch(/\bimport\(/);
   expect(fs.readFileSync(path.join(first, 'cli.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);

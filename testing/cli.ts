@@ -7,6 +7,7 @@ import { parseArgs } from 'util';
 import type { ParseArgsConfig } from 'util';
 import { version } from '../package.json';
 import { SeededUsers, SeededUsersError } from './index';
+import { rehearseCommand } from './rehearse-command';
 import type { LoadSeededUsersOptions, RepairReport, SignInFlow } from './index';
 
 /** Where the CLI writes; `process.stdout` / `process.stderr` when run as a program. */
@@ -30,6 +31,10 @@ Commands:
   rearm <stack> <user>          puts a TEMPORARY user back to FORCE_CHANGE_PASSWORD
   repair <stack> [user...]      puts the seeded users (all, or those named) back to what the
                                 seeder applied, through the seeding function; prints a report
+  rehearse <cloud-assembly-dir> <stack>
+                                rehearses the stack's seeding locally, with no AWS account, and
+                                prints the AWS_* variables to point tests at it
+                                (cdk-cognito-seeder rehearse --help for its options)
 
 Options:
   --seeder <path>           the seeder's construct path, when the stack has several (e.g. Users/Seeder)
@@ -93,6 +98,8 @@ interface Invocation {
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit status. */
 export async function main(argv: readonly string[], out: CliOutput = processOutput): Promise<number> {
+  // rehearse takes other arguments (a cloud assembly, not a deployed stack) and options of its own.
+  if (argv[0] === 'rehearse') return rehearseCommand(argv.slice(1), out);
   let invocation: Invocation | 'help' | 'version';
   try {
     invocation = parse(argv);
@@ -329,6 +336,8 @@ const processOutput: CliOutput = {
 
 if (require.main === module) {
   void main(process.argv.slice(2)).then((status) => {
+    // A rehearsal's services are stopped by now; exit rather than wait on a handle they left.
+    if (process.argv[2] === 'rehearse') process.exit(status);
     process.exitCode = status;
   });
 }
