@@ -44,6 +44,20 @@ export interface PoolDescription {
   readonly mfaConfiguration?: string;
   /** Attributes users may also sign in with (`email`, `phone_number`, `preferred_username`). */
   readonly aliasAttributes: readonly string[];
+  /** The schema's attributes as DescribeUserPool reports them, by name (`custom:` prefixed). */
+  readonly schema: ReadonlyMap<string, SchemaAttribute>;
+}
+
+/** What the pool's schema says of one attribute. */
+export interface SchemaAttribute {
+  /** `String`, `Number`, `DateTime` or `Boolean`; undefined when not reported. */
+  readonly type?: string;
+  readonly required?: boolean;
+  readonly mutable?: boolean;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly minValue?: number;
+  readonly maxValue?: number;
 }
 
 /** A user holding an alias value: its pool username and whether the value is verified there. */
@@ -181,6 +195,26 @@ export class CognitoPool {
         attributeNames: new Set((out?.UserPool?.SchemaAttributes ?? []).flatMap((a) => (a.Name ? [a.Name] : []))),
         mfaConfiguration: out?.UserPool?.MfaConfiguration,
         aliasAttributes: out?.UserPool?.AliasAttributes ?? [],
+        schema: new Map(
+          (out?.UserPool?.SchemaAttributes ?? []).flatMap((a) =>
+            a.Name
+              ? [
+                  [
+                    a.Name,
+                    {
+                      type: a.AttributeDataType,
+                      required: a.Required,
+                      mutable: a.Mutable,
+                      minLength: numberOf(a.StringAttributeConstraints?.MinLength),
+                      maxLength: numberOf(a.StringAttributeConstraints?.MaxLength),
+                      minValue: numberOf(a.NumberAttributeConstraints?.MinValue),
+                      maxValue: numberOf(a.NumberAttributeConstraints?.MaxValue),
+                    },
+                  ] as const,
+                ]
+              : [],
+          ),
+        ),
       };
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
@@ -615,4 +649,11 @@ export class CognitoPool {
       }
     });
   }
+}
+
+/** A schema constraint (DescribeUserPool reports them as strings); undefined when absent. */
+function numberOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
 }

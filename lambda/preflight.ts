@@ -140,6 +140,7 @@ export abstract class Preflight extends TotpEnrolment {
           `user '${user.username}': attribute(s) ${unknown.join(', ')} are not in the pool's schema: add them to the pool or remove them from the user`,
         );
       }
+      problems.push(...attributeProblems(action, description));
       if (user.mfa === 'TOTP' && description.mfaConfiguration === 'OFF') {
         problems.push(
           `user '${user.username}': asks for a TOTP token, but pool ${this.userPoolId} has MFA turned off: set the pool's mfa to OPTIONAL or REQUIRED with mfaSecondFactor { otp: true }, or drop mfa from the user`,
@@ -364,4 +365,80 @@ export abstract class Preflight extends TotpEnrolment {
       lanes,
     );
   }
+}
+
+/** The most characters Cognito takes in one attribute value. */
+const MAX_ATTRIBUTE_LENGTH = 2048;
+
+/**
+ * What the pool's schema and Cognito's formats refuse in the attributes `action` writes,
+ * each naming the user, the rule and the fix: found before any write, where Cognito would
+ * refuse the user mid-batch (after others were written, then undone).
+ */
+export function attributeProblems(action: WriteAction, description: PoolDescription): string[] {
+  const user = action.user;
+  const who = `user '${user.username}'`;
+  const problems: string[] = [];
+  const written = action.kind === 'modify' ? action.setAttributes : user.attributes;
+  for (const [name, value] of Object.entries(written)) {
+    const length = [...value].length;
+    const schema = description.schema.get(name);
+    if (length > MAX_ATTRIBUTE_LENGTH) {
+      problems.push(
+        `${who}: attribute ${name} is ${length} characters, Cognito takes at most ${MAX_ATTRIBUTE_LENGTH.toLocaleString('en-US')}: shorten it`,
+      );
+      continue;
+    }
+    if (schema?.type === 'Number') {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n)) {
+        problems.push(`${who}: attribute ${name} is '${value}', the pool's schema makes it a Number: give a number`);
+      } else if (
+        (schema.minValue !== undefined && n < schema.minValue) ||
+        (schema.maxValue !== undefined && n > schema.maxValue)
+      ) {
+        problems.push(
+          `${who}: attribute ${name} is ${value}, the pool's schema allows ${schema.minValue ?? '-'} to ${schema.maxValue ?? '-'}: give a number in that range`,
+        );
+      }
+    } else if (
+      (schema?.minLength !== undefined && length < schema.minLength) ||
+      (schema?.maxLength !== undefined && length > schema.maxLength)
+    ) {
+      problems.push(
+        `${who}: attribute ${name} is ${length} characters, the pool's schema allows ${schema?.minLength ?? 0} to ${schema?.maxLength ?? MAX_ATTRIBUTE_LENGTH}: fit the value to that length`,
+      );
+    }
+    if (name === 'email' && !/^[^\s@]+@[^\s@]+$/u.test(value)) {
+      problems.push(`${who}: attribute email '${value}' is not an email address: fix the value`);
+    }
+    if (name === 'phone_number' && !/^\+[0-9]{4,15}$/.test(value)) {
+      problems.push(
+        `${who}: attribute phone_number '${value}' is not in E.164 format (a + then the country code and number, digits only, e.g. +14155550100): fix the value`,
+      );
+    }
+    if (name === 'birthdate' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      problems.push(`${who}: attribute birthdate '${value}' is not YYYY-MM-DD: fix the value`);
+    }
+  }
+  if (action.kind === 'modify') {
+    for (const name of Object.keys(action.setAttributes)) {
+      if (description.schema.get(name)?.mutable === false) {
+        problems.push(
+          `${who}: attribute ${name} cannot change once the user exists (the pool's schema makes it immutable), so the Update cannot set it: keep the value the user was seeded with, or remove the user and add it under another username`,
+        );
+      }
+    }
+  }
+  if (action.kind === 'create') {
+    // Set by Cognito itself: sub; the username itself in pools whose usernames are emails or phones.
+    const given = new Set([...Object.keys(user.attributes), 'sub', ...description.usernameRule.usernameAttributes]);
+    const missing = [...description.schema].filter(([name, a]) => a.required && !given.has(name)).map(([n]) => n);
+    if (missing.length > 0) {
+      problems.push(
+        `${who}: the pool's schema requires attribute(s) ${missing.join(', ')}, which the user does not give: add them to its attributes`,
+      );
+    }
+  }
+  return problems;
 }

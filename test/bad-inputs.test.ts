@@ -691,6 +691,92 @@ deployRow(
       .on(DescribeUserPoolCommand, { UserPoolId: 'us-east-1_MFAOFF' })
       .resolves({ UserPool: { Id: 'us-east-1_MFAOFF', MfaConfiguration: 'OFF' } }),
 );
+// Attributes against the live schema and Cognito's formats, at pre-flight.
+const schemaPool = () =>
+  cognitoMock.on(DescribeUserPoolCommand, { UserPoolId: 'us-east-1_SCHEMA' }).resolves({
+    UserPool: {
+      Id: 'us-east-1_SCHEMA',
+      SchemaAttributes: [
+        { Name: 'sub', AttributeDataType: 'String', Required: true, Mutable: false },
+        { Name: 'email', AttributeDataType: 'String' },
+        { Name: 'phone_number', AttributeDataType: 'String' },
+        { Name: 'birthdate', AttributeDataType: 'String' },
+        { Name: 'given_name', AttributeDataType: 'String' },
+        {
+          Name: 'custom:age',
+          AttributeDataType: 'Number',
+          NumberAttributeConstraints: { MinValue: '0', MaxValue: '150' },
+        },
+        {
+          Name: 'custom:code',
+          AttributeDataType: 'String',
+          StringAttributeConstraints: { MinLength: '2', MaxLength: '8' },
+        },
+        { Name: 'family_name', AttributeDataType: 'String', Required: false },
+      ],
+    },
+  });
+for (const [label, attributes, problem] of [
+  [
+    'a Number attribute that is not a number',
+    { 'custom:age': 'forty' },
+    "attribute custom:age is 'forty', the pool's schema makes it a Number: give a number",
+  ],
+  [
+    'a Number attribute out of its range',
+    { 'custom:age': '200' },
+    "attribute custom:age is 200, the pool's schema allows 0 to 150: give a number in that range",
+  ],
+  [
+    'a String attribute longer than its schema allows',
+    { 'custom:code': 'ABCDEFGHIJ' },
+    "attribute custom:code is 10 characters, the pool's schema allows 2 to 8: fit the value to that length",
+  ],
+  [
+    'a value over 2,048 characters',
+    { given_name: 'x'.repeat(2049) },
+    'attribute given_name is 2049 characters, Cognito takes at most 2,048: shorten it',
+  ],
+  [
+    'an email that is not an address',
+    { email: 'alice.example.com' },
+    "attribute email 'alice.example.com' is not an email address: fix the value",
+  ],
+  [
+    'a phone number not in E.164',
+    { phone_number: '0155 555 0100' },
+    "attribute phone_number '0155 555 0100' is not in E.164 format (a + then the country code and number, digits only, e.g. +14155550100): fix the value",
+  ],
+  [
+    'a birthdate not YYYY-MM-DD',
+    { birthdate: '01/02/1990' },
+    "attribute birthdate '01/02/1990' is not YYYY-MM-DD: fix the value",
+  ],
+] as const) {
+  deployRow(
+    label,
+    props([{ ...ok, Attributes: attributes }], { UserPoolId: 'us-east-1_SCHEMA' }),
+    preflight(`user 'u': ${problem}`),
+    schemaPool,
+  );
+}
+deployRow(
+  'a required attribute missing',
+  props([ok], { UserPoolId: 'us-east-1_REQUIRED' }),
+  preflight(
+    "user 'u': the pool's schema requires attribute(s) family_name, which the user does not give: add them to its attributes",
+  ),
+  () =>
+    cognitoMock.on(DescribeUserPoolCommand, { UserPoolId: 'us-east-1_REQUIRED' }).resolves({
+      UserPool: {
+        Id: 'us-east-1_REQUIRED',
+        SchemaAttributes: [
+          { Name: 'sub', Required: true, Mutable: false },
+          { Name: 'family_name', Required: true },
+        ],
+      },
+    }),
+);
 deployRow(
   'ForbiddenAccounts that is not a list',
   props([ok], { ForbiddenAccounts: '123456789012' }),

@@ -3,6 +3,10 @@
 import { attributesToRestore, driftOf, DriftInput } from '../lambda/drift';
 import type { AppliedSpec, UserRecord } from '../lambda/ledger';
 import type { LiveUser } from '../lambda/plan';
+import type { PoolDescription } from '../lambda/cognito';
+import type { WriteAction } from '../lambda/plan';
+import { attributeProblems } from '../lambda/preflight';
+import type { UserSpec } from '../lambda/properties';
 import { repairRefusal } from '../lambda/repair-request';
 
 const APPLIED_AT = Date.parse('2026-12-01T10:00:00Z');
@@ -131,5 +135,35 @@ describe('a repair request names no password, no source, no adoption', () => {
     expect(
       repairRefusal({ kind: 'repair', seeder: 'Seed', usernames: ['bob'], passwords: 'always', dryRun: false }),
     ).toBeUndefined();
+  });
+});
+
+describe('attributes against the pool schema, at pre-flight (pure)', () => {
+  const description = {
+    passwordPolicy: {},
+    usernameRule: { caseSensitive: true, usernameAttributes: ['email'] },
+    estimatedUsers: 0,
+    attributeNames: new Set(['sub', 'email', 'custom:tenant', 'family_name']),
+    aliasAttributes: [],
+    schema: new Map([
+      ['sub', { required: true, mutable: false }],
+      ['email', { required: true }],
+      ['custom:tenant', { mutable: false }],
+      ['family_name', { required: true }],
+    ]),
+  } as unknown as PoolDescription;
+  const user = { username: 'a@example.com', mode: 'PERMANENT', attributes: {}, groups: [] } as unknown as UserSpec;
+
+  test('a required attribute missing from a new user; the username stands for email in an email-username pool', () => {
+    expect(attributeProblems({ kind: 'create', key: 'k', user } as unknown as WriteAction, description)).toEqual([
+      "user 'a@example.com': the pool's schema requires attribute(s) family_name, which the user does not give: add them to its attributes",
+    ]);
+  });
+
+  test('an Update that sets an immutable attribute is refused before any write', () => {
+    const modify = { kind: 'modify', user, setAttributes: { 'custom:tenant': 'b' } } as unknown as WriteAction;
+    expect(attributeProblems(modify, description)).toEqual([
+      "user 'a@example.com': attribute custom:tenant cannot change once the user exists (the pool's schema makes it immutable), so the Update cannot set it: keep the value the user was seeded with, or remove the user and add it under another username",
+    ]);
   });
 });
