@@ -69,7 +69,11 @@ test('every ```ts block of docs/*.md compiles against its rosetta fixture', () =
     isolatedModules: false,
     types: ['node'],
     baseUrl: root,
-    paths: { 'cdk-cognito-seeder': ['./lib'] },
+    paths: {
+      'cdk-cognito-seeder': ['./lib'],
+      'cdk-cognito-seeder/testing': ['./testing'],
+      'cdk-cognito-seeder/rehearse': ['./rehearsal/rehearse'],
+    },
   };
   const files = new Map(all.map((s, i) => [path.join(root, 'test', `.docs-snippet-${i}.ts`), s]));
   const host = ts.createCompilerHost(options);

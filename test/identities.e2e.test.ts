@@ -220,6 +220,8 @@ test('the manifest is published by Create and Update, holds no password, and goe
     owner: resource.logicalId,
     userPoolId: poolId,
     region: 'us-east-1',
+    // What repair() and rearm() invoke.
+    functionArn: String(resource.properties.ServiceToken),
   });
   const manifest = await readManifest(r, pointerName);
   expect(manifest).toEqual({
