@@ -18,7 +18,7 @@ import type { ExecutionInput, RequestRef } from './engine';
 import type { Ledger, Outcome, Progress, RequestRecord } from './ledger';
 import { FenceWatch, takeResource } from './lifecycle';
 import { describeError, Logger, Redactor } from './log';
-import { StopSignal } from './pace';
+import { AbortedError, StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import { parseProperties, parseRemoval, RemovalSpec } from './properties';
 import { deadlines, failedCreateId } from './protocol';
@@ -185,7 +185,18 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
       });
     }
   } catch (error) {
-    if (!watch.moved) {
+    if (error instanceof AbortedError && !watch.moved && deps.continues('work')) {
+      // The slice's time ran out outside the work's own stop handling (finishing an earlier
+      // request's compensation took it all): the next slice goes on, from the ledger.
+      logger.info({
+        requestType: record.type,
+        request: requestId,
+        outcome: 'continuing',
+        slice,
+        note: 'the slice ended before its own work was done',
+        ms: Date.now() - started,
+      });
+    } else if (!watch.moved) {
       const reason = describeError(error, redactor);
       logger.error({ requestType: record.type, outcome: 'FAILED', error: reason, slice });
       const id = error instanceof SeedFailure ? error.physicalResourceId : fallbackId(record, properties);

@@ -381,3 +381,32 @@ test('a repair overtaken by the stack Delete: the Delete answers SUCCESS, the re
   expect(status.status).toBe('FAILED');
   expect(status.reason).toMatch(/stopped the repair|superseded|newer request/);
 }, 120_000);
+
+test('a Create whose every slice is killed answers FAILED; the stack Delete whose first slice is spent finishing its compensation goes on in the next slices and answers SUCCESS', async () => {
+  // GIVEN 100 users at 10 a second, and a Create whose slices all die 1.5 s in
+  const s = await setUp(10, { retryScale: 0.01 });
+  const resource = await s.resourceFor(names('c', 100));
+  const created = await s.r.invoke({
+    requestType: 'Create',
+    resource,
+    onSlice: (_slice, child) => void setTimeout(() => child.kill('SIGKILL'), 1500),
+  });
+  expect(created.response?.Status).toBe('FAILED');
+  expect(created.response?.Reason).toMatch(/Lambda\.Unknown/);
+  const left = Object.keys(await poolUsers(s.r, s.poolId)).length - 1;
+  expect(left).toBeGreaterThan(4);
+
+  // WHEN the rollback Delete runs in slices of about 3 s (the removal takes longer)
+  const removed = await s.r.invoke({
+    requestType: 'Delete',
+    resource,
+    physicalResourceId: created.response?.PhysicalResourceId,
+    timeoutMs: 4000,
+  });
+
+  // THEN SUCCESS across several slices, and only the hand-made user is left, with its sub
+  expect(removed.response?.Status).toBe('SUCCESS');
+  expect(removed.invocations).toBeGreaterThan(1);
+  expect(await poolUsers(s.r, s.poolId)).toEqual({ 'hand-made': s.handSub });
+  expect(await s.r.ledgerUsers()).toEqual([]);
+}, 180_000);
