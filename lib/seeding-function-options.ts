@@ -19,9 +19,11 @@ export interface SeedingFunctionOptions {
    * to its memory (1,769 MB is one vCPU), and the handler needs CPU more than memory: about
    * 10 ms of CPU per PERMANENT user created (its Cognito and DynamoDB calls, signed), so
    * keeping Cognito's 30 users a second takes about 0.3 vCPU and 50 TEMPORARY users a
-   * second about 0.45. V8's heap is capped at 62.5 % of it (`NODE_OPTIONS`). 80,000 users
-   * fit in 256 MB (measured: 249 MB at the peak), but 256 MB gives about 0.15 vCPU, half of
-   * what the default pace needs.
+   * second about 0.45. V8's heap is capped at 62.5 % of it (`NODE_OPTIONS`). A slice holds
+   * every user and ledger record at once: 80,000 users peaked at 277 MB (measured with the
+   * heap capped for 256 MB), so give populations that large 512 MB or more (synth warns past
+   * 40,000 users under 512 MB); 256 MB also gives about 0.15 vCPU, half of what the default
+   * pace needs.
    *
    * @default 1024
    */

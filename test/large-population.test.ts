@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { PasswordMode, SeededUserPool, SeedPassword, UserSeeder } from '../lib';
 import { INLINE_USERS_MAX_BYTES } from '../lib/private/contract';
@@ -148,4 +148,21 @@ describe('time budget', () => {
     const stack = new Stack();
     expect(() => population(10_000, stack, new SeededUserPool(stack, 'Pool'))).not.toThrow();
   });
+});
+
+test('synth warns when a large population meets a function too small to hold a slice of it', () => {
+  const warnings = (memorySize?: number) => {
+    const stack = new Stack(new App(), 'Big');
+    const pool = new SeededUserPool(stack, 'Pool', { seeding: { seedingFunction: { memorySize } } });
+    population(40_001, stack, pool);
+    return Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('memorySize'))
+      .map((w) => String(w.entry.data));
+  };
+  expect(warnings(256)).toEqual([
+    expect.stringContaining(
+      "Pool/Seeder: seeds 40001 users with seedingFunction.memorySize 256. A request's slice holds every user and ledger record at once: 80,000 users peaked at 277 MB (measured), past a 256 MB function. Give it 512 MB or more (the default is 1,024).",
+    ),
+  ]);
+  expect(warnings()).toEqual([]);
 });

@@ -118,6 +118,11 @@ export class SeedFunction extends Construct {
 
   /** The options the function was created with, and the seeder that gave them. */
   private readonly options: SeedingFunctionOptions;
+
+  /** The function's memory in MB, as configured (a token when unresolved). */
+  public get memorySize(): number {
+    return this.options.memorySize ?? SEED_FUNCTION_MEMORY_MB;
+  }
   private readonly configuredBy: string;
 
   private constructor(scope: Construct, id: string, options: SeedingFunctionOptions, configuredBy: string) {
