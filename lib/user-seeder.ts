@@ -145,8 +145,8 @@ export interface SeedingOptions {
    * FORCE_CHANGE_PASSWORD, attributes and groups). An EventBridge rule invokes the seeding
    * function with a repair request; a repair never deletes a user and never touches one
    * the seeder does not hold. It costs at least one AdminGetUser a seeded user (120/s).
+   * For example `events.Schedule.cron({ hour: '5', minute: '0' })`: every day at 05:00 UTC.
    *
-   * @example events.Schedule.cron({ hour: '5', minute: '0' })
    * @default - no scheduled repair (repair on demand with `grantRepair` and `cdk-cognito-seeder repair`)
    */
   readonly repairSchedule?: events.Schedule;
