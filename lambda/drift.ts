@@ -79,29 +79,7 @@ export function attributesToRestore(applied: AppliedSpec, live: LiveUser): Recor
   return Object.fromEntries(Object.entries(applied.attributes).filter(([name, value]) => now[name] !== value));
 }
 
-/** What a repair found and did, per user; never a password. */
-export interface RepairedUser {
-  readonly username: string;
-  readonly found: readonly string[];
-  readonly done: readonly string[];
-  readonly error?: string;
-}
-
-export interface RepairReport {
-  readonly seeder: string;
-  readonly dryRun: boolean;
-  /** Users the ledger holds that the repair looked at. */
-  readonly checked: number;
-  /** The users that had drifted (at most REPORT_MAX of them listed). */
-  readonly users: readonly RepairedUser[];
-  /** Drifted users past REPORT_MAX, counted only. */
-  readonly more: number;
-  /** Users that could not be put back (made again by hand, or a write failed). */
-  readonly left: number;
-  /** Cognito calls the repair made. */
-  readonly calls: number;
-  readonly seconds: number;
-}
+export type { RepairedUser, RepairReport } from '../lib/private/contract';
 
 /** Drifted users a report lists by name (the ledger keeps the report in one item). */
 export const REPORT_MAX = 1000;

@@ -10,7 +10,7 @@ import { randomUUID } from 'crypto';
 import { STACK_ID_ENV } from '../lib/private/contract';
 import { openLedger } from './clients';
 import { templateProperties } from './cloudformation';
-import type { RepairReport } from './drift';
+import type { RepairAnswer } from '../lib/private/contract';
 import { executionName, startExecution } from './engine';
 import type { RequestRecord } from './ledger';
 import { describeError, Logger, Redactor } from './log';
@@ -36,13 +36,7 @@ export interface RepairStatusInput {
   readonly repairId: string;
 }
 
-/** What the invoker gets back: never a password. */
-export interface RepairAnswer {
-  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REFUSED';
-  readonly repairId?: string;
-  readonly reason?: string;
-  readonly report?: RepairReport;
-}
+export type { RepairAnswer };
 
 const FIELDS = new Set(['kind', 'seeder', 'usernames', 'dryRun', 'passwords', 'waitSeconds']);
 

@@ -267,17 +267,7 @@ async function driftAndRepair(
 
 /** The testing module reads the rehearsal's stand-ins, as a test reads AWS. */
 function pointAtRehearsal(rehearsal: Rehearsal): void {
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'rehearsal',
-    AWS_SECRET_ACCESS_KEY: 'rehearsal',
-    AWS_ENDPOINT_URL_SSM: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: rehearsal.ledgerDb.endpoint,
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: rehearsal.emulator.endpoint,
-    // repair() and rearm() invoke the seeding function: the rehearsal runs it.
-    AWS_ENDPOINT_URL_LAMBDA: rehearsal.standIn.endpoint,
-  });
+  Object.assign(process.env, rehearsal.testingEnv());
 }
 
 /**

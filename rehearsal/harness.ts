@@ -191,6 +191,25 @@ export class Rehearsal {
     return run.outcome.result;
   }
 
+  /**
+   * The environment a test runner (the testing module, the CLI, a repair's invoker) reads
+   * the rehearsal's services with: the standard AWS_* variables, loopback endpoints only.
+   */
+  testingEnv(): Record<string, string> {
+    return {
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'rehearsal',
+      AWS_SECRET_ACCESS_KEY: 'rehearsal',
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: this.emulator.endpoint,
+      AWS_ENDPOINT_URL_SSM: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: this.ledgerDb.endpoint,
+      // repair() and rearm() invoke the seeding function: the rehearsal runs it.
+      AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
+    };
+  }
+
   /** What direct invocations of the functions printed. */
   readonly invocationOutputs: string[] = [];
 

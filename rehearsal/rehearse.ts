@@ -146,7 +146,7 @@ export async function rehearse(options: RehearseOptions): Promise<Rehearsed> {
     let stopped: Promise<void> | undefined;
     return {
       stackName: synthesized.stackName,
-      env: environmentOf(rehearsal),
+      env: rehearsal.testingEnv(),
       filled,
       notRehearsed,
       stop: () => (stopped ??= rehearsal.stop()),
@@ -169,21 +169,6 @@ export function shellExports(env: Readonly<Record<string, string>>): string {
   return Object.entries(env)
     .map(([name, value]) => `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`)
     .join('');
-}
-
-function environmentOf(rehearsal: Rehearsal): Record<string, string> {
-  return {
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'rehearsal',
-    AWS_SECRET_ACCESS_KEY: 'rehearsal',
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: rehearsal.emulator.endpoint,
-    AWS_ENDPOINT_URL_SSM: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: rehearsal.ledgerDb.endpoint,
-    // repair() and rearm() invoke the seeding function: the rehearsal runs it.
-    AWS_ENDPOINT_URL_LAMBDA: rehearsal.standIn.endpoint,
-  };
 }
 
 function count(synthesized: { template: { Resources: Record<string, { Type: string }> } }, type: string, noun: string) {

@@ -94,16 +94,7 @@ async function deploy(): Promise<Deployed> {
   const handMadeSub = String(made.User?.Attributes?.find((a) => a.Name === 'sub')?.Value);
   const create = await rehearsal.invoke({ requestType: 'Create', resource });
   expect(create.response?.Status).toBe('SUCCESS');
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'rehearsal',
-    AWS_SECRET_ACCESS_KEY: 'rehearsal',
-    AWS_ENDPOINT_URL_SSM: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: rehearsal.standIn.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: rehearsal.ledgerDb.endpoint,
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: rehearsal.emulator.endpoint,
-    AWS_ENDPOINT_URL_LAMBDA: rehearsal.standIn.endpoint,
-  });
+  Object.assign(process.env, rehearsal.testingEnv());
   const users = await SeededUsers.load({ stackName: 'Repair' });
   return { resource, poolId, handMadeSub, physicalResourceId: String(create.response?.PhysicalResourceId), users };
 }

@@ -7,6 +7,7 @@
  * are composed from names and ARNs, and the text of any AWS error they quote is scrubbed of
  * every secret value this object has read.
  */
+import type { RepairAnswer, RepairReport } from '../lib/private/contract';
 import { Redactor } from '../lambda/log';
 import { Aws, AuthStep, SeededUsersClients } from './aws';
 import { amplifyLocalStorage, BrowserStorageState, LocalStorageEntry, playwrightStorageState } from './browser-storage';
@@ -112,6 +113,8 @@ export interface SignInOptions {
   readonly clientMetadata?: Readonly<Record<string, string>>;
 }
 
+export type { RepairedUser, RepairReport } from '../lib/private/contract';
+
 /** What {@link SeededUsers.repair} repairs. */
 export interface RepairOptions {
   /** Report what differs from what the seeder applied, and change nothing. @default false */
@@ -120,43 +123,6 @@ export interface RepairOptions {
   readonly usernames?: readonly string[];
   /** How long to wait for the report. @default 900 */
   readonly timeoutSeconds?: number;
-}
-
-/** One drifted user in a {@link RepairReport}. */
-export interface RepairedUser {
-  readonly username: string;
-  /** What differed: deleted, disabled, password-source-changed, password-may-have-changed, temporary-password-answered, reset-answered, attributes, groups, remade-by-hand. */
-  readonly found: readonly string[];
-  /** What the repair did: created, enabled, attributes, password, groups (nothing in a dry run). */
-  readonly done: readonly string[];
-  /** Why the user could not be put back. */
-  readonly error?: string;
-}
-
-/** What a repair found and did. Never a password. */
-export interface RepairReport {
-  /** The seed resource's logical id. */
-  readonly seeder: string;
-  readonly dryRun: boolean;
-  /** Users the seeder holds that the repair looked at. */
-  readonly checked: number;
-  /** The drifted users (the first 1,000 by name). */
-  readonly users: readonly RepairedUser[];
-  /** Drifted users past those listed. */
-  readonly more: number;
-  /** Users that could not be put back. */
-  readonly left: number;
-  /** Cognito calls the repair made. */
-  readonly calls: number;
-  readonly seconds: number;
-}
-
-/** The seeding function's answer to a repair request. */
-interface RepairAnswer {
-  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REFUSED';
-  readonly repairId?: string;
-  readonly reason?: string;
-  readonly report?: RepairReport;
 }
 
 /** The tokens of a signed-in user. */

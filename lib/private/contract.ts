@@ -208,3 +208,45 @@ export const CLIENT_METADATA_MAX_CHARS = 131_072;
  * users each), and every trigger of the pool receives the map with each call.
  */
 export const CLIENT_METADATA_MAX_BYTES = 131_072;
+
+/*
+ * A repair's answer, as the seeding function returns it to an invoker (the testing module,
+ * the CLI) and keeps it in the ledger. Never a password.
+ */
+
+/** One drifted user in a {@link RepairReport}. */
+export interface RepairedUser {
+  readonly username: string;
+  /** What differed: deleted, disabled, password-source-changed, password-may-have-changed, temporary-password-answered, reset-answered, attributes, groups, remade-by-hand. */
+  readonly found: readonly string[];
+  /** What the repair did: created, enabled, attributes, password, groups (nothing in a dry run). */
+  readonly done: readonly string[];
+  /** Why the user could not be put back. */
+  readonly error?: string;
+}
+
+/** What a repair found and did. Never a password. */
+export interface RepairReport {
+  /** The seed resource's logical id. */
+  readonly seeder: string;
+  readonly dryRun: boolean;
+  /** Users the seeder holds that the repair looked at. */
+  readonly checked: number;
+  /** The drifted users (the first 1,000 by name). */
+  readonly users: readonly RepairedUser[];
+  /** Drifted users past those listed. */
+  readonly more: number;
+  /** Users that could not be put back. */
+  readonly left: number;
+  /** Cognito calls the repair made. */
+  readonly calls: number;
+  readonly seconds: number;
+}
+
+/** The seeding function's answer to a repair request. */
+export interface RepairAnswer {
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REFUSED';
+  readonly repairId?: string;
+  readonly reason?: string;
+  readonly report?: RepairReport;
+}
