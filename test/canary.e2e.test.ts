@@ -135,6 +135,17 @@ const every = (s: Sources): SeedUser[] => [
  * which is in the template by design), and every output, answer, ledger item, manifest
  * and pointer (all canaries, the generated passwords and TOTP secrets included).
  */
+function totpSeeds(value: string): unknown[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  return Object.values(parsed).flatMap((v) => (typeof v === 'object' && v ? Object.values(v as object) : []));
+}
+
 async function expectNoCanary(
   r: Rehearsal,
   synthesized: Synthesized,
@@ -144,10 +155,10 @@ async function expectNoCanary(
   const generated = [...r.standIn.secrets.entries()]
     .filter(([arn]) => ![SECRET_ARN, JSON_ARN, WEAK_ARN].includes(arn))
     .flatMap(([, value]) => {
-      // The TOTP secret holds seeds per pool; a generated password secret holds the password.
-      const parsed = value.startsWith('{') ? JSON.parse(value) : undefined;
-      if (!parsed) return [value];
-      return Object.values(parsed).flatMap((v) => (typeof v === 'object' && v ? Object.values(v as object) : []));
+      // The TOTP secret holds seeds per pool (its canaries are the seeds); a generated password
+      // secret holds the password, which may itself begin with '{' (generated passwords draw
+      // punctuation), so only a value that parses as a JSON object is read as the map.
+      return totpSeeds(value) ?? [value];
     })
     .map(String);
   const kept = [CANARY.secret, CANARY.json, CANARY.ssm, CANARY.weak, ...generated];
