@@ -35,6 +35,7 @@ export function buildManifest(spec: SeedSpec, owner: string, stackId: string, re
     requestId,
     sources,
     ...(spec.totp ? { totpSecretArn: spec.totp.secretArn } : {}),
+    ...(spec.totp?.userSecretPrefix ? { totpUserSecretPrefix: spec.totp.userSecretPrefix } : {}),
     users,
   };
 }

@@ -51,6 +51,10 @@ export interface SeedSpec extends RemovalSpec {
 export interface TotpSpec {
   readonly secretArn: string;
   readonly clientId: string;
+  /** The name prefix of the per-user TOTP secrets (absent from resources of before they existed). */
+  readonly userSecretPrefix?: string;
+  /** The key the per-user secrets are created with (`secretsEncryptionKey`); else Secrets Manager's own. */
+  readonly kmsKeyId?: string;
 }
 
 const MODES: readonly Mode[] = ['PERMANENT', 'TEMPORARY', 'RESET_REQUIRED'];
@@ -131,9 +135,23 @@ export function parseRemoval(raw: unknown): RemovalSpec {
   if (totp !== undefined && (typeof totp?.SecretArn !== 'string' || typeof totp?.ClientId !== 'string')) {
     throw new PropertyError('Totp needs a SecretArn and a ClientId.');
   }
+  for (const field of ['UserSecretPrefix', 'KmsKeyId'] as const) {
+    if (totp?.[field] !== undefined && (typeof totp[field] !== 'string' || totp[field] === '')) {
+      throw new PropertyError(`Totp.${field} must be a non-empty string.`);
+    }
+  }
   return {
     userPoolId,
-    ...(totp ? { totp: { secretArn: totp.SecretArn as string, clientId: totp.ClientId as string } } : {}),
+    ...(totp
+      ? {
+          totp: {
+            secretArn: totp.SecretArn as string,
+            clientId: totp.ClientId as string,
+            ...(totp.UserSecretPrefix ? { userSecretPrefix: totp.UserSecretPrefix as string } : {}),
+            ...(totp.KmsKeyId ? { kmsKeyId: totp.KmsKeyId as string } : {}),
+          },
+        }
+      : {}),
     retain: parseRetain(props.RemovalPolicy),
     maxConcurrency: parsePositive(props.MaxConcurrency, DEFAULT_MAX_CONCURRENCY, 'MaxConcurrency'),
     rates: {

@@ -10,7 +10,7 @@ import { ComposedError, Logger, Redactor } from './log';
 import { StopSignal } from './pace';
 import { PasswordReader } from './passwords';
 import { RemoveAction, WriteAction, sourceRef } from './plan';
-import type { PasswordSource, Rates, UserSpec } from './properties';
+import type { PasswordSource, Rates, TotpSpec, UserSpec } from './properties';
 import { TotpStore } from './totp';
 import { createHash } from 'crypto';
 
@@ -108,7 +108,7 @@ export interface SeedDeps {
   /** Keeps what this slice established, for the next one. */
   readonly saveProgress: (progress: Progress) => Promise<void>;
   /** The store of TOTP secrets kept in `secretArn`. */
-  readonly totp: (secretArn: string) => TotpStore;
+  readonly totp: (settings: TotpSpec) => TotpStore;
 }
 
 /** Who is asking: the seed resource (the ledger's owner) and the request. */

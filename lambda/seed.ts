@@ -255,7 +255,7 @@ class Run extends Repair {
     }
     await this.deps.ledger.deleteManifest(this.who.owner, this.userPoolId);
     // Retained users keep their tokens, and the secret is retained with them.
-    if (this.pace.totp && !retain) await this.deps.totp(this.pace.totp.secretArn).save(this.userPoolId, new Map());
+    if (this.pace.totp && !retain) await this.deps.totp(this.pace.totp).save(this.userPoolId, new Map());
     await this.deps.ledger.forgetPool(this.who.owner, this.userPoolId);
     return { physicalResourceId: currentId, counts: { ...this.counts, calls: this.pool.stats.calls } };
   }

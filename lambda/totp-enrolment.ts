@@ -35,11 +35,11 @@ export abstract class TotpEnrolment extends Writes {
     });
     if (offError !== undefined) throw offError;
     if (!spec.totp) return;
-    const { secretArn, clientId } = spec.totp;
+    const { clientId } = spec.totp;
     const records = (await this.deps.ledger.poolRecords(this.userPoolId)).filter(
       (r) => r.owner === this.who.owner && r.state === 'present',
     );
-    const store = this.deps.totp(secretArn);
+    const store = this.deps.totp(spec.totp);
     const secrets = await store.load(this.userPoolId);
     const before = JSON.stringify([...secrets.entries()].sort());
 
@@ -57,7 +57,8 @@ export abstract class TotpEnrolment extends Writes {
     for (let i = 0; i < toEnrol.length; i += ENROL_BATCH) {
       await this.enrolBatch(toEnrol.slice(i, i + ENROL_BATCH), clientId, secrets, store);
     }
-    if (JSON.stringify([...secrets.entries()].sort()) !== before) await store.save(this.userPoolId, secrets);
+    const changed = JSON.stringify([...secrets.entries()].sort()) !== before;
+    if (changed || (secrets.size > 0 && !store.complete(this.userPoolId))) await store.save(this.userPoolId, secrets);
   }
 
   /**

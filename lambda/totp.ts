@@ -1,20 +1,50 @@
 /**
- * The TOTP secrets of the users a seeder enrolled: one Secrets Manager secret per seeder,
- * which the construct creates and only this function may write. Its value is
- * `{ "<userPoolId>": { "<username>": "<base32>" } }` (testing/manifest-format.ts). Every
- * secret read or made here is registered with the redactor before anything can print it.
+ * The TOTP secrets of the users a seeder enrolled. Two places, written together:
+ * - one Secrets Manager secret per seeder, which the construct creates and only this
+ *   function may write: `{ "<userPoolId>": { "<username>": "<base32>" } }`
+ *   (testing/manifest-format.ts), what `grantReadPasswords` reads in one call;
+ * - one secret per user, which this function creates under the seeder's prefix
+ *   (lib/private/totp-names.ts) and deletes with the user: what `grantReadPassword` of one
+ *   user reads, so a grant for one user reads that user's seed only.
+ * The per-user secrets are written first and the seeder's secret last: it is the record of
+ * what is kept, so a run stopped in between does the rest the next time. Every secret read
+ * or made here is registered with the redactor before anything can print it.
  */
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  RestoreSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { Secret, TOTP } from 'otpauth';
+import { totpUserSecretName, TotpUserSecretValue } from '../lib/private/totp-names';
+import { errorName } from './cognito';
 import type { Redactor } from './log';
+import type { TotpSpec } from './properties';
+
+/**
+ * The key of the seeder's secret that lists the pools whose entries have their per-user
+ * secrets (a seeder's secret written before per-user secrets existed has none: the next run
+ * writes them all once).
+ */
+export const USER_SECRETS_KEY = '$userSecrets';
+
+/** Per-user secrets written or deleted at once. */
+const USER_SECRET_CONCURRENCY = 5;
+
+type Stored = Record<string, Record<string, string>>;
 
 export class TotpStore {
   /** True when the secret still holds something other than pool entries (the construct's placeholder). */
   private placeholder = false;
+  /** The pools whose entries have their per-user secrets, as last read. */
+  private mirrored = new Set<string>();
 
   constructor(
     private readonly client: SecretsManagerClient,
-    private readonly secretArn: string,
+    private readonly settings: Pick<TotpSpec, 'secretArn' | 'userSecretPrefix' | 'kmsKeyId'>,
     private readonly redactor: Redactor,
   ) {}
 
@@ -27,32 +57,131 @@ export class TotpStore {
   }
 
   /**
-   * Replaces the secrets kept for `pool` (none: the pool's entry goes). Writes nothing when
-   * the secret holds them already: every write is a new version of the secret.
+   * Whether `pool`'s entries, as last loaded, have their per-user secrets (or need none): a
+   * seeder's secret written before per-user secrets existed is saved again once to add them.
+   */
+  complete(pool: string): boolean {
+    return this.settings.userSecretPrefix === undefined || this.mirrored.has(pool);
+  }
+
+  /**
+   * Replaces the secrets kept for `pool` (none: the pool's entry goes, and its users'
+   * secrets). Writes nothing when everything holds them already: every write is a new
+   * version of a secret.
    */
   async save(pool: string, secrets: ReadonlyMap<string, string>): Promise<void> {
     const all = await this.readAll();
-    const before = JSON.stringify(all[pool] ?? {});
+    const previous = all[pool] ?? {};
+    const prefix = this.settings.userSecretPrefix;
+    const mirroredBefore = this.mirrored.has(pool);
+    if (prefix !== undefined) {
+      // Every entry once (the pool's first write with per-user secrets), then the changed ones.
+      const put = [...secrets.entries()].filter(([name, seed]) => !mirroredBefore || previous[name] !== seed);
+      const gone = Object.keys(previous).filter((name) => !secrets.has(name));
+      await bounded(put, ([name, seed]) => this.putUserSecret(prefix, pool, name, seed));
+      await bounded(gone, (name) => this.deleteUserSecret(prefix, pool, name));
+      if (secrets.size > 0) this.mirrored.add(pool);
+      else this.mirrored.delete(pool);
+    }
+    const before = JSON.stringify(previous);
     if (secrets.size === 0) delete all[pool];
     else all[pool] = Object.fromEntries([...secrets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    if (JSON.stringify(all[pool] ?? {}) === before && !this.placeholder) return;
-    await this.client.send(new PutSecretValueCommand({ SecretId: this.secretArn, SecretString: JSON.stringify(all) }));
+    const unchanged = JSON.stringify(all[pool] ?? {}) === before && this.mirrored.has(pool) === mirroredBefore;
+    if (unchanged && !this.placeholder) return;
+    const value: Record<string, unknown> = { ...all };
+    if (this.mirrored.size > 0) value[USER_SECRETS_KEY] = [...this.mirrored].sort();
+    await this.client.send(
+      new PutSecretValueCommand({ SecretId: this.settings.secretArn, SecretString: JSON.stringify(value) }),
+    );
     this.placeholder = false;
   }
 
-  private async readAll(): Promise<Record<string, Record<string, string>>> {
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn }));
+  /** Creates a user's own secret, or gives the one there (a re-enrolment) its new value. */
+  private async putUserSecret(prefix: string, pool: string, username: string, seed: string): Promise<void> {
+    const name = totpUserSecretName(prefix, username);
+    const value: TotpUserSecretValue = { userPoolId: pool, username, secret: seed };
+    const text = JSON.stringify(value);
+    try {
+      await this.client.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: text,
+          KmsKeyId: this.settings.kmsKeyId,
+          Description: `TOTP secret of user '${username}' of pool ${pool}, enrolled by cdk-cognito-seeder (written by the seeding function; deleted with the user)`,
+        }),
+      );
+      return;
+    } catch (error) {
+      const name_ = errorName(error);
+      if (name_ === 'InvalidRequestException' && /deletion/i.test(String((error as Error).message))) {
+        // Deleted a moment ago (the user left and came back): bring it back, then write it.
+        await this.client.send(new RestoreSecretCommand({ SecretId: name }));
+      } else if (name_ !== 'ResourceExistsException') {
+        throw error;
+      }
+    }
+    await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: text }));
+  }
+
+  /**
+   * Deletes a user's own secret, when it is of `pool`: after a pool change, the same name
+   * holds the new pool's user, written before the old pool was cleaned.
+   */
+  private async deleteUserSecret(prefix: string, pool: string, username: string): Promise<void> {
+    const name = totpUserSecretName(prefix, username);
+    let text: string | undefined;
+    try {
+      text = (await this.client.send(new GetSecretValueCommand({ SecretId: name }))).SecretString;
+    } catch (error) {
+      const name_ = errorName(error);
+      // Gone already, or being deleted.
+      if (name_ === 'ResourceNotFoundException' || name_ === 'InvalidRequestException') return;
+      throw error;
+    }
+    const held = parseUserSecret(text);
+    if (held) this.redactor.add(held.secret);
+    if (held && held.userPoolId !== pool) return;
+    try {
+      await this.client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+    } catch (error) {
+      if (errorName(error) !== 'ResourceNotFoundException') throw error;
+    }
+  }
+
+  private async readAll(): Promise<Stored> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.settings.secretArn }));
     try {
       const parsed = JSON.parse(out.SecretString ?? '{}') as unknown;
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+      const { [USER_SECRETS_KEY]: mirrored, ...rest } = parsed as Record<string, unknown>;
+      this.mirrored = new Set(
+        Array.isArray(mirrored) ? mirrored.filter((p): p is string => typeof p === 'string') : [],
+      );
       // The construct's initial value is a placeholder; keep only pool entries.
-      this.placeholder = Object.values(parsed).some((v) => v === null || typeof v !== 'object');
+      this.placeholder = Object.values(rest).some((v) => v === null || typeof v !== 'object');
       return Object.fromEntries(
-        Object.entries(parsed as Record<string, unknown>).filter(([, v]) => v !== null && typeof v === 'object'),
-      ) as Record<string, Record<string, string>>;
+        Object.entries(rest).filter(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v)),
+      ) as Stored;
     } catch {
       return {};
     }
+  }
+}
+
+function parseUserSecret(text: string | undefined): TotpUserSecretValue | undefined {
+  try {
+    const parsed = JSON.parse(text ?? '') as Partial<TotpUserSecretValue>;
+    return typeof parsed?.userPoolId === 'string' && typeof parsed.secret === 'string'
+      ? (parsed as TotpUserSecretValue)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function bounded<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += USER_SECRET_CONCURRENCY) {
+    await Promise.all(items.slice(i, i + USER_SECRET_CONCURRENCY).map(run));
   }
 }
 

@@ -148,7 +148,7 @@ export async function workTask(input: WorkInput, context?: Partial<Context>): Pr
       progress = { ...p, slices: slice };
       await ledger.updateRequest(owner, requestId, { progress });
     },
-    totp: (secretArn) => new TotpStore(clients().secretsManager, secretArn, redactor),
+    totp: (settings) => new TotpStore(clients().secretsManager, settings, redactor),
   };
   const who: RequestIdentity = { owner, requestId, stackId: record.stackId, requestType: record.type };
   let outcome: Outcome | undefined;

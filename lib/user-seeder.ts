@@ -41,6 +41,7 @@ import {
 import { knownPool } from './private/known-pools';
 import { ClientMetadataMap, renderClientMetadata, validateClientMetadata } from './private/client-metadata';
 import { acknowledgeNagRule } from './private/nag';
+import { TOTP_USER_SECRET_HASH_LENGTH, TOTP_USER_SECRET_ROOT, totpUserSecretName } from './private/totp-names';
 import { SeedFunction, SeedPolicy } from './private/seed-function';
 import { SeedQueue } from './private/seed-queue';
 import type { SeederLoad } from './private/shared-quota';
@@ -397,7 +398,12 @@ export class UserSeeder extends Construct implements iam.IGrantable {
   private signInClient?: cognito.IUserPoolClient;
   /** The seeder's ClientMetadata, which each user's is merged over. */
   private readonly clientMetadata: ClientMetadataMap;
-  private totp?: { readonly secret: secretsmanager.Secret; readonly client: cognito.UserPoolClient };
+  private totp?: {
+    readonly secret: secretsmanager.Secret;
+    readonly client: cognito.UserPoolClient;
+    /** The name prefix of the per-user TOTP secrets the function creates. */
+    readonly userSecretPrefix: string;
+  };
 
   constructor(scope: Construct, id: string, props: UserSeederProps) {
     super(scope, id);
@@ -482,7 +488,12 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       ClientId: Lazy.string({ produce: () => this.signInClient?.userPoolClientId }),
       Totp: Lazy.any({
         produce: (): TotpProperties | undefined =>
-          this.totp && { SecretArn: this.totp.secret.secretArn, ClientId: this.totp.client.userPoolClientId },
+          this.totp && {
+            SecretArn: this.totp.secret.secretArn,
+            ClientId: this.totp.client.userPoolClientId,
+            UserSecretPrefix: this.totp.userSecretPrefix,
+            KmsKeyId: this.secretsEncryptionKey?.keyArn,
+          },
       }),
       ForbiddenAccounts: forbiddenAccounts.length > 0 ? forbiddenAccounts : undefined,
       ClientMetadata: renderClientMetadata(props.clientMetadata),
@@ -620,7 +631,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       );
     }
     const grant = this.grantBinding(bound.binding, grantee).combine(this.grantReadManifest(grantee));
-    return bound.user.mfa ? grant.combine(this.grantReadTotp(grantee)) : grant;
+    return bound.user.mfa ? grant.combine(this.grantReadTotp(grantee, username)) : grant;
   }
 
   /**
@@ -790,12 +801,20 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     }
   }
 
-  private grantReadTotp(grantee: iam.IGrantable): iam.Grant {
+  /**
+   * Reading TOTP seeds: one user's own secret when `username` is given, else the secret
+   * that holds every TOTP user's seed (one read for all).
+   */
+  private grantReadTotp(grantee: iam.IGrantable, username?: string): iam.Grant {
     if (!this.totp) return iam.Grant.drop(grantee, 'no TOTP users');
     const read = iam.Grant.addToPrincipal({
       grantee,
       actions: ['secretsmanager:GetSecretValue'],
-      resourceArns: [this.totp.secret.secretArn],
+      resourceArns: [
+        username === undefined
+          ? this.totp.secret.secretArn
+          : this.totpUserSecretArn(totpUserSecretName(this.totp.userSecretPrefix, username)),
+      ],
     });
     const key = this.totp.secret.encryptionKey;
     if (!key) return read;
@@ -809,6 +828,19 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     );
   }
 
+  /**
+   * The ARN of a per-user TOTP secret, or of every one when `name` ends in `?`s: Secrets
+   * Manager appends a dash and six characters to a secret's name.
+   */
+  private totpUserSecretArn(name: string): string {
+    return Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${name}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
   /** The seed resource's logical id: the ledger's owner of its users. */
   private ownerLogicalId(): string {
     return (this.resource.node.defaultChild as CfnResource).logicalId;
@@ -816,10 +848,13 @@ export class UserSeeder extends Construct implements iam.IGrantable {
 
   /**
    * The TOTP secret and enrolment client, made with the first TOTP user: the function may
-   * write exactly that secret and sign users in through exactly that client.
+   * write exactly that secret, and the per-user secrets under this seeder's prefix, and
+   * sign users in through exactly that client.
    */
   private enableTotp(): void {
     if (this.totp) return;
+    // Unique to this seeder in its account and region: the stack's name and the seeder's path.
+    const userSecretPrefix = `${TOTP_USER_SECRET_ROOT}/${Stack.of(this).stackName}/${this.node.addr}`;
     const secret = new secretsmanager.Secret(this, 'TotpSecrets', {
       description: `TOTP secrets of the users ${this.node.path} enrolled (written by the seeding function; read by tests)`,
       // A placeholder the function replaces; it ignores anything but pool entries.
@@ -860,6 +895,20 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
         resources: [secret.secretArn],
       }),
+      // One secret per TOTP user, so a grant for one user reads that user's seed only. The
+      // function creates them (CloudFormation could make at most a few hundred in a stack),
+      // and deletes them with their users: exactly the names of this prefix and hash length,
+      // no `*`.
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:RestoreSecret',
+        ],
+        resources: [this.totpUserSecretArn(`${userSecretPrefix}/${'?'.repeat(TOTP_USER_SECRET_HASH_LENGTH)}`)],
+      }),
     );
     if (this.secretsEncryptionKey) {
       // Through Secrets Manager only, as Secret.grantRead and grantWrite do.
@@ -871,7 +920,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         }),
       );
     }
-    this.totp = { secret, client };
+    this.totp = { secret, client, userSecretPrefix };
   }
 
   private grantBinding(binding: SeedPasswordBinding, grantee: iam.IGrantable): iam.Grant {

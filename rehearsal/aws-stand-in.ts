@@ -1,6 +1,7 @@
 /**
  * A minimal loopback stand-in for the calls the handler and the testing module make outside
- * Cognito and the ledger: Secrets Manager GetSecretValue and PutSecretValue, SSM GetParameter
+ * Cognito and the ledger: Secrets Manager GetSecretValue, PutSecretValue, CreateSecret,
+ * DeleteSecret and RestoreSecret, SSM GetParameter
  * and GetParametersByPath (AWS JSON 1.1), S3 GetObject
  * (path-style, for users files), and Lambda's asynchronous Invoke (a request continuing in
  * a fresh invocation). The harness fills it; nothing here ever reaches AWS.
@@ -15,6 +16,10 @@ export class AwsStandIn {
   readonly parameters = new Map<string, string>();
   /** The type of a parameter when it is not `SecureString` (e.g. a manifest pointer, `String`). */
   readonly parameterTypes = new Map<string, string>();
+  /** Secrets made with CreateSecret (the per-user TOTP secrets), by name: how they were made. */
+  readonly createdSecrets = new Map<string, { readonly description?: string; readonly kmsKeyId?: string }>();
+  /** Secrets (by the id a caller names them with) every call on which is denied, as IAM would. */
+  readonly deniedSecrets = new Set<string>();
   /** How many times each secret was written (PutSecretValue): its version number. */
   readonly secretVersions = new Map<string, number>();
   /** Each parameter's version: 1, and one more per change. */
@@ -122,6 +127,32 @@ export class AwsStandIn {
     const notFound = (what: string) =>
       reply(400, { __type: 'ResourceNotFoundException', message: `${what} not found in the rehearsal stand-in` });
     const version = (id: string) => `rehearsal-${this.secretVersions.get(id) ?? 0}`;
+    if (target.startsWith('secretsmanager.') && this.deniedSecrets.has(input.SecretId ?? input.Name)) {
+      return reply(400, {
+        __type: 'AccessDeniedException',
+        message: `not authorized to perform: ${target.replace('secretsmanager.', 'secretsmanager:')} on resource: ${input.SecretId ?? input.Name} (the rehearsal stand-in denies it)`,
+      });
+    }
+    if (target === 'secretsmanager.CreateSecret') {
+      if (this.secrets.has(input.Name)) {
+        return reply(400, { __type: 'ResourceExistsException', message: `The secret ${input.Name} already exists.` });
+      }
+      this.secrets.set(input.Name, String(input.SecretString));
+      this.secretVersions.set(input.Name, 1);
+      this.createdSecrets.set(input.Name, { description: input.Description, kmsKeyId: input.KmsKeyId });
+      return reply(200, { ARN: `${input.Name}-AbCdEf`, Name: input.Name, VersionId: version(input.Name) });
+    }
+    if (target === 'secretsmanager.DeleteSecret') {
+      if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
+      // Deleted at once: the function deletes these with ForceDeleteWithoutRecovery.
+      this.secrets.delete(input.SecretId);
+      this.createdSecrets.delete(input.SecretId);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId });
+    }
+    if (target === 'secretsmanager.RestoreSecret') {
+      if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId });
+    }
     if (target === 'secretsmanager.GetSecretValue') {
       const value = this.secrets.get(input.SecretId);
       if (value === undefined) return notFound(`secret ${input.SecretId}`);

@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { PasswordMode, SeedMfa, SeedPassword, UserSeeder } from '../lib';
+import { totpUserSecretName } from '../lib/private/totp-names';
 
 function setup() {
   const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -303,7 +304,12 @@ test('grantRepair: invoking the seeding function and reading the manifest, nothi
   expect(JSON.stringify(runnerStatements(stack))).not.toMatch(/cognito-idp|secretsmanager|kms/);
 });
 
-test('a TOTP user: the seeding role may write exactly its TOTP secret; grantReadPassword adds reading it', () => {
+/** A secret's ARN in the test stack, as the template renders it, from the name and suffix given. */
+const secretArnLike = (name: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:secretsmanager:eu-west-1:111111111111:secret:${name}`]],
+});
+
+test("a TOTP user: the seeding role may write exactly its TOTP secrets; grantReadPassword adds reading that user's own", () => {
   // GIVEN
   const { stack, seeder, runner } = setup();
   const secret = new secretsmanager.Secret(stack, 'Pw');
@@ -321,6 +327,7 @@ test('a TOTP user: the seeding role may write exactly its TOTP secret; grantRead
   const totp = seeder.node.findChild('TotpSecrets') as secretsmanager.Secret;
   const client = seeder.node.findChild('TotpEnrolmentClient') as cognito.UserPoolClient;
   const template = Template.fromStack(stack);
+  const prefix = `cdk-cognito-seeder/totp/Stack/${seeder.node.addr}`;
   template.hasResourceProperties('AWS::IAM::Policy', {
     PolicyName: Match.stringLikeRegexp('SeederPolicy'),
     PolicyDocument: {
@@ -335,6 +342,18 @@ test('a TOTP user: the seeding role may write exactly its TOTP secret; grantRead
           Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
           Resource: { Ref: logicalIdOf(stack, totp) },
         },
+        {
+          Effect: 'Allow',
+          Action: [
+            'secretsmanager:CreateSecret',
+            'secretsmanager:DeleteSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:RestoreSecret',
+          ],
+          // Exactly the names of this seeder's prefix and hash length: no `*`.
+          Resource: secretArnLike(`${prefix}/${'?'.repeat(32)}-??????`),
+        },
       ]),
     },
   });
@@ -345,13 +364,51 @@ test('a TOTP user: the seeding role may write exactly its TOTP secret; grantRead
   });
   template.hasResourceProperties('Custom::CognitoUserSeed', {
     Users: [Match.objectLike({ Username: 'carol', Mfa: 'TOTP' })],
-    Totp: { SecretArn: { Ref: logicalIdOf(stack, totp) }, ClientId: { Ref: logicalIdOf(stack, client) } },
+    Totp: {
+      SecretArn: { Ref: logicalIdOf(stack, totp) },
+      ClientId: { Ref: logicalIdOf(stack, client) },
+      UserSecretPrefix: prefix,
+    },
   });
+  // carol's own TOTP secret only, not the secret that holds every TOTP user's seed
   expectStatements(stack, [
     { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, secret) } },
     ...manifestStatements(stack, seeder),
-    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: logicalIdOf(stack, totp) } },
+    {
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: secretArnLike(`${totpUserSecretName(prefix, 'carol')}-??????`),
+    },
   ]);
+});
+
+test("grantReadPassword of one TOTP user reads no other TOTP user's seed; grantReadPasswords reads them all in one secret", () => {
+  // GIVEN two TOTP users
+  const { stack, seeder, runner } = setup();
+  const other = new iam.Role(stack, 'Other', { assumedBy: new iam.AccountRootPrincipal() });
+  for (const username of ['carol', 'dave']) {
+    seeder.addUser({ username, mode: PasswordMode.PERMANENT, password: SeedPassword.generate(), mfa: SeedMfa.TOTP });
+  }
+
+  // WHEN
+  seeder.grantReadPassword('carol', runner);
+  seeder.grantReadPasswords(other);
+
+  // THEN the runner may read carol's own secret and not dave's, nor the seeder's TOTP secret
+  const prefix = `cdk-cognito-seeder/totp/Stack/${seeder.node.addr}`;
+  const totp = seeder.node.findChild('TotpSecrets') as secretsmanager.Secret;
+  const text = (role: iam.Role) =>
+    JSON.stringify(
+      Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: logicalIdOf(stack, role) }] },
+      }),
+    );
+  expect(text(runner)).toContain(totpUserSecretName(prefix, 'carol'));
+  expect(text(runner)).not.toContain(totpUserSecretName(prefix, 'dave'));
+  expect(text(runner)).not.toContain(logicalIdOf(stack, totp));
+  // and the other reads the seeder's TOTP secret, every user's seed in one call
+  expect(text(other)).toContain(logicalIdOf(stack, totp));
+  expect(text(other)).not.toContain('cdk-cognito-seeder/totp');
 });
 
 test('no TOTP user, no TOTP secret, client or enrolment permission', () => {
@@ -427,6 +484,8 @@ test('secretsEncryptionKey: the generated and TOTP secrets use it; the function 
   const template = Template.fromStack(stack);
   const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, key), 'Arn'] };
   template.allResourcesProperties('AWS::SecretsManager::Secret', { KmsKeyId: keyArn });
+  // and the per-user TOTP secrets the function creates are made with it too
+  template.hasResourceProperties('Custom::CognitoUserSeed', { Totp: Match.objectLike({ KmsKeyId: keyArn }) });
   template.resourceCountIs('AWS::SecretsManager::Secret', 2);
   const viaSm = viaSecretsManager;
   template.hasResourceProperties('AWS::IAM::Policy', {

@@ -20,6 +20,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Secret, TOTP } from 'otpauth';
 import { PasswordMode, SeedMfa, SeededUserPool, SeedingOptions, SeedPassword, SeedUser } from '../lib';
 import type { Manifest, ManifestPointer } from '../lib/private/manifest-format';
+import { totpUserSecretName } from '../lib/private/totp-names';
 import { InvokeResult, Rehearsal, synthesize, Synthesized } from '../rehearsal/harness';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ids-perm-AbCdEf';
@@ -111,10 +112,24 @@ async function readManifest(r: Rehearsal, parameterName: string): Promise<Manife
 
 function totpSecrets(r: Rehearsal, secretArn: string): Record<string, Record<string, string>> {
   const all = JSON.parse(r.standIn.secrets.get(secretArn) ?? '{}');
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => typeof v === 'object')) as Record<
-    string,
-    Record<string, string>
-  >;
+  // Pool entries; the list of pools whose users have their own secrets is not one.
+  return Object.fromEntries(
+    Object.entries(all).filter(([, v]) => typeof v === 'object' && !Array.isArray(v)),
+  ) as Record<string, Record<string, string>>;
+}
+
+/** The per-user TOTP secrets the function made, by the username each holds. */
+function ownTotpSecrets(r: Rehearsal, prefix: string): Record<string, { userPoolId: string; secret: string }> {
+  return Object.fromEntries(
+    [...r.standIn.secrets.entries()]
+      .filter(([name]) => name.startsWith(`${prefix}/`))
+      .map(([name, value]) => {
+        const parsed = JSON.parse(value) as { userPoolId: string; username: string; secret: string };
+        // Named by the hash of the username it holds, as grants name it.
+        expect(name).toBe(totpUserSecretName(prefix, parsed.username));
+        return [parsed.username, { userPoolId: parsed.userPoolId, secret: parsed.secret }];
+      }),
+  );
 }
 
 function expectNoLeak(...results: InvokeResult[]): void {
@@ -143,6 +158,17 @@ test('a TOTP user is enrolled at seed time and signs in with a code from the sec
   const secrets = totpSecrets(r, secretArn);
   expect(Object.keys(secrets)).toEqual([poolId]);
   expect(Object.keys(secrets[poolId])).toEqual(['carol', 'dave']);
+  // and each TOTP user has a secret of its own with the same seed, under the seeder's prefix,
+  // so a grant for one user reads that user's seed only
+  const prefix = resource.properties.Totp.UserSecretPrefix;
+  expect(prefix).toMatch(/^cdk-cognito-seeder\/totp\/Ids\/c8[0-9a-f]{40}$/);
+  expect(ownTotpSecrets(r, prefix)).toEqual({
+    carol: { userPoolId: poolId, secret: secrets[poolId].carol },
+    dave: { userPoolId: poolId, secret: secrets[poolId].dave },
+  });
+  expect(r.standIn.createdSecrets.get(totpUserSecretName(prefix, 'carol'))?.description).toMatch(
+    /TOTP secret of user 'carol' of pool /,
+  );
   const first = await r.cognito.send(
     new InitiateAuthCommand({
       ClientId: r.ref(clientLogicalId),
@@ -190,6 +216,7 @@ test('a TOTP user is enrolled at seed time and signs in with a code from the sec
   expect(updated.response?.Status).toBe('SUCCESS');
   expect(Object.keys(totpSecrets(r, secretArn)[poolId])).toEqual(['dave']);
   expect(totpSecrets(r, secretArn)[poolId].dave).toBe(secrets[poolId].dave);
+  expect(ownTotpSecrets(r, prefix)).toEqual({ dave: { userPoolId: poolId, secret: secrets[poolId].dave } });
   const deleted = await r.invoke({
     requestType: 'Delete',
     resource: without,
@@ -197,6 +224,7 @@ test('a TOTP user is enrolled at seed time and signs in with a code from the sec
   });
   expect(deleted.response?.Status).toBe('SUCCESS');
   expect(totpSecrets(r, secretArn)).toEqual({});
+  expect(ownTotpSecrets(r, prefix)).toEqual({});
   expect(await subOf(r, poolId, 'hand-made')).toBe(handMadeSub);
   expectNoLeak(updated, deleted);
 });
@@ -236,6 +264,7 @@ test('the manifest is published by Create and Update, holds no password, and goe
       { type: 'ssm', parameterName: TEMP_PARAM },
     ],
     totpSecretArn: resource.properties.Totp.SecretArn,
+    totpUserSecretPrefix: resource.properties.Totp.UserSecretPrefix,
     users: [
       { username: 'alice', mode: 'PERMANENT', groups: [], password: 0 },
       { username: 'bob', mode: 'TEMPORARY', groups: [], password: 1 },

@@ -10,6 +10,7 @@ import { jwtClaims } from '../testing/browser-storage';
 import { manifestPartKey, ManifestSource, ManifestUser } from '../testing/manifest-format';
 import { assembleManifest, parsePointer } from '../testing/manifest-reader';
 import { totpCode } from '../testing/totp';
+import { totpUserSecretName } from '../lib/private/totp-names';
 import {
   corruptPart,
   createLedgerTable,
@@ -381,6 +382,85 @@ describe('signIn', () => {
       expect(wrong.message).toMatch(/Cognito refused the TOTP code of 'carol' \(CodeMismatchException/);
     } finally {
       services.standIn.secrets.set(TOTP, JSON.stringify({ [userPoolId]: { carol: totpSecret } }));
+    }
+  });
+
+  test("of a TOTP user granted alone: its own secret when the seeder's is denied; a prefix outside the stack refused", async () => {
+    // GIVEN a manifest naming the seeder's per-user TOTP secrets, and carol's
+    const prefix = `cdk-cognito-seeder/totp/Qa/c8${'a'.repeat(40)}`;
+    const own = totpUserSecretName(prefix, 'carol');
+    const { standIn } = services;
+    standIn.secrets.set(own, JSON.stringify({ userPoolId, username: 'carol', secret: totpSecret }));
+    const manifest = (totpUserSecretPrefix: string, owner: string) =>
+      manifestOf({
+        userPoolId,
+        clientId,
+        sources: SOURCES,
+        totpSecretArn: TOTP,
+        totpUserSecretPrefix,
+        owner,
+        users: USERS,
+      });
+    await writeManifest(services, {
+      stackName: 'QaOwn',
+      seederPath: 'Users/Seeder',
+      table: TABLE,
+      manifest: manifest(prefix, 'QaOwnSeederSeedD4'),
+    });
+    const valid = () => [totpCode(totpSecret, Date.now()), totpCode(totpSecret, Date.now() - 30_000)];
+    try {
+      // WHEN the runner may read the seeder's secret (grantReadPasswords), THEN that one read
+      // serves: carol's own secret is never read
+      standIn.deniedSecrets.add(own);
+      expect(valid()).toContain(await (await SeededUsers.load({ stackName: 'QaOwn' })).totp('carol'));
+      standIn.deniedSecrets.delete(own);
+
+      // WHEN the runner may read carol's own secret only (grantReadPassword('carol'))
+      standIn.deniedSecrets.add(TOTP);
+      const users = await SeededUsers.load({ stackName: 'QaOwn' });
+      // THEN her code comes from her own secret, and signs her in
+      expect(valid()).toContain(await users.totp('carol'));
+      expect(jwtClaims((await users.signIn('carol')).accessToken).username).toBe('carol');
+
+      // an own secret that holds another pool's user is not taken for hers
+      standIn.secrets.set(
+        own,
+        JSON.stringify({ userPoolId: 'us-east-1_other', username: 'carol', secret: totpSecret }),
+      );
+      const elsewhere = await failure((await SeededUsers.load({ stackName: 'QaOwn' })).totp('carol'));
+      expect(elsewhere.message).toBe(
+        `TOTP secret ${own} does not hold the seed of 'carol' in pool ${userPoolId}: deploy the stack again, and the seeding function writes it`,
+      );
+
+      // neither readable: the grant to ask for is named
+      standIn.deniedSecrets.add(own);
+      const denied = await failure((await SeededUsers.load({ stackName: 'QaOwn' })).totp('carol'));
+      expect(denied.code).toBe('ACCESS_DENIED');
+      expect(denied.message).toContain(`Access denied reading TOTP secret ${own} for 'carol'`);
+      expect(denied.message).toContain("seeder.grantReadPassword('carol', role)");
+
+      // a manifest whose prefix is not its stack's is not followed
+      standIn.deniedSecrets.delete(own);
+      const foreign = `cdk-cognito-seeder/totp/Prod/c8${'b'.repeat(40)}`;
+      standIn.secrets.set(
+        totpUserSecretName(foreign, 'carol'),
+        JSON.stringify({ userPoolId, username: 'carol', secret: totpSecret }),
+      );
+      await writeManifest(services, {
+        stackName: 'QaForeign',
+        seederPath: 'Users/Seeder',
+        table: TABLE,
+        manifest: manifest(foreign, 'QaForeignSeederSeedE5'),
+      });
+      const refused = await failure((await SeededUsers.load({ stackName: 'QaForeign' })).totp('carol'));
+      expect(refused.code).toBe('MANIFEST_UNREADABLE');
+      expect(refused.message).toContain(`names TOTP secrets under '${foreign}', not under cdk-cognito-seeder/totp/Qa/`);
+      expect(refused.message).toContain('allowForeignReferences');
+      const allowed = await SeededUsers.load({ stackName: 'QaForeign', allowForeignReferences: true });
+      expect(valid()).toContain(await allowed.totp('carol'));
+    } finally {
+      standIn.deniedSecrets.clear();
+      standIn.secrets.delete(own);
     }
   });
 

@@ -9,6 +9,7 @@
  */
 import type { RepairAnswer, RepairReport } from '../lib/private/contract';
 import { Redactor } from '../lambda/log';
+import { TOTP_USER_SECRET_ROOT, totpUserSecretName } from '../lib/private/totp-names';
 import { Aws, AuthStep, SeededUsersClients } from './aws';
 import { amplifyLocalStorage, BrowserStorageState, LocalStorageEntry, playwrightStorageState } from './browser-storage';
 import { awsErrorParts, isAccessDenied, SeededUsersError, SeededUsersErrorCode } from './errors';
@@ -208,6 +209,8 @@ export class SeededUsers {
   private readonly redactor = new Redactor();
   private readonly totpWindows = new Map<string, number>();
   private readonly totpTurns = new Map<string, Promise<unknown>>();
+  /** Set once reading the seeder's TOTP secret (every user's seed) was denied: read users' own. */
+  private totpWholeDenied = false;
 
   private constructor(
     private readonly aws: Aws,
@@ -556,6 +559,10 @@ export class SeededUsers {
     return id;
   }
 
+  /**
+   * A TOTP user's seed: from the seeder's secret, one read for every user, when the caller
+   * may read it (`grantReadPasswords`); else from the user's own secret (`grantReadPassword`).
+   */
   private async totpSecret(username: string): Promise<string> {
     return this.guard('PASSWORD_UNREADABLE', async () => {
       const user = this.manifestUser(username);
@@ -563,11 +570,58 @@ export class SeededUsers {
       if (!user.totp || !arn) {
         throw new SeededUsersError('NOT_APPLICABLE', `'${username}' has no TOTP software token in the manifest`);
       }
-      this.checkLocal(arn, `the TOTP secret of '${username}'`);
-      const text = await this.readStored(`TOTP secret ${arn}`, username, () => this.aws.secretString(arn));
-      // { "<userPoolId>": { "<username>": "<base32>" } }, as testing/manifest-format.ts describes it.
-      return jsonField(text, [this.userPoolId, user.username], `TOTP secret ${arn}`);
+      const prefix = this.manifest.totpUserSecretPrefix;
+      if (prefix === undefined || !this.totpWholeDenied) {
+        this.checkLocal(arn, `the TOTP secret of '${username}'`);
+        try {
+          const text = await this.readStored(`TOTP secret ${arn}`, username, () => this.aws.secretString(arn));
+          // { "<userPoolId>": { "<username>": "<base32>" } }, as testing/manifest-format.ts describes it.
+          return jsonField(text, [this.userPoolId, user.username], `TOTP secret ${arn}`);
+        } catch (error) {
+          if (prefix === undefined || !(error instanceof SeededUsersError && error.code === 'ACCESS_DENIED'))
+            throw error;
+          this.totpWholeDenied = true;
+        }
+      }
+      return this.ownTotpSecret(prefix, user.username);
     });
+  }
+
+  /** A TOTP user's own secret, under the seeder's prefix in the manifest. */
+  private async ownTotpSecret(prefix: string, username: string): Promise<string> {
+    const stackName = this.manifest.stackId.split(':')[5]?.split('/')[1] ?? '';
+    if (!this.allowForeign && !prefix.startsWith(`${TOTP_USER_SECRET_ROOT}/${stackName}/`)) {
+      throw new SeededUsersError(
+        'MANIFEST_UNREADABLE',
+        `The manifest of ${this.manifest.owner} names TOTP secrets under '${prefix}', not under ${TOTP_USER_SECRET_ROOT}/${stackName}/ where its seeder keeps them: a manifest changed in the ledger could point anywhere, so it is not read. If the seeder really keeps them there, pass { allowForeignReferences: true } to SeededUsers.load`,
+      );
+    }
+    const name = totpUserSecretName(prefix, username);
+    const parse = (text: string) => {
+      try {
+        return JSON.parse(text) as { userPoolId?: unknown; username?: unknown; secret?: unknown } | undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    // The seed is secret; the pool id and the username beside it are not, and messages name them.
+    const text = await this.readStored(
+      `TOTP secret ${name}`,
+      username,
+      () => this.aws.secretString(name),
+      (held) => {
+        const seed = parse(held)?.secret;
+        return typeof seed === 'string' ? [seed] : [held];
+      },
+    );
+    const value = parse(text);
+    if (value?.userPoolId !== this.userPoolId || value.username !== username || typeof value.secret !== 'string') {
+      throw new SeededUsersError(
+        'PASSWORD_UNREADABLE',
+        `TOTP secret ${name} does not hold the seed of '${username}' in pool ${this.userPoolId}: deploy the stack again, and the seeding function writes it`,
+      );
+    }
+    return value.secret;
   }
 
   /**
@@ -605,7 +659,12 @@ export class SeededUsers {
    * The value of a secret or parameter, read once per object (concurrent reads share the
    * call) and remembered for scrubbing; a failed read is not kept, so a retry reads again.
    */
-  private async readStored(what: string, username: string, read: () => Promise<string | undefined>): Promise<string> {
+  private async readStored(
+    what: string,
+    username: string,
+    read: () => Promise<string | undefined>,
+    secretParts: (text: string) => readonly string[] = (text) => [text],
+  ): Promise<string> {
     let value = this.stored.get(what);
     if (!value) {
       value = read();
@@ -638,7 +697,7 @@ export class SeededUsers {
     if (typeof text !== 'string' || text === '') {
       throw new SeededUsersError('PASSWORD_UNREADABLE', `${what} of '${username}' holds no text value`);
     }
-    this.remember(text);
+    for (const part of secretParts(text)) this.remember(part);
     return text;
   }
 

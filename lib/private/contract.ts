@@ -55,8 +55,16 @@ export interface SeedResourceProperties {
 
 /** TOTP enrolment: the seeder's secret for TOTP seeds, and its app client (ADMIN_USER_PASSWORD_AUTH). */
 export interface TotpProperties {
+  /** The secret that holds every TOTP user's seed (what `grantReadPasswords` reads in one call). */
   readonly SecretArn: string;
   readonly ClientId: string;
+  /**
+   * The name prefix of the per-user TOTP secrets the function creates, one per enrolled user
+   * (lib/private/totp-names.ts): what `grantReadPassword` of one TOTP user reads.
+   */
+  readonly UserSecretPrefix?: string;
+  /** The KMS key the per-user TOTP secrets are encrypted with (`secretsEncryptionKey`). */
+  readonly KmsKeyId?: string;
 }
 
 /** Another seed resource of the same stack and pool. */

@@ -103,6 +103,12 @@ export interface Manifest {
    * another pool keeps both until CloudFormation's cleanup settles).
    */
   readonly totpSecretArn?: string;
+  /**
+   * The name prefix of the per-user TOTP secrets: user `u`'s is
+   * `totpUserSecretName(prefix, u)` (lib/private/totp-names.ts), holding
+   * `{ "userPoolId", "username", "secret" }`. What a test runner granted one user reads.
+   */
+  readonly totpUserSecretPrefix?: string;
   readonly users: readonly ManifestUser[];
 }
 

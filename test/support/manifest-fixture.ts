@@ -69,6 +69,7 @@ export function manifestOf(fields: {
   readonly sources?: readonly ManifestSource[];
   readonly clientId?: string;
   readonly totpSecretArn?: string;
+  readonly totpUserSecretPrefix?: string;
   readonly region?: string;
 }): Manifest {
   return {
