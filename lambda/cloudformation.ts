@@ -45,6 +45,18 @@ export async function stackResources(stackId: string): Promise<Map<string, Stack
   return resources;
 }
 
+/** The stack's template resources by logical id; empty when the template is not JSON. */
+export async function templateResources(
+  stackId: string,
+): Promise<Record<string, { readonly Type?: string; readonly Properties?: Record<string, unknown> }>> {
+  const out = await cloudformation().send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Original' }));
+  try {
+    return (JSON.parse(out.TemplateBody ?? '{}') as { Resources?: Record<string, never> }).Resources ?? {};
+  } catch {
+    return {};
+  }
+}
+
 /** The resource's properties as the stack's template gives them; undefined when the template is not JSON. */
 export async function templateProperties(
   stackId: string,

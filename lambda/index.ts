@@ -3,12 +3,14 @@
  * it, record it, start its execution: lambda/protocol.ts), a `Work` slice of a request
  * (lambda/work.ts) or its `Answer` (lambda/protocol.ts), both from the stack's state machine;
  * a repair asked for by a test runner, a schedule or a changed password source
- * (lambda/repair-request.ts).
+ * (lambda/repair-request.ts); a step of a generated password's rotation, from Secrets
+ * Manager (lambda/rotation.ts).
  */
 import type { Context } from 'aws-lambda';
 import { ANSWER_TASK, WORK_TASK } from '../lib/private/contract';
 import { AnswerInput, answerTask, receive } from './protocol';
 import { RepairInput, repairStatus, RepairStatusInput, requestRepair } from './repair-request';
+import { isRotationEvent, rotate } from './rotation';
 import { WorkInput, workTask } from './work';
 
 export async function handler(event: unknown, context?: Partial<Context>): Promise<unknown> {
@@ -17,5 +19,6 @@ export async function handler(event: unknown, context?: Partial<Context>): Promi
   if (kind === ANSWER_TASK) return answerTask(event as AnswerInput);
   if (kind === 'repair') return requestRepair(event as RepairInput, context?.getRemainingTimeInMillis?.() ?? 60_000);
   if (kind === 'repair-status') return repairStatus(event as RepairStatusInput);
+  if (isRotationEvent(event)) return rotate(event, context?.getRemainingTimeInMillis?.() ?? 60_000);
   return receive(event, context);
 }

@@ -910,16 +910,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         resources: [this.totpUserSecretArn(`${userSecretPrefix}/${'?'.repeat(TOTP_USER_SECRET_HASH_LENGTH)}`)],
       }),
     );
-    if (this.secretsEncryptionKey) {
-      // Through Secrets Manager only, as Secret.grantRead and grantWrite do.
-      this.policy.addStatements(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [this.secretsEncryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
-        }),
-      );
-    }
+    if (this.secretsEncryptionKey) this.addStatementOnce(encryptThroughSecretsManager(this.secretsEncryptionKey));
     this.totp = { secret, client, userSecretPrefix };
   }
 
@@ -1101,6 +1092,34 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     return siblings;
   }
 
+  /**
+   * Rotates a generated secret with the seeding function (lambda/rotation.ts): the schedule,
+   * Secrets Manager's permission to invoke, and the steps' permissions on exactly this secret.
+   */
+  private rotate(secret: secretsmanager.Secret, after: Duration): void {
+    if (secret.node.tryFindChild('Rotation')) return;
+    const permission = this.seedFunction.allowRotation();
+    const schedule = new secretsmanager.CfnRotationSchedule(secret, 'Rotation', {
+      secretId: secret.secretArn,
+      rotationLambdaArn: this.seedFunction.function.functionArn,
+      rotationRules: { automaticallyAfterDays: after.toDays() },
+      // Never while the stack deploys: the seed resource sets the first password.
+      rotateImmediatelyOnUpdate: false,
+    });
+    schedule.node.addDependency(permission, this.policy);
+    this.policy.addStatements(
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        resources: [secret.secretArn],
+      }),
+    );
+    if (secret.encryptionKey) this.addStatementOnce(encryptThroughSecretsManager(secret.encryptionKey));
+  }
+
   private usernameList(): string[] {
     return this.bound.map((u) => u.user.username);
   }
@@ -1115,6 +1134,9 @@ export class UserSeeder extends Construct implements iam.IGrantable {
         encryptionKey: this.secretsEncryptionKey,
       });
       this.bindings.set(user.password, binding);
+      if (binding.rotateAfter && binding.secret instanceof secretsmanager.Secret) {
+        this.rotate(binding.secret, binding.rotateAfter);
+      }
     }
     if (user.mfa !== undefined) {
       const count = this.bound.filter((u) => u.user.mfa !== undefined).length + 1;
@@ -1126,15 +1148,27 @@ export class UserSeeder extends Construct implements iam.IGrantable {
       this.enableTotp();
     }
     this.usernames.add(usernameKey(user.username, this.known));
-    for (const statement of binding?.statements ?? []) {
-      // A password shared by many users is one grant, not one per user.
-      const key = JSON.stringify(Stack.of(this).resolve(statement.toStatementJson()));
-      if (this.statementKeys.has(key)) continue;
-      this.statementKeys.add(key);
-      this.policy.addStatements(statement);
-    }
+    // A password shared by many users is one grant, not one per user.
+    for (const statement of binding?.statements ?? []) this.addStatementOnce(statement);
     this.bound.push({ user, binding });
   }
+
+  /** Adds `statement` to the seeder's policy unless an identical one is there. */
+  private addStatementOnce(statement: iam.PolicyStatement): void {
+    const key = JSON.stringify(Stack.of(this).resolve(statement.toStatementJson()));
+    if (this.statementKeys.has(key)) return;
+    this.statementKeys.add(key);
+    this.policy.addStatements(statement);
+  }
+}
+
+/** Encrypting and decrypting with `key` through Secrets Manager only, as Secret.grantRead and grantWrite do. */
+function encryptThroughSecretsManager(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+  });
 }
 
 /** Where a user's password comes from, in words, for messages. */

@@ -1,7 +1,8 @@
 /**
  * A minimal loopback stand-in for the calls the handler and the testing module make outside
  * Cognito and the ledger: Secrets Manager GetSecretValue, PutSecretValue, CreateSecret,
- * DeleteSecret and RestoreSecret, SSM GetParameter
+ * DeleteSecret, RestoreSecret, and a rotation's DescribeSecret and UpdateSecretVersionStage
+ * (versions by id and stage), SSM GetParameter
  * and GetParametersByPath (AWS JSON 1.1), S3 GetObject
  * (path-style, for users files), and Lambda's asynchronous Invoke (a request continuing in
  * a fresh invocation). The harness fills it; nothing here ever reaches AWS.
@@ -20,6 +21,13 @@ export class AwsStandIn {
   readonly createdSecrets = new Map<string, { readonly description?: string; readonly kmsKeyId?: string }>();
   /** Secrets (by the id a caller names them with) every call on which is denied, as IAM would. */
   readonly deniedSecrets = new Set<string>();
+  /**
+   * A rotation under way, by secret: the new version's token (`AWSPENDING`) and, once its
+   * `createSecret` step stored one, its value. `UpdateSecretVersionStage` makes it current.
+   */
+  readonly pendingVersions = new Map<string, { readonly token: string; value?: string }>();
+  /** A secret's current version id, once a rotation made one current (else `rehearsal-<n>`). */
+  readonly currentVersionIds = new Map<string, string>();
   /** How many times each secret was written (PutSecretValue): its version number. */
   readonly secretVersions = new Map<string, number>();
   /** Each parameter's version: 1, and one more per change. */
@@ -110,6 +118,12 @@ export class AwsStandIn {
   putSecretValue(secretId: string, value: string): void {
     this.secrets.set(secretId, value);
     this.secretVersions.set(secretId, (this.secretVersions.get(secretId) ?? 0) + 1);
+    this.currentVersionIds.delete(secretId);
+  }
+
+  /** What RotateSecret does before it invokes the rotation function: a new version, `AWSPENDING`, with no value. */
+  startRotation(secretId: string, token: string): void {
+    this.pendingVersions.set(secretId, { token });
   }
 
   /** A new value for a parameter, as PutParameter with Overwrite gives it: a new version. */
@@ -126,7 +140,62 @@ export class AwsStandIn {
     };
     const notFound = (what: string) =>
       reply(400, { __type: 'ResourceNotFoundException', message: `${what} not found in the rehearsal stand-in` });
-    const version = (id: string) => `rehearsal-${this.secretVersions.get(id) ?? 0}`;
+    const version = (id: string) => this.currentVersionIds.get(id) ?? `rehearsal-${this.secretVersions.get(id) ?? 0}`;
+    const pending = this.pendingVersions.get(input.SecretId);
+    if (target === 'secretsmanager.DescribeSecret') {
+      if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
+      return reply(200, {
+        ARN: input.SecretId,
+        Name: input.SecretId,
+        VersionIdsToStages: {
+          [version(input.SecretId)]: ['AWSCURRENT'],
+          ...(pending ? { [pending.token]: ['AWSPENDING'] } : {}),
+        },
+      });
+    }
+    if (target === 'secretsmanager.GetSecretValue' && (input.VersionId || input.VersionStage === 'AWSPENDING')) {
+      const current = input.VersionId === undefined || input.VersionId === version(input.SecretId);
+      if (current && input.VersionStage !== 'AWSPENDING') {
+        // the current version, named by its id: served below
+      } else if (pending && pending.value !== undefined && (input.VersionId ?? pending.token) === pending.token) {
+        return reply(200, {
+          ARN: input.SecretId,
+          Name: input.SecretId,
+          SecretString: pending.value,
+          VersionId: pending.token,
+        });
+      } else {
+        return notFound(`version ${input.VersionId ?? input.VersionStage} of secret ${input.SecretId}`);
+      }
+    }
+    if (target === 'secretsmanager.PutSecretValue' && (input.VersionStages ?? []).includes('AWSPENDING')) {
+      if (!pending || pending.token !== input.ClientRequestToken) {
+        return reply(400, { __type: 'InvalidRequestException', message: 'no rotation of this version is under way' });
+      }
+      pending.value = String(input.SecretString);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: pending.token });
+    }
+    if (target === 'secretsmanager.UpdateSecretVersionStage') {
+      if (input.VersionStage !== 'AWSCURRENT' || !pending || pending.token !== input.MoveToVersionId) {
+        return reply(400, {
+          __type: 'InvalidRequestException',
+          message: 'the stand-in moves AWSCURRENT to a pending version only',
+        });
+      }
+      if (input.RemoveFromVersionId !== version(input.SecretId)) {
+        return reply(400, {
+          __type: 'InvalidParameterException',
+          message: 'RemoveFromVersionId is not the current version',
+        });
+      }
+      if (pending.value === undefined) {
+        return reply(400, { __type: 'InvalidRequestException', message: 'the pending version has no value' });
+      }
+      this.secrets.set(input.SecretId, pending.value);
+      this.currentVersionIds.set(input.SecretId, pending.token);
+      this.pendingVersions.delete(input.SecretId);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId });
+    }
     if (target.startsWith('secretsmanager.') && this.deniedSecrets.has(input.SecretId ?? input.Name)) {
       return reply(400, {
         __type: 'AccessDeniedException',
@@ -167,6 +236,7 @@ export class AwsStandIn {
       if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
       this.secrets.set(input.SecretId, String(input.SecretString));
       this.secretVersions.set(input.SecretId, (this.secretVersions.get(input.SecretId) ?? 0) + 1);
+      this.currentVersionIds.delete(input.SecretId);
       return reply(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: version(input.SecretId) });
     }
     const parameter = (name: string) => ({

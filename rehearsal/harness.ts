@@ -192,6 +192,24 @@ export class Rehearsal {
   }
 
   /**
+   * Plays Secrets Manager's RotateSecret of `secretArn` with `rotationFunction`: a new
+   * `AWSPENDING` version with no value, then each step invoked as Secrets Manager invokes
+   * it, in order (a step that throws ends the rotation, as it does there). Returns the token.
+   */
+  async rotateSecret(
+    rotationFunction: string,
+    secretArn: string,
+    steps: readonly string[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'],
+    token: string = crypto.randomUUID(),
+  ): Promise<string> {
+    if (!this.standIn.pendingVersions.has(secretArn)) this.standIn.startRotation(secretArn, token);
+    for (const step of steps) {
+      await this.invokeFunction(rotationFunction, { Step: step, SecretId: secretArn, ClientRequestToken: token });
+    }
+    return token;
+  }
+
+  /**
    * The environment a test runner (the testing module, the CLI, a repair's invoker) reads
    * the rehearsal's services with: the standard AWS_* variables, loopback endpoints only.
    */

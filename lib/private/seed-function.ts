@@ -99,8 +99,24 @@ export class SeedFunction extends Construct {
     return existing;
   }
 
+  /**
+   * Lets Secrets Manager invoke the function, as the rotation function of the stack's
+   * generated passwords that rotate: from this account only (the function checks each
+   * rotation event's secret with CloudFormation). Made once, with the first such password.
+   */
+  public allowRotation(): lambda.CfnPermission {
+    this.rotationPermission ??= new lambda.CfnPermission(this, 'RotationPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+    return this.rotationPermission;
+  }
+
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
+  private rotationPermission?: lambda.CfnPermission;
   /** The ownership ledger: the only thing that can authorise deleting a user. */
   public readonly ledger: dynamodb.Table;
   /**
