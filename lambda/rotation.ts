@@ -109,12 +109,20 @@ async function checkSecret(stackId: string, secretArn: string): Promise<Generate
   if (!generate || (generate as { SecretStringTemplate?: unknown }).SecretStringTemplate !== undefined) {
     throw new RotationRefused(`the secret ${logicalId} is not a generated password of a seeder`);
   }
+  // This function, as the stack knows it: a schedule that names another function is not ours.
+  const functionId = [...resources.entries()].find(
+    ([, r]) => r.type === 'AWS::Lambda::Function' && r.physicalId === process.env.AWS_LAMBDA_FUNCTION_NAME,
+  )?.[0];
   const rotated = Object.values(template).some(
     (r) =>
       r.Type === 'AWS::SecretsManager::RotationSchedule' &&
-      JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: logicalId }),
+      JSON.stringify(r.Properties?.SecretId) === JSON.stringify({ Ref: logicalId }) &&
+      functionId !== undefined &&
+      JSON.stringify(r.Properties?.RotationLambdaARN) === JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
   );
-  if (!rotated) throw new RotationRefused(`the stack's template does not rotate the secret ${logicalId}`);
+  if (!rotated) {
+    throw new RotationRefused(`the stack's template does not rotate the secret ${logicalId} with this function`);
+  }
   return generate;
 }
 

@@ -46,6 +46,13 @@ async function deploy() {
     ],
   });
   const client = pool.addClient('Client', { authFlows: { userPassword: true } });
+  // A generated secret of the same stack that another function rotates: not the seeder's to rotate.
+  const theirs = new secretsmanager.Secret(stack, 'Theirs', { generateSecretString: {} });
+  new secretsmanager.CfnRotationSchedule(stack, 'TheirRotation', {
+    secretId: theirs.secretArn,
+    rotationLambdaArn: 'arn:aws:lambda:us-east-1:000000000000:function:their-rotation',
+    rotationRules: { automaticallyAfterDays: 30 },
+  });
   const [resource] = await rehearsal.deploy(synthesize(app));
   const poolId = String(resource.properties.UserPoolId);
   const made = await rehearsal.cognito.send(
@@ -60,6 +67,7 @@ async function deploy() {
     poolId,
     clientId: rehearsal.ref(stack.getLogicalId(client.node.defaultChild as cognito.CfnUserPoolClient)),
     handMadeSub: made.User?.Attributes?.find((a) => a.Name === 'sub')?.Value,
+    theirsArn: rehearsal.ref(stack.getLogicalId(theirs.node.defaultChild as secretsmanager.CfnSecret)),
     secretOf,
     fn: String(resource.properties.ServiceToken),
   };
@@ -142,13 +150,14 @@ test('a rotation event for a secret the stack does not rotate is refused: nothin
   };
 
   // WHEN forged rotations name another stack's secret, a generated secret that does not
-  // rotate, and a step that does not exist
+  // rotate, a step that does not exist, and a secret another function rotates
   const forged: [string, string][] = [
     [OTHER_ARN, 'createSecret'],
     [OTHER_ARN, 'finishSecret'],
     [stillArn, 'createSecret'],
     [stillArn, 'finishSecret'],
     [d.secretOf('alice'), 'deleteSecret'],
+    [d.theirsArn, 'createSecret'],
   ];
   for (const [secret, step] of forged) {
     rehearsal.standIn.startRotation(secret, 'forged-token');
@@ -169,4 +178,5 @@ test('a rotation event for a secret the stack does not rotate is refused: nothin
   expect(printed).toContain('"outcome":"refused-rotation"');
   expect(printed).toContain("the secret is not a resource of this function's stack");
   expect(printed).toContain("the stack's template does not rotate the secret");
+  expect(printed).toMatch(/does not rotate the secret Theirs[0-9A-F]+ with this function/);
 }, 120_000);
