@@ -131,8 +131,8 @@ function failureOf(record: InvocationRecord): Record<string, LogField> {
 
 /** What a payload other than CloudFormation's was, by its names only. */
 function payloadFields(payload: unknown): Record<string, LogField> {
-  const p = (payload ?? {}) as Record<string, unknown>;
   if (typeof payload !== 'object' || payload === null) return { payload: 'unknown' };
+  const p = payload as Record<string, unknown>;
   if (p.kind === 'repair') return { payload: 'repair', seeder: logicalId(p.seeder) };
   if ('detail-type' in p && 'source' in p) {
     return { payload: 'eventbridge', source: name(p.source), detailType: name(p['detail-type']) };

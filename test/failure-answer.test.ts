@@ -85,6 +85,14 @@ async function answer(payload: unknown): Promise<{ bodies: CfnResponseBody[]; ra
   return { bodies: [...server.bodies], raw: [...server.raw], printed: output.text() };
 }
 
+/** The JSON lines the answerer printed. */
+function jsonLines(printed: string): Record<string, unknown>[] {
+  return printed
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
+
 function expectNothingSecret(
   event: CloudFormationCustomResourceEvent,
   sent: { raw: string[]; printed: string; bodies: CfnResponseBody[] },
@@ -218,10 +226,7 @@ describe('what is not answered', () => {
     const sent = await answer(event);
 
     expect(sent.bodies).toEqual([]);
-    const lines = sent.printed
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(sent.printed);
     expect(lines).toEqual([
       expect.objectContaining({ level: 'ERROR', outcome: 'refused-event', rule: expect.stringMatching(rule) }),
     ]);
@@ -251,10 +256,7 @@ describe('what is not answered', () => {
     const sent = await answer(payload);
 
     expect(sent.bodies).toEqual([]);
-    const lines = sent.printed
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(sent.printed);
     expect(lines).toEqual([
       expect.objectContaining({
         level: 'ERROR',
