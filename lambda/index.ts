@@ -5,6 +5,10 @@
  * a repair asked for by a test runner, a schedule or a changed password source
  * (lambda/repair-request.ts); a step of a generated password's rotation, from Secrets
  * Manager (lambda/rotation.ts).
+ *
+ * The same bundle is also the seeding function's asynchronous failure destination, a
+ * function of its own whose handler is `index.onFailure` (lambda/failure-answer.ts): it
+ * answers CloudFormation for an event every attempt of the seeding function failed at.
  */
 import type { Context } from 'aws-lambda';
 import { ANSWER_TASK, WORK_TASK } from '../lib/private/contract';
@@ -12,6 +16,8 @@ import { AnswerInput, answerTask, receive } from './protocol';
 import { RepairInput, repairStatus, RepairStatusInput, requestRepair } from './repair-request';
 import { isRotationEvent, rotate } from './rotation';
 import { WorkInput, workTask } from './work';
+
+export { onFailure } from './failure-answer';
 
 export async function handler(event: unknown, context?: Partial<Context>): Promise<unknown> {
   const kind = (event as { kind?: unknown } | null)?.kind;

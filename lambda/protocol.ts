@@ -169,22 +169,16 @@ async function answerUnstarted(
   redactor: Redactor,
 ): Promise<void> {
   const reason = describeError(error, redactor);
-  const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
   // A stack Delete, a cleanup or a rollback must be able to finish: it deletes nothing it
   // cannot prove, and says so.
   const settles =
     (e.RequestType === 'Delete' || settling) && (error instanceof NotStarted || error instanceof PropertyError);
   logger.error({ requestType: e.RequestType, outcome: settles ? 'kept-users' : 'not-started', error: reason });
   const status = settles ? 'SUCCESS' : 'FAILED';
-  const pool = (e.ResourceProperties as { UserPoolId?: unknown })?.UserPoolId;
-  const id =
-    physical ??
-    (typeof pool === 'string' && pool !== '' ? physicalId(pool, e.LogicalResourceId) : failedCreateId(e.RequestId));
+  const id = unstartedPhysicalId(e);
   const body = renderResponse({
     Status: status,
-    Reason: settles
-      ? `${e.RequestType} changed no user: ${reason}. The users it seeded, if any, are still in the pool; delete them by hand if they should go`
-      : `${e.RequestType} could not be started: ${reason}`,
+    Reason: settles ? keptUsersReason(e.RequestType, reason) : `${e.RequestType} could not be started: ${reason}`,
     PhysicalResourceId: id,
     StackId: e.StackId,
     RequestId: e.RequestId,
@@ -192,6 +186,28 @@ async function answerUnstarted(
   });
   const delivered = await sendResponse(e.ResponseURL, body);
   logger.info({ response: status, delivered, physicalResourceId: id });
+}
+
+/**
+ * The physical id of a request whose work never started: the one CloudFormation sent, or
+ * for a Create the one its work would have answered (the pool's and the logical id's), or,
+ * when the properties name no pool, one its Delete has nothing to do for.
+ */
+export function unstartedPhysicalId(e: CloudFormationCustomResourceEvent): string {
+  const physical = (e as { PhysicalResourceId?: string }).PhysicalResourceId;
+  const pool = (e.ResourceProperties as { UserPoolId?: unknown } | undefined)?.UserPoolId;
+  return (
+    physical ??
+    (typeof pool === 'string' && pool !== '' ? physicalId(pool, e.LogicalResourceId) : failedCreateId(e.RequestId))
+  );
+}
+
+/**
+ * The reason of a SUCCESS that changed nothing: a stack Delete, a cleanup or a rollback
+ * that must be able to finish although its work could not run.
+ */
+export function keptUsersReason(requestType: string, why: string): string {
+  return `${requestType} changed no user: ${why}. The users it seeded, if any, are still in the pool; delete them by hand if they should go`;
 }
 
 /** How long CloudFormation may take to show a resource in progress after sending its event. */

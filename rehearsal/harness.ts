@@ -74,11 +74,24 @@ export interface RehearsalOptions {
 /** The function behind a state machine's tasks: its asset and settings. */
 interface FunctionSettings {
   readonly asset: string;
+  /** The export of `index.js` its `Handler` names. @default 'handler' */
+  readonly exportName?: string;
   readonly environment: Record<string, string>;
   readonly timeoutMs: number;
   readonly memoryMb: number;
   readonly arn: string;
 }
+
+/** What Lambda does with a function's failed asynchronous invocations (its `AWS::Lambda::EventInvokeConfig`). */
+interface AsyncInvokeConfig {
+  /** Attempts after the first. */
+  readonly retries: number;
+  /** The function invoked with the invocation record after the last attempt failed. */
+  readonly onFailure?: FunctionSettings;
+}
+
+/** Lambda's default for a function without an EventInvokeConfig: two retries, no destination. */
+const DEFAULT_ASYNC_INVOKE: AsyncInvokeConfig = { retries: 2 };
 
 /** What a request's invocations run with, set by `invoke`. */
 interface RequestSettings {
@@ -126,6 +139,8 @@ export interface InvokeRequest {
 
 export interface InvokeResult {
   readonly response?: CfnResponseBody;
+  /** How many times the event was delivered: 1, or more when deliveries failed and Lambda retried them. */
+  readonly deliveries: number;
   /** Every response PUT this invocation made, raw. */
   readonly rawResponses: string[];
   /** Everything the handler printed (stdout and stderr). */
@@ -238,6 +253,8 @@ export class Rehearsal {
   private readonly tables = new Set<string>();
   /** The stacks' functions, by ARN: what a Lambda Invoke of one runs. */
   private readonly functions = new Map<string, FunctionSettings>();
+  /** What Lambda does with each function's failed asynchronous invocations, by function ARN. */
+  private readonly asyncInvoke = new Map<string, AsyncInvokeConfig>();
   /** The properties the latest template gives each seed resource (resolved), as JSON. */
   private readonly latestProperties = new Map<string, string>();
   /** Settings of each request's invocations, by execution name. */
@@ -382,6 +399,9 @@ export class Rehearsal {
         `arn:aws:dynamodb:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:table/${name}`,
       );
     }
+    for (const [id, r] of ofType('AWS::Logs::LogGroup')) {
+      this.refs.set(id, r.Properties?.LogGroupName ?? `/rehearsal/${id}`);
+    }
     for (const [id, r] of ofType('AWS::Lambda::Function')) {
       const name = r.Properties?.FunctionName ?? `rehearsal-${id}`;
       this.refs.set(id, name);
@@ -389,6 +409,16 @@ export class Rehearsal {
         `${id}.Arn`,
         `arn:aws:lambda:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:function:${name}`,
       );
+    }
+    for (const [, r] of ofType('AWS::Lambda::EventInvokeConfig')) {
+      const p = r.Properties ?? {};
+      const source = this.attributes.get(`${p.FunctionName?.Ref}.Arn`);
+      if (!source) continue;
+      const destination = resolve(p.DestinationConfig?.OnFailure?.Destination, ctx);
+      this.asyncInvoke.set(source, {
+        retries: Number(p.MaximumRetryAttempts ?? DEFAULT_ASYNC_INVOKE.retries),
+        onFailure: destination ? this.functionSettings(synthesized, String(destination)) : undefined,
+      });
     }
     for (const [id, r] of ofType('AWS::StepFunctions::StateMachine')) {
       const name = `rehearsal-${id}`;
@@ -465,6 +495,7 @@ export class Rehearsal {
     return {
       arn,
       asset,
+      exportName: String(fn.Handler ?? 'index.handler').replace(/^index\./, ''),
       environment: (resolve(fn.Environment?.Variables ?? {}, ctx) as Record<string, string>) ?? {},
       timeoutMs: Number(fn.Timeout ?? 3) * 1000,
       memoryMb: Number(fn.MemorySize ?? 128),
@@ -547,8 +578,23 @@ export class Rehearsal {
     this.settings.set(name, settings);
     const fn: FunctionSettings = { ...resource, arn: String(resource.properties.ServiceToken) };
     this.showInProgress(request);
-    const delivery = await this.runHandler(fn, event, settings, request.onStart);
+    // CloudFormation invokes the function asynchronously: Lambda delivers a failed event
+    // again (at once here, where Lambda waits a minute, then two), then hands the record of
+    // the last attempt to the function's failure destination.
+    const asyncInvoke = this.asyncInvoke.get(fn.arn) ?? DEFAULT_ASYNC_INVOKE;
+    let delivery = await this.runHandler(fn, event, settings, request.onStart);
     settings.outputs.push(delivery.output);
+    let deliveries = 1;
+    while (failedInvocation(delivery) && deliveries <= asyncInvoke.retries) {
+      delivery = await this.runHandler(fn, event, settings);
+      settings.outputs.push(delivery.output);
+      deliveries++;
+    }
+    if (failedInvocation(delivery) && asyncInvoke.onFailure) {
+      const record = invocationRecord(fn.arn, event, delivery, deliveries, timeoutOf(settings, fn));
+      const answered = await this.runHandler(asyncInvoke.onFailure, record, {});
+      settings.outputs.push(answered.output);
+    }
     // The execution the delivery started (or its twin did), to its end and its last invocation's.
     await this.engine.execution(name)?.settled;
     const endedAt = Date.now();
@@ -570,6 +616,7 @@ export class Rehearsal {
       maxRssMb: rss.length ? Math.round(Math.max(...rss) / 1024) : undefined,
       cpuMs: settings.slices.reduce((sum, x) => sum + x.cpuMs, 0),
       output,
+      deliveries,
       exitCode: delivery.exitCode,
       ms: Date.now() - started,
       startedAt: started,
@@ -692,14 +739,8 @@ export class Rehearsal {
     settings: Pick<RequestSettings, 'timeoutMs' | 'heapMb' | 'nodeOptions'>,
     onStart?: () => void,
     onChild?: (child: ChildProcess) => void,
-  ): Promise<{
-    output: string;
-    exitCode: number | null;
-    outcome?: { result?: unknown; error?: { name: string } };
-    rssKb?: number;
-    cpuMs: number;
-  }> {
-    const timeoutMs = settings.timeoutMs ?? fn.timeoutMs;
+  ): Promise<HandlerRun> {
+    const timeoutMs = timeoutOf(settings, fn);
     // The heap the function sets itself (NODE_OPTIONS), or else 90 % of its memory.
     const own = /--max-old-space-size=(\d+)/.exec(fn.environment.NODE_OPTIONS ?? '');
     const heapMb = settings.heapMb ?? (own ? Number(own[1]) : Math.floor(fn.memoryMb * 0.9));
@@ -752,7 +793,9 @@ export class Rehearsal {
           cpuMs: cpu ? Number(cpu[1]) : 0,
         });
       });
-      child.stdin!.end(JSON.stringify({ asset: fn.asset, event, timeoutMs, functionArn: fn.arn }));
+      child.stdin!.end(
+        JSON.stringify({ asset: fn.asset, exportName: fn.exportName, event, timeoutMs, functionArn: fn.arn }),
+      );
       onStart?.();
       onChild?.(child);
     });
@@ -760,6 +803,63 @@ export class Rehearsal {
 
   /** Environment variables every invocation gets besides the function's own (tests only). */
   extraEnvironment: Record<string, string> = {};
+}
+
+/** One invocation of a handler process, as `runHandler` reports it. */
+interface HandlerRun {
+  /** Everything the process printed. */
+  readonly output: string;
+  readonly exitCode: number | null;
+  /** What the handler returned, or the type of the error it threw; absent when the process died first. */
+  readonly outcome?: { result?: unknown; error?: { name: string } };
+  readonly rssKb?: number;
+  readonly cpuMs: number;
+}
+
+/** Whether Lambda counts the invocation as failed: a function error, a crash, a kill or a timeout. */
+function failedInvocation(run: HandlerRun): boolean {
+  return run.exitCode !== 0 || !run.outcome || run.outcome.error !== undefined;
+}
+
+/** The timeout an invocation runs with: the request's own, or the function's. */
+function timeoutOf(settings: Pick<RequestSettings, 'timeoutMs'>, fn: FunctionSettings): number {
+  return settings.timeoutMs ?? fn.timeoutMs;
+}
+
+/**
+ * What Lambda hands a failure destination after the last attempt at an asynchronous
+ * invocation: the request, and the last attempt's error as Lambda reports it (a timeout,
+ * a runtime that exited, or the function error's type).
+ */
+function invocationRecord(
+  functionArn: string,
+  event: Record<string, unknown>,
+  last: HandlerRun,
+  attempts: number,
+  timeoutMs: number,
+): Record<string, unknown> {
+  const requestId = crypto.randomUUID();
+  const responsePayload = last.outcome?.error
+    ? { errorType: last.outcome.error.name, errorMessage: last.outcome.error.name }
+    : last.exitCode === 124
+      ? { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` }
+      : {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status ${last.exitCode}`,
+        };
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId,
+      functionArn: `${functionArn}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: attempts,
+    },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload,
+  };
 }
 
 /** CloudFormation hands a custom resource every scalar property as a string. */

@@ -1,5 +1,6 @@
 // Runs a synthesized handler asset the way Lambda does: a fresh process with only the
-// function's environment, its `handler` export called with the event and a context whose
+// function's environment, its handler export (the function's `Handler`, `index.handler`
+// unless it names another) called with the event and a context whose
 // getRemainingTimeInMillis counts down the timeout, and the process killed at the timeout.
 // The event arrives on stdin (a CloudFormation event holds the ResponseURL, which is never
 // printed); what the handler returned, or the type of the error it threw, goes to fd 3.
@@ -32,7 +33,7 @@ function report(outcome) {
 let input = '';
 process.stdin.on('data', (c) => (input += c));
 process.stdin.on('end', () => {
-  const { asset, event, timeoutMs, functionArn } = JSON.parse(input);
+  const { asset, event, timeoutMs, functionArn, exportName } = JSON.parse(input);
   const deadline = Date.now() + timeoutMs;
   const killer = setTimeout(() => {
     process.stdout.write(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds\n`);
@@ -44,7 +45,7 @@ process.stdin.on('end', () => {
     awsRequestId: 'rehearsal-invocation',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
-  const { handler } = require(path.join(asset, 'index.js'));
+  const handler = require(path.join(asset, 'index.js'))[exportName || 'handler'];
   const done = (outcome, code) => {
     clearTimeout(killer);
     report(outcome);

@@ -72,9 +72,21 @@ function check(outdir) {
   const seeds = of(example, 'Custom::CognitoUserSeed');
   const functions = of(example, 'AWS::Lambda::Function');
   expect(seeds.length === 1, 'one Custom::CognitoUserSeed');
-  expect(functions.length === 1, 'one AWS::Lambda::Function');
+  const handlers = functions.map((f) => f.Properties?.Handler).sort();
+  expect(
+    handlers.join() === 'index.handler,index.onFailure',
+    'two AWS::Lambda::Function: the seeding function and its failure answerer',
+  );
   const seed = seeds[0]?.Properties ?? {};
-  const fn = functions[0]?.Properties ?? {};
+  const fn = functions.find((f) => f.Properties?.Handler === 'index.handler')?.Properties ?? {};
+  const answerer = functions.find((f) => f.Properties?.Handler === 'index.onFailure')?.Properties ?? {};
+  // Without it, a seeding function that crashes on every attempt leaves the stack waiting out the hour.
+  const invokeConfig = of(example, 'AWS::Lambda::EventInvokeConfig')[0]?.Properties ?? {};
+  expect(
+    invokeConfig.DestinationConfig?.OnFailure?.Destination?.['Fn::GetAtt']?.[1] === 'Arn',
+    "the seeding function's failure destination is the answerer",
+  );
+  expect(answerer.LoggingConfig?.LogGroup?.Ref !== undefined, 'the failure answerer logs to its own log group');
   expect(seed.Users?.length === 6, 'the seed resource carries the 6 users');
   // The manifest's pointer, and the example's TOTP user with its enrolment.
   expect(of(example, 'AWS::SSM::Parameter').length === 1, "the seeder's manifest pointer parameter");

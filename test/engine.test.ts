@@ -22,11 +22,15 @@ function stackWithSeeders(count = 1, seedingFunction = {}): { stack: Stack; temp
   return { stack, template: Template.fromStack(stack) };
 }
 
-const only = (template: Template, type: string): [string, any] => {
-  const found = Object.entries(template.findResources(type));
+const only = (template: Template, type: string, props?: object): [string, any] => {
+  const found = Object.entries(template.findResources(type, props));
   expect(found).toHaveLength(1);
   return found[0] as [string, any];
 };
+
+/** The stack's seeding function (its other function is the failure answerer, `index.onFailure`). */
+const seedingFunction = (template: Template) =>
+  only(template, 'AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } });
 
 function definitionOf(template: Template): any {
   const [, machine] = only(template, 'AWS::StepFunctions::StateMachine');
@@ -46,7 +50,7 @@ test('one Standard state machine per stack, shared by its seeders, named in each
   expect(seeds).toHaveLength(2);
   for (const seed of seeds) expect(seed.Properties.StateMachineArn).toEqual({ Ref: machineId });
   // The machine's ARN travels in the properties, never in the function's environment.
-  const [, fn] = only(template, 'AWS::Lambda::Function');
+  const [, fn] = seedingFunction(template);
   expect(JSON.stringify(fn.Properties.Environment)).not.toContain(machineId);
 });
 
@@ -103,7 +107,7 @@ test('the definition: Work slices until done, Answer at the end and from every f
 test('exact permissions: the function starts exactly its machine and reads exactly its own stack; the machine invokes exactly the function', () => {
   const { template } = stackWithSeeders();
   const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
-  const [functionId, fn] = only(template, 'AWS::Lambda::Function');
+  const [functionId, fn] = seedingFunction(template);
 
   // The function's engine policy: start this machine, describe or stop its executions.
   template.hasResourceProperties('AWS::IAM::Policy', {
@@ -135,10 +139,9 @@ test('exact permissions: the function starts exactly its machine and reads exact
     },
   });
   // Its own stack, to check that an event is CloudFormation's.
-  const role = template.findResources('AWS::IAM::Role', {
-    Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'lambda.amazonaws.com' } }] } },
-  });
-  const stackPolicy = (Object.values(role)[0] as any).Properties.Policies.find((p: any) => p.PolicyName === 'Stack');
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const role = template.toJSON().Resources[roleId];
+  const stackPolicy = role.Properties.Policies.find((p: any) => p.PolicyName === 'Stack');
   expect(stackPolicy.PolicyDocument.Statement).toEqual([
     {
       Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:ListStackResources'],
@@ -146,10 +149,25 @@ test('exact permissions: the function starts exactly its machine and reads exact
       Resource: { Ref: 'AWS::StackId' },
     },
   ]);
-  // No self-invocation is left.
-  expect(JSON.stringify(template.toJSON())).not.toContain(
-    'lambda:InvokeFunction"],"Effect":"Allow","Resource":{"Fn::GetAtt',
+  // No self-invocation is left: the one function the seeding role may invoke is its failure answerer.
+  const [answererId] = only(template, 'AWS::Lambda::Function', { Properties: { Handler: 'index.onFailure' } });
+  const invoked = Object.entries(template.toJSON().Resources).flatMap(([, r]: [string, any]) =>
+    [
+      r.Properties?.Policies ?? [],
+      r.Properties?.PolicyDocument ? [{ PolicyDocument: r.Properties.PolicyDocument }] : [],
+    ]
+      .flat()
+      .flatMap((p: any) => p.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('lambda:InvokeFunction'))
+      .map((st: any) => st.Resource),
   );
+  expect(invoked).toEqual(
+    expect.arrayContaining([{ 'Fn::GetAtt': [functionId, 'Arn'] }, { 'Fn::GetAtt': [answererId, 'Arn'] }]),
+  );
+  expect(invoked).toHaveLength(2);
+  expect(role.Properties.Policies.find((p: any) => p.PolicyName === 'FailureAnswer').PolicyDocument.Statement).toEqual([
+    { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [answererId, 'Arn'] } },
+  ]);
   expect(fn.Properties.Environment.Variables).not.toHaveProperty('STATE_MACHINE_ARN');
 
   // The machine's role: invoke exactly the function (no `<arn>:*`), deliver its logs and traces.
@@ -184,7 +202,8 @@ test("the machine logs every event to its own log group, with the function's log
   expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
   const groups = template.findResources('AWS::Logs::LogGroup');
   expect(groups[logGroupId].Properties.RetentionInDays).toBe(7);
-  expect(Object.keys(groups)).toHaveLength(2);
+  // The function's, the failure answerer's and the machine's.
+  expect(Object.keys(groups)).toHaveLength(3);
 });
 
 test('the machine is traced unless tracing is DISABLED; its role may trace only then', () => {
@@ -228,7 +247,7 @@ test('no dependency cycle: the machine depends on the function, the seed resourc
     return found;
   };
   expect(Object.keys(resources).filter(cycle)).toEqual([]);
-  const [functionId] = only(template, 'AWS::Lambda::Function');
+  const [functionId] = seedingFunction(template);
   const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
   const enginePolicy = Object.keys(resources).find((id) => /EnginePolicy/.test(id))!;
   expect(edges.get(machineId)).toContain(functionId);

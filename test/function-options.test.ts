@@ -97,6 +97,42 @@ describe('seedingFunction', () => {
     ]);
   });
 
+  test('the failure answerer runs where the seeding function runs: its VPC, tracing, queue and log options, one reserved execution', () => {
+    // GIVEN
+    const stack = new Stack(new App(), 'S');
+
+    // WHEN
+    seeder(stack, 'Seeder', regulatedOptions(stack));
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.onFailure',
+      VpcConfig: {
+        SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }]),
+        SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SeederSg'), 'GroupId'] }],
+      },
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+      DeadLetterConfig: { TargetArn: 'arn:aws:sqs:us-east-1:111111111111:seeder-dlq' },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('CognitoUserSeederFunctionFailureAnswerLogGroup') } },
+    });
+    // Its own log group, beside the seeding function's, with the same options.
+    const groups = Object.keys(
+      template.findResources('AWS::Logs::LogGroup', {
+        Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('LogKey'), 'Arn'] } },
+        DeletionPolicy: 'Delete',
+      }),
+    );
+    expect(groups.filter((id) => /^CognitoUserSeederFunctionFailureAnswerLogGroup/.test(id))).toHaveLength(1);
+    const [role] = Object.values(
+      template.findResources('AWS::IAM::Role', {
+        Properties: { Description: Match.stringLikeRegexp('failure answerer') },
+      }),
+    ) as any[];
+    expect(role.Properties.Policies.map((p: any) => p.PolicyName)).toEqual(['Logs', 'Stack', 'Vpc']);
+  });
+
   test('by default: no VPC, 30-day logs retained on delete, no reservation, tracing, queue or backup', () => {
     const stack = new Stack(new App(), 'S');
     seeder(stack, 'Seeder');
@@ -140,7 +176,11 @@ describe('seedingFunction', () => {
     const options = regulatedOptions(stack);
     seeder(stack, 'One', options);
     seeder(stack, 'Two', { ...options });
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+    const template = Template.fromStack(stack);
+    // One seeding function, and its one failure answerer.
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Handler: 'index.handler' }, 1);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Handler: 'index.onFailure' }, 1);
+    template.resourceCountIs('AWS::Lambda::Function', 2);
   });
 
   test('fails when two seeders of one stack pass different options, naming both and the options', () => {
@@ -199,6 +239,8 @@ describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
         [
           'S/CognitoUserSeederFunction/EnginePolicy/Resource',
           'S/CognitoUserSeederFunction/EngineRole/Resource',
+          'S/CognitoUserSeederFunction/FailureAnswerRole/DefaultPolicy/Resource',
+          'S/CognitoUserSeederFunction/FailureAnswerRole/Resource',
           'S/CognitoUserSeederFunction/ServiceRole/DefaultPolicy/Resource',
           'S/CognitoUserSeederFunction/ServiceRole/Resource',
           'S/Seeder/Policy/Resource',
@@ -236,27 +278,29 @@ describe('customerManagedPolicies', () => {
     return { stack, template: Template.fromStack(stack) };
   }
 
-  test('every permission moves to managed policies attached to the seeding role (or the engine role) only: the same statements, none inline', () => {
+  test('every permission moves to managed policies attached to the seeding role (or the engine role, or the answerer role) only: the same statements, none inline', () => {
     // WHEN
     const { template } = managedStack();
 
     // THEN
     template.resourceCountIs('AWS::IAM::Policy', 0);
-    const roleOf = (service: string) =>
+    const roleOf = (description: string) =>
       Object.entries(
         template.findResources('AWS::IAM::Role', {
-          Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: service } }] } },
+          Properties: { Description: Match.stringLikeRegexp(description) },
         }),
       )[0] as [string, any];
-    const role = roleOf('lambda.amazonaws.com');
-    const engineRole = roleOf('states.amazonaws.com');
-    for (const r of [role, engineRole]) {
+    const role = roleOf('^Seeds Cognito users');
+    const engineRole = roleOf('state machine');
+    const answerRole = roleOf('failure answerer');
+    for (const r of [role, engineRole, answerRole]) {
       expect(r[1].Properties.Policies).toBeUndefined();
       expect(r[1].Properties.ManagedPolicyArns).toBeUndefined();
     }
     const managed = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')) as [string, any][];
     for (const [id, policy] of managed) {
-      expect(policy.Properties.Roles).toEqual([{ Ref: /EngineRole/.test(id) ? engineRole[0] : role[0] }]);
+      const owner = /EngineRole/.test(id) ? engineRole : /FailureAnswerRole/.test(id) ? answerRole : role;
+      expect(policy.Properties.Roles).toEqual([{ Ref: owner[0] }]);
     }
     const actions = (id: RegExp) => {
       const found = managed.filter(([logicalId]) => id.test(logicalId));
@@ -275,6 +319,22 @@ describe('customerManagedPolicies', () => {
       'cloudformation:DescribeStacks',
       'cloudformation:GetTemplate',
       'cloudformation:ListStackResources',
+      'lambda:InvokeFunction',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:CreateNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:DeleteNetworkInterface',
+      'ec2:UnassignPrivateIpAddresses',
+      'sqs:SendMessage',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+    ]);
+    // The answerer's: its logs, its stack's status, network, tracing and the queue.
+    expect(actions(/FailureAnswerRoleFunctionPolicy/)).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'cloudformation:DescribeStacks',
       'ec2:DescribeNetworkInterfaces',
       'ec2:DescribeSubnets',
       'ec2:CreateNetworkInterface',
@@ -315,7 +375,7 @@ describe('customerManagedPolicies', () => {
         'secretsmanager:PutSecretValue',
       ]),
     );
-    expect(managed).toHaveLength(4);
+    expect(managed).toHaveLength(5);
   });
 
   test('the seed resource depends on its managed policy and the engine policy; the function on neither of them but its own', () => {
@@ -327,7 +387,9 @@ describe('customerManagedPolicies', () => {
         expect.stringMatching(/^CognitoUserSeederFunctionEnginePolicyManaged/),
       ]),
     );
-    const [[, fn]] = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, any][];
+    const [[, fn]] = Object.entries(
+      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }),
+    ) as [string, any][];
     const dependsOn: string[] = fn.DependsOn ?? [];
     expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/ServiceRoleFunctionPolicy/)]));
     expect(dependsOn.filter((d) => /EnginePolicy|SeederPolicy/.test(d))).toEqual([]);

@@ -131,6 +131,53 @@ test('Compliance: the TOTP secret carries the same reason as cdk_nag metadata, t
   });
 });
 
+test("Compliance: the Serverless pack's asynchronous failure destination rule holds on the seeding function, acknowledged nowhere", () => {
+  // GIVEN the Serverless pack, on a seeder with the defaults and on one with options set
+  for (const seedingFunction of [undefined, { tracing: lambda.Tracing.ACTIVE, customerManagedPolicies: true }]) {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-async-'));
+    const app = new App({ outdir });
+    Validations.of(app).addPlugins(new ServerlessChecks(app));
+    const stack = new Stack(app, 'S');
+    new UserSeeder(stack, 'Seeder', {
+      userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', 'us-east-1_abc'),
+      users: [
+        { username: 'c', mode: PasswordMode.RESET_REQUIRED, attributes: { email: 'c@x.com', email_verified: 'true' } },
+      ],
+      seedingFunction,
+    });
+
+    // WHEN
+    try {
+      app.synth();
+    } catch {
+      // Other Serverless findings (an untraced function) fail the synth; the report says which.
+    }
+
+    // THEN the rule finds nothing, and nothing in the assembly acknowledges it
+    const read = (file: string) => fs.readFileSync(path.join(outdir, file), 'utf8');
+    const report = JSON.parse(read('validation-report.json'));
+    const assembly = fs
+      .readdirSync(outdir)
+      .filter((f) => f.endsWith('.json') && f !== 'validation-report.json')
+      .map(read)
+      .join('\n');
+    const template = Template.fromJSON(JSON.parse(read('S.template.json')));
+    fs.rmSync(outdir, { recursive: true, force: true });
+    const rules: string[] = report.pluginReports.flatMap((p: any) =>
+      (p.violations ?? []).map((v: { ruleName: string }) => v.ruleName),
+    );
+    expect(rules.filter((r) => /AsyncFailureDestination/.test(r))).toEqual([]);
+    expect(assembly).not.toContain('AsyncFailureDestination');
+    // because the seeding function's failure destination is the stack's answerer
+    const [answererId] = Object.keys(
+      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onFailure' } }),
+    );
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [answererId, 'Arn'] } } },
+    });
+  }
+});
+
 test('Compliance: five packs on a seeder with generated and TOTP users and every option set, rotateAfter included, find nothing on the seeder', () => {
   // GIVEN every option a regulated account would set
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag5-'));

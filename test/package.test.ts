@@ -137,11 +137,15 @@ app.synth();
   npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
   execFileSync(process.execPath, ['app.js'], { cwd: app, stdio: 'pipe' });
 
-  // THEN one seed resource, one function, and its handler asset staged from the package
+  // THEN one seed resource, the seeding function and its failure answerer, and their handler asset staged from the package
   const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
   const types = Object.values(template.Resources).map((r: any) => r.Type);
   expect(types.filter((t) => t === 'Custom::CognitoUserSeed')).toHaveLength(1);
-  expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
+  const handlers = Object.values(template.Resources)
+    .filter((r: any) => r.Type === 'AWS::Lambda::Function')
+    .map((r: any) => r.Properties.Handler)
+    .sort();
+  expect(handlers).toEqual(['index.handler', 'index.onFailure']);
   const staged = fs.readdirSync(path.join(app, 'cdk.out')).filter((f) => f.startsWith('asset.'));
   expect(staged.some((dir) => fs.existsSync(path.join(app, 'cdk.out', dir, 'index.js')))).toBe(true);
   // The package's exports: the main entry and package.json, nothing deeper.

@@ -1,7 +1,10 @@
 // The cdk-cognito-seeder CLI against cognito-local, dynalite and the stand-in: what it
-// prints, that it prints a password only for the user a command names, and its exit codes.
+// prints, that it prints a password only for the user a command names, and its exit codes;
+// against a Cognito that echoes the password in its errors, that it prints no form of it.
 import { execFile } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { jwtClaims } from '../testing/browser-storage';
@@ -319,3 +322,203 @@ test('as a program, it exits with the status', async () => {
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/No seeder manifest was found for stack 'Missing' in region us-east-1/);
 }, 30_000);
+
+// ---------------------------------------------------------------------------------------
+// The canary: a password echoed by an error, in every encoding the handler's redactor
+// covers (lambda/log.ts: echoForms, maskTruncated), never reaches the CLI's stdout or stderr
+// ---------------------------------------------------------------------------------------
+
+describe('canary: a password an error echoes is in none of its forms in what the CLI prints', () => {
+  // Non-ASCII letters with decomposed forms (NFD), a ligature that NFKC unfolds, quotes and
+  // a backslash that JSON escapes: every form below is distinct.
+  const ECHO = {
+    ana: 'Ångström-"ﬁ"\\Pässwörd-7!',
+    ben: 'Bénédicte-"Temp"\\ﬀ-Paß-2!',
+  };
+  /** A secret that should hold JSON and does not: its whole text is what is in hand. */
+  const NOT_JSON = 'Cid-Plain-Pässwörd-3!';
+  const TOTP_NOT_JSON = 'JBSWY3DPEHPK3PXP-Dora-Tötp';
+  const ECHO_SECRET = `arn:aws:secretsmanager:${REGION}:111111111111:secret:cli-echo-AbCdEf`;
+  const PLAIN_SECRET = `arn:aws:secretsmanager:${REGION}:111111111111:secret:cli-plain-AbCdEf`;
+  const TOTP_SECRET = `arn:aws:secretsmanager:${REGION}:111111111111:secret:cli-echo-totp-AbCdEf`;
+
+  /**
+   * Every form the handler's redactor masks a password in, as lambda/log.ts lists them: the
+   * value and its NFC, NFD and NFKC forms, each as is, JSON-escaped once and twice, with
+   * non-ASCII as \uXXXX (lower- and upper-case hex), and URL-encoded; and cut short (a
+   * prefix followed by '...', '…' or the end of the text).
+   */
+  function whole(password: string): string[] {
+    const forms = new Set<string>();
+    for (const n of [password, password.normalize('NFC'), password.normalize('NFD'), password.normalize('NFKC')]) {
+      const once = JSON.stringify(n).slice(1, -1);
+      const ascii = once.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      forms.add(n);
+      forms.add(once);
+      forms.add(JSON.stringify(once).slice(1, -1));
+      forms.add(ascii);
+      forms.add(ascii.replace(/\\u([0-9a-f]{4})/g, (_m, hex: string) => `\\u${hex.toUpperCase()}`));
+      forms.add(encodeURIComponent(n));
+    }
+    return [...forms];
+  }
+
+  /** The messages an error may carry a password in, each with the text that must not be printed. */
+  function echoes(password: string): { message: string; secret: string }[] {
+    const list = whole(password).map((form) => ({
+      message: `Password '${form}' does not conform to policy`,
+      secret: form,
+    }));
+    for (const form of [password, JSON.stringify(password).slice(1, -1), encodeURIComponent(password)]) {
+      const prefix = form.slice(0, 10);
+      list.push(
+        { message: `Value '${prefix}...' at 'password' failed`, secret: prefix },
+        { message: `Value '${prefix}…' at 'password' failed`, secret: prefix },
+        { message: `Invalid password: ${prefix}`, secret: prefix },
+      );
+    }
+    return [...new Map(list.map((c) => [c.message, c])).values()];
+  }
+
+  /**
+   * A Cognito double: InitiateAuth asks for a new password (a TEMPORARY user's first
+   * sign-in), and the call `echo` names fails with `echo.name` and `echo.message`.
+   */
+  let double: http.Server;
+  let echo = { call: 'InitiateAuth', name: 'NotAuthorizedException', message: '' };
+
+  beforeAll(async () => {
+    services.standIn.secrets.set(ECHO_SECRET, JSON.stringify(ECHO));
+    services.standIn.secrets.set(PLAIN_SECRET, NOT_JSON);
+    services.standIn.secrets.set(TOTP_SECRET, TOTP_NOT_JSON);
+    await writeManifest(services, {
+      stackName: 'Echo',
+      seederPath: 'Users/Seeder',
+      table: 'ledger-cli',
+      manifest: manifestOf({
+        owner: 'EchoSeed1',
+        userPoolId,
+        clientId,
+        totpSecretArn: TOTP_SECRET,
+        sources: [
+          { type: 'secretsmanager', secretArn: ECHO_SECRET, jsonField: 'ana' },
+          { type: 'secretsmanager', secretArn: ECHO_SECRET, jsonField: 'ben' },
+          { type: 'secretsmanager', secretArn: PLAIN_SECRET, jsonField: 'password' },
+        ],
+        users: [
+          { username: 'ana', mode: 'PERMANENT', groups: [], password: 0 },
+          { username: 'ben', mode: 'TEMPORARY', groups: [], password: 1 },
+          { username: 'cid', mode: 'PERMANENT', groups: [], password: 2 },
+          { username: 'dora', mode: 'PERMANENT', groups: [], password: 0, totp: true },
+        ],
+      }),
+    });
+    double = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const call = String(req.headers['x-amz-target']).split('.').pop();
+        const json = (status: number, payload: object, headers: Record<string, string> = {}) =>
+          res
+            .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...headers })
+            .end(JSON.stringify(payload));
+        if (call === echo.call) {
+          json(400, { __type: echo.name, message: echo.message }, { 'x-amzn-errortype': echo.name });
+        } else if (call === 'InitiateAuth') {
+          // A TEMPORARY user's first sign-in: the seeded password goes back as the new one.
+          const username = JSON.parse(body).AuthParameters.USERNAME;
+          json(200, {
+            ChallengeName: 'NEW_PASSWORD_REQUIRED',
+            Session: 'session-1',
+            ChallengeParameters: { USER_ID_FOR_SRP: username, requiredAttributes: '[]', userAttributes: '{}' },
+          });
+        } else {
+          json(400, { __type: 'UnexpectedCall', message: `${call} was not expected` });
+        }
+      });
+    });
+    await new Promise<void>((resolve) => double.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => double.close(() => resolve()));
+  });
+
+  /** Runs the CLI against the echoing Cognito. */
+  async function againstEcho(...argv: string[]) {
+    const cognitoEndpoint = process.env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER;
+    process.env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER = `http://127.0.0.1:${(double.address() as AddressInfo).port}`;
+    try {
+      return await cli(...argv);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER = cognitoEndpoint;
+    }
+  }
+
+  test.each([
+    [
+      'tokens of a PERMANENT user, when InitiateAuth echoes its password',
+      'ana',
+      'InitiateAuth',
+      'NotAuthorizedException',
+    ],
+    [
+      'tokens of a TEMPORARY user, when the answer to NEW_PASSWORD_REQUIRED echoes it',
+      'ben',
+      'RespondToAuthChallenge',
+      'InvalidPasswordException',
+    ],
+  ] as const)('%s', async (_name, username, call, name) => {
+    const password = ECHO[username];
+    // The password's forms differ from one another: each case below tests an encoding of its own.
+    const distinct = [
+      password,
+      password.normalize('NFD'),
+      password.normalize('NFKC'),
+      JSON.stringify(password).slice(1, -1),
+      JSON.stringify(JSON.stringify(password).slice(1, -1)).slice(1, -1),
+      encodeURIComponent(password),
+    ];
+    expect(new Set(distinct).size).toBe(distinct.length);
+    expect(whole(password)).toEqual(expect.arrayContaining(distinct));
+    for (const { message, secret } of echoes(password)) {
+      const label = message;
+      // GIVEN Cognito's error quotes the password in this form
+      echo = { call, name, message };
+
+      // WHEN
+      const run = await againstEcho('tokens', 'Echo', username);
+
+      // THEN the command failed, saying what Cognito said, with the password masked
+      expect({ label, status: run.status, stdout: run.stdout }).toEqual({ label, status: 1, stdout: '' });
+      expect(run.stderr).toMatch(new RegExp(`^cdk-cognito-seeder: .*${name}: .*\\*{3,5}`));
+      expect({ label, printed: run.stdout + run.stderr }).not.toEqual({
+        label,
+        printed: expect.stringContaining(secret),
+      });
+    }
+  });
+
+  test.each([
+    [
+      'credentials, when the secret that should hold JSON holds the password as text',
+      ['credentials', 'Echo', 'cid'],
+      NOT_JSON,
+    ],
+    ['totp, when the TOTP secret is not JSON', ['totp', 'Echo', 'dora'], TOTP_NOT_JSON],
+  ] as const)('%s', async (_name, argv, value) => {
+    // WHEN JSON.parse would quote the text in its message
+    const run = await againstEcho(...argv);
+
+    // THEN the command failed, saying why, and quoting nothing of what it read
+    expect(run).toMatchObject({ status: 1, stdout: '' });
+    expect(run.stderr).toMatch(/^cdk-cognito-seeder: (TOTP )?secret \S+ is not JSON, so it has no (field|entry) /);
+    for (const form of [...whole(value), value.slice(0, 6), value.slice(0, 10)]) {
+      expect({ form, printed: (run.stdout + run.stderr).includes(form) }).toEqual({ form, printed: false });
+    }
+  });
+
+  // rearm and repair never read a password: the seeding function sets it, and its answer has
+  // been through the handler's redactor (test/redaction.test.ts, test/secrecy.test.ts); list
+  // and --help hold none.
+});

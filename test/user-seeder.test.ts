@@ -211,6 +211,18 @@ describe('UserSeeder', () => {
             ],
           },
         },
+        {
+          // Lambda invokes the failure destination with the seeding function's role.
+          PolicyName: 'FailureAnswer',
+          PolicyDocument: {
+            Statement: [
+              {
+                Action: 'lambda:InvokeFunction',
+                Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('CognitoUserSeederFunctionFailureAnswer'), 'Arn'] },
+              },
+            ],
+          },
+        },
       ],
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -233,6 +245,90 @@ describe('UserSeeder', () => {
         expect(JSON.stringify(statement.Action)).not.toContain('*');
       }
     }
+  });
+
+  test("the seeding function's failure destination is the stack's answerer, which may only log and read its stack's status", () => {
+    // GIVEN
+    const stack = new Stack();
+    new UserSeeder(stack, 'Seeder', {
+      userPool: importedPool(stack),
+      users: [{ username: 'a', mode: PasswordMode.TEMPORARY, password: SeedPassword.generate() }],
+    });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN after the last retry, Lambda hands the event's record to the answerer
+    const [[answererId, answerer]] = Object.entries(
+      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onFailure' } }),
+    ) as [string, any][];
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('CognitoUserSeederFunctionHandler') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [answererId, 'Arn'] } } },
+    });
+    // the same bundle, its own log group with the same retention, the seeding function's log group named
+    const [, seeder] = Object.entries(
+      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }),
+    )[0] as [string, any];
+    expect(answerer.Properties.Code).toEqual(seeder.Properties.Code);
+    expect(answerer.Properties).toMatchObject({
+      Runtime: seeder.Properties.Runtime,
+      Timeout: 120,
+      MemorySize: 256,
+      LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/^CognitoUserSeederFunctionFailureAnswerLogGroup/) } },
+      Environment: {
+        Variables: {
+          SEED_STACK_ID: { Ref: 'AWS::StackId' },
+          SEED_LOG_GROUP_NAME: seeder.Properties.LoggingConfig.LogGroup,
+        },
+      },
+    });
+    const logGroupId = answerer.Properties.LoggingConfig.LogGroup.Ref;
+    expect(template.toJSON().Resources[logGroupId].Properties).toEqual({ RetentionInDays: 30 });
+    // its own role: its log group and its own stack's status, nothing else
+    const roleId = answerer.Properties.Role['Fn::GetAtt'][0];
+    expect(template.toJSON().Resources[roleId].Properties).toEqual({
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+        Version: '2012-10-17',
+      },
+      Description: expect.stringMatching(/failure answerer/),
+      Policies: [
+        {
+          PolicyName: 'Logs',
+          PolicyDocument: {
+            Statement: [
+              {
+                Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                Effect: 'Allow',
+                Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+              },
+            ],
+            Version: '2012-10-17',
+          },
+        },
+        {
+          PolicyName: 'Stack',
+          PolicyDocument: {
+            Statement: [
+              { Action: 'cloudformation:DescribeStacks', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
+            ],
+            Version: '2012-10-17',
+          },
+        },
+      ],
+    });
+    template.resourcePropertiesCountIs('AWS::IAM::Policy', { Roles: [{ Ref: roleId }] }, 0);
+    // and only the seeding role may invoke it: nothing else names it but the invoke config
+    const naming = Object.entries(template.toJSON().Resources)
+      .filter(([id, r]) => id !== answererId && JSON.stringify(r).includes(`"${answererId}"`))
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+    expect(naming).toEqual([
+      'CognitoUserSeederFunctionHandlerEventInvokeConfig',
+      'CognitoUserSeederFunctionServiceRole',
+    ]);
   });
 
   test('a secret with a customer managed key is decrypted only through Secrets Manager', () => {
@@ -288,9 +384,10 @@ describe('UserSeeder', () => {
     new UserSeeder(stack, 'Seeder2', { userPool: pool2 });
 
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::Lambda::Function', 1);
-    // The function's role and the state machine's.
-    template.resourceCountIs('AWS::IAM::Role', 2);
+    // The seeding function, and its failure answerer.
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    // Their roles, and the state machine's.
+    template.resourceCountIs('AWS::IAM::Role', 3);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     // One policy per seeder, and the function's own engine policy.
     template.resourceCountIs('AWS::IAM::Policy', 3);

@@ -168,6 +168,13 @@ export const ANSWER_NOT_DELIVERED_ERROR = 'AnswerNotDelivered';
 export const STACK_ID_ENV = 'SEED_STACK_ID';
 
 /**
+ * The environment variable of the failure answerer (the seeding function's asynchronous
+ * failure destination) that names the seeding function's log group, where its answer to
+ * CloudFormation sends the reader.
+ */
+export const SEED_LOG_GROUP_ENV = 'SEED_LOG_GROUP_NAME';
+
+/**
  * Set to `true` by the local rehearsal only: lets an event's ResponseURL be a loopback
  * `http://127.0.0.1` address. A deployed function never has it, so it answers only S3.
  */

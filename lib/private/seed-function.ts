@@ -16,6 +16,7 @@ import {
   ANSWER_TASK,
   LEDGER_TABLE_ENV,
   REQUEST_NOT_READY_ERROR,
+  SEED_LOG_GROUP_ENV,
   STACK_ID_ENV,
   WORK_TASK,
 } from './contract';
@@ -33,6 +34,13 @@ export const SEED_FUNCTION_TIMEOUT = Duration.minutes(15);
 export const SEED_FUNCTION_MEMORY_MB = 1024;
 /** The share of the function's memory V8's heap may use (the rest: code, buffers, sockets). */
 export const SEED_FUNCTION_HEAP_SHARE = 0.625;
+
+/**
+ * The failure answerer's limits: one PUT to CloudFormation (retried for about a minute) and,
+ * for an Update, one read of the stack's status.
+ */
+export const FAILURE_ANSWER_TIMEOUT = Duration.minutes(2);
+export const FAILURE_ANSWER_MEMORY_MB = 256;
 
 /** The item operations the handler's ledger module makes, and no others. */
 export const LEDGER_ACTIONS = [
@@ -117,6 +125,12 @@ export class SeedFunction extends Construct {
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
   private rotationPermission?: lambda.CfnPermission;
+  /**
+   * The function's asynchronous failure destination, a function of its own from the same
+   * bundle (`index.onFailure`): when every attempt of the function at a CloudFormation event
+   * failed, it answers CloudFormation for it (see `failureAnswerer`).
+   */
+  public readonly failureAnswer: lambda.Function;
   /** The ownership ledger: the only thing that can authorise deleting a user. */
   public readonly ledger: dynamodb.Table;
   /**
@@ -167,30 +181,38 @@ export class SeedFunction extends Construct {
       // Every seed resource depends on it, so it goes after the last of them has removed its users.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const own = [
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-      new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] }),
-      // Its own stack only: the stack id is an ARN unique to this stack.
-      new iam.PolicyStatement({ actions: STACK_READ_ACTIONS, resources: [Aws.STACK_ID] }),
-      ...(options.vpc ? vpcAccessStatements(this) : []),
-    ];
+    const code = lambda.Code.fromAsset(handlerAssetPath());
+    this.failureAnswer = this.failureAnswerer(options, logGroup, code);
+    const logsStatement = new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    });
+    const ledgerStatement = new iam.PolicyStatement({ actions: LEDGER_ACTIONS, resources: [this.ledger.tableArn] });
+    // Its own stack only: the stack id is an ARN unique to this stack.
+    const stackStatement = new iam.PolicyStatement({ actions: STACK_READ_ACTIONS, resources: [Aws.STACK_ID] });
+    // Lambda invokes a failure destination with the source function's role: exactly the
+    // answerer, not its versions and aliases (`grantInvoke` would add `<arn>:*`).
+    const invokeStatement = new iam.PolicyStatement({
+      actions: ['lambda:InvokeFunction'],
+      resources: [this.failureAnswer.functionArn],
+    });
+    const vpcAccess = options.vpc ? vpcAccessStatements(this) : [];
+    const own = [logsStatement, ledgerStatement, stackStatement, invokeStatement, ...vpcAccess];
     const description = 'Seeds Cognito users for cdk-cognito-seeder; each seeder adds a policy for its pool.';
     this.role = options.customerManagedPolicies
       ? managedPoliciesRole(this, 'ServiceRole', new iam.ServicePrincipal('lambda.amazonaws.com'), own, {
           description,
-          what: 'the seeding function’s logs, ledger, stack and network',
+          what: 'the seeding function’s logs, ledger, stack, failure answerer and network',
         })
       : new iam.Role(this, 'ServiceRole', {
           assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
           description,
           inlinePolicies: {
-            Logs: new iam.PolicyDocument({ statements: [own[0]] }),
-            Ledger: new iam.PolicyDocument({ statements: [own[1]] }),
-            Stack: new iam.PolicyDocument({ statements: [own[2]] }),
-            ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: own.slice(3) }) } : {}),
+            Logs: new iam.PolicyDocument({ statements: [logsStatement] }),
+            Ledger: new iam.PolicyDocument({ statements: [ledgerStatement] }),
+            Stack: new iam.PolicyDocument({ statements: [stackStatement] }),
+            FailureAnswer: new iam.PolicyDocument({ statements: [invokeStatement] }),
+            ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: vpcAccess }) } : {}),
           },
         });
     if (options.ledgerBackupPlan) {
@@ -202,7 +224,7 @@ export class SeedFunction extends Construct {
     this.function = new lambda.Function(this, 'Handler', {
       runtime: lambda.Runtime.NODEJS_LATEST,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(handlerAssetPath()),
+      code,
       role: this.role,
       logGroup,
       timeout: SEED_FUNCTION_TIMEOUT,
@@ -210,6 +232,9 @@ export class SeedFunction extends Construct {
       // Lambda retries an event whose delivery crashed; a delivery is idempotent (the
       // execution's name comes from the request), so a retry starts nothing twice.
       retryAttempts: 2,
+      // After the last retry, the answerer answers CloudFormation instead of the crashed
+      // function: the event, ResponseURL included, goes to no destination but the stack's own.
+      onFailure: { bind: () => ({ destination: this.failureAnswer.functionArn }) },
       environment: {
         // The stack id lets the handler act only on events its own stack sends.
         [LEDGER_TABLE_ENV]: this.ledger.tableName,
@@ -226,7 +251,8 @@ export class SeedFunction extends Construct {
       tracing: options.tracing,
       deadLetterQueue: options.deadLetterQueue,
     });
-    this.acknowledgeFunctionFindings(options);
+    this.acknowledgeRoleFindings(this.role, options);
+    this.acknowledgeBackupFindings();
     this.stateMachine = this.engine(options);
     this.enginePolicy = this.policy(this, 'EnginePolicy', [
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
@@ -357,13 +383,88 @@ export class SeedFunction extends Construct {
   }
 
   /**
-   * The findings of rule packs that no option can answer, each with its reason, recorded in
-   * the assembly: what EC2 and X-Ray allow on no narrower resource, AWS Backup's own service
-   * policy, and the asynchronous failure destination a request's event must never reach.
+   * The seeding function's asynchronous failure destination: a function of its own, from
+   * the same bundle (`index.onFailure`), with its own role and log group. Lambda invokes it
+   * with the record of an event every attempt at which failed; for a CloudFormation event of
+   * the stack's seed resources it answers CloudFormation as the seeding function answers a
+   * request it could not start (FAILED for a Create or a forward Update; SUCCESS, changing
+   * nothing, for a Delete or a rollback Update), so the stack does not wait out the custom
+   * resource's hour. Always there: a destination of the user's choosing would receive the
+   * event, ResponseURL included, and without one a crash costs an hour's wait.
+   *
+   * Its role may write its own log group and read its own stack's status (to tell a
+   * rollback Update); it reads no password and touches no pool. It runs where the seeding
+   * function runs (the same VPC, tracing and dead-letter queue), and reserves one concurrent
+   * execution when the seeding function reserves any.
    */
-  private acknowledgeFunctionFindings(options: SeedingFunctionOptions): void {
+  private failureAnswerer(
+    options: SeedingFunctionOptions,
+    seedLogGroup: logs.ILogGroup,
+    code: lambda.Code,
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, 'FailureAnswerLogGroup', {
+      retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: options.logGroupEncryptionKey,
+      removalPolicy: options.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const logsStatement = new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    });
+    // Whether an Update is a rollback: the status of its own stack only.
+    const stackStatement = new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [Aws.STACK_ID],
+    });
+    const vpcAccess = options.vpc ? vpcAccessStatements(this) : [];
+    const assumedBy = new iam.ServicePrincipal('lambda.amazonaws.com');
+    const description =
+      'The cdk-cognito-seeder failure answerer: answers CloudFormation for an event every attempt of the seeding function failed at.';
+    const role = options.customerManagedPolicies
+      ? managedPoliciesRole(this, 'FailureAnswerRole', assumedBy, [logsStatement, stackStatement, ...vpcAccess], {
+          description,
+          what: 'the failure answerer’s logs, stack status and network',
+        })
+      : new iam.Role(this, 'FailureAnswerRole', {
+          assumedBy,
+          description,
+          inlinePolicies: {
+            Logs: new iam.PolicyDocument({ statements: [logsStatement] }),
+            Stack: new iam.PolicyDocument({ statements: [stackStatement] }),
+            ...(options.vpc ? { Vpc: new iam.PolicyDocument({ statements: vpcAccess }) } : {}),
+          },
+        });
+    const answerer = new lambda.Function(this, 'FailureAnswer', {
+      runtime: lambda.Runtime.NODEJS_LATEST,
+      handler: 'index.onFailure',
+      code,
+      role,
+      logGroup,
+      timeout: FAILURE_ANSWER_TIMEOUT,
+      memorySize: FAILURE_ANSWER_MEMORY_MB,
+      environment: {
+        [STACK_ID_ENV]: Aws.STACK_ID,
+        [SEED_LOG_GROUP_ENV]: seedLogGroup.logGroupName,
+      },
+      description: 'cdk-cognito-seeder: answers CloudFormation when every attempt of the seeding function failed',
+      vpc: options.vpc,
+      vpcSubnets: options.vpcSubnets,
+      securityGroups: options.securityGroups,
+      reservedConcurrentExecutions: options.reservedConcurrentExecutions === undefined ? undefined : 1,
+      tracing: options.tracing,
+      deadLetterQueue: options.deadLetterQueue,
+    });
+    this.acknowledgeRoleFindings(role, options);
+    return answerer;
+  }
+
+  /**
+   * The findings of rule packs on a function's role that no option can answer, each with its
+   * reason, recorded in the assembly: what EC2 and X-Ray allow on no narrower resource.
+   */
+  private acknowledgeRoleFindings(role: iam.Role, options: SeedingFunctionOptions): void {
     const stack = Stack.of(this);
-    const own = this.role instanceof ManagedPoliciesRole && this.role.own ? this.role.own : this.role;
+    const own = role instanceof ManagedPoliciesRole && role.own ? role.own : role;
     if (options.vpc) {
       acknowledgeNagRule(
         own,
@@ -379,7 +480,7 @@ export class SeedFunction extends Construct {
       }
     }
     if (options.tracing === lambda.Tracing.ACTIVE || options.tracing === lambda.Tracing.PASS_THROUGH) {
-      const traced = this.role instanceof ManagedPoliciesRole ? own : this.role.node.tryFindChild('DefaultPolicy');
+      const traced = role instanceof ManagedPoliciesRole ? own : role.node.tryFindChild('DefaultPolicy');
       if (traced) {
         acknowledgeNagRule(
           traced,
@@ -388,20 +489,16 @@ export class SeedFunction extends Construct {
         );
       }
     }
+  }
+
+  /** AWS Backup's own service policy, on the role only AWS Backup assumes, with its reason. */
+  private acknowledgeBackupFindings(): void {
     const backupRole = this.node.tryFindChild('LedgerBackup')?.node.tryFindChild('Role');
     if (backupRole) {
       acknowledgeNagRule(
         backupRole,
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
         'AWS Backup’s documented service policy for backup jobs, on a role only AWS Backup assumes, for the ledger table selected here.',
-      );
-    }
-    const invokeConfig = this.function.node.tryFindChild('EventInvokeConfig');
-    if (invokeConfig) {
-      acknowledgeNagRule(
-        invokeConfig,
-        'Serverless-LambdaAsyncFailureDestination',
-        'A failure destination would receive CloudFormation’s event, ResponseURL included, which must never leave the function; every request is answered by the state machine’s Answer task instead.',
       );
     }
   }

@@ -22,9 +22,14 @@ export function engineDefinition(): object {
     ],
   });
   const template = (stack.node.root as App).synth().getStackByName('Definition').template;
-  const resources = Object.entries<{ Type: string; Properties: { DefinitionString: unknown } }>(template.Resources);
+  const resources = Object.entries<{ Type: string; Properties: { DefinitionString: unknown; Handler?: string } }>(
+    template.Resources,
+  );
   const [, machine] = resources.find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')!;
-  const [fnId] = resources.find(([, r]) => r.Type === 'AWS::Lambda::Function')!;
+  // The seeding function (the stack's other function is its failure answerer, index.onFailure).
+  const [fnId] = resources.find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
+  )!;
   definition = JSON.parse(
     String(
       resolve(machine.Properties.DefinitionString, {
