@@ -99,7 +99,10 @@ export const PROBE_PAST = 0.1;
  *   throttle then says the quota had no burst left for it (a busy neighbour, a quota far
  *   under the rate, or noise): from there it is a limiter like any other;
  * - then drops to SLOW_START of the configured rate and grows by START_GROWTH_PER_SECOND of
- *   it a second, until the first throttle (or the configured rate: then, like any other);
+ *   it a second, until the first throttle (or the configured rate: then, like any other).
+ *   Alone at its quota, it loses about 1.3 s of calls to this; starting at 70 % costs less,
+ *   but rises to the quota's rate before the bucket is spent, where a neighbour on a steady
+ *   timer can still lose every call (in the simulation: 91 % served in its first minute);
  * - cuts that rate to START_CUT: it rose past the room while the bucket emptied, by more
  *   the faster it rose, so the cut takes it under the room, and the bucket fills again;
  * - takes the next throttle (the bucket empty again) as a measure of the room: every token
