@@ -149,17 +149,19 @@ export class CognitoPool {
   ) {
     this.stats = shared?.stats ?? { calls: 0, throttles: 0 };
     this.lastWrite = shared?.lastWrite ?? new Map();
+    // Every quota is the account's, shared with callers the seeder does not see.
+    const limiter = (rate: number) => new RateLimiter(rate, Date.now, { shared: true });
     this.limiters = shared?.limiters ?? {
-      create: new RateLimiter(rates.create),
-      recovery: new RateLimiter(rates.recovery),
-      write: new RateLimiter(rates.write),
-      read: new RateLimiter(rates.read),
-      poolRead: new RateLimiter(FIXED_RATES.poolRead),
-      groupRead: new RateLimiter(FIXED_RATES.groupRead),
-      auth: new RateLimiter(FIXED_RATES.auth),
-      resourceUpdate: new RateLimiter(FIXED_RATES.resourceUpdate),
+      create: limiter(rates.create),
+      recovery: limiter(rates.recovery),
+      write: limiter(rates.write),
+      read: limiter(rates.read),
+      poolRead: limiter(FIXED_RATES.poolRead),
+      groupRead: limiter(FIXED_RATES.groupRead),
+      auth: limiter(FIXED_RATES.auth),
+      resourceUpdate: limiter(FIXED_RATES.resourceUpdate),
     };
-    this.listLimiter = new RateLimiter(Math.min(LIST_RATE, rates.read / 4));
+    this.listLimiter = limiter(Math.min(LIST_RATE, rates.read / 4));
   }
 
   /** The same pool, pace and counts, stopped by another signal (for compensation). */

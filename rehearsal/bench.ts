@@ -6,7 +6,9 @@
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { monitorEventLoopDelay } from 'perf_hooks';
 import { AdminCreateUserCommand, ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { PasswordMode } from '../lib';
 import { chainRow, chainSection } from './bench-chain';
@@ -81,9 +83,12 @@ const adapts = (s: Scenario) =>
 /** The two-seeder row: this many users, by one seeder and by two of one stack with half each. */
 const CHAIN_USERS = 2_000;
 const root = path.join(__dirname, '..');
-// `npm run bench -- 1000` runs the 1,000-user rows only, `-- probe` the memory probe only,
-// `-- adapt` the adaptation rows only, `-- neighbour` and `-- third` one of them,
-// `-- two-seeders` the two-seeder row; each leaves BENCHMARKS.md as it was.
+// `npm run bench -- 1000` runs the 1,000-user rows only (`-- 10000`, `-- 100` likewise),
+// `-- lone` the 10,000-user PERMANENT row (a lone seeder at the quota), `-- probe` the memory
+// probe only, `-- adapt` the adaptation rows only, `-- neighbour`, `-- third` and `-- random`
+// one of them; each rewrites its own rows of BENCHMARKS.md in place (the neighbour its
+// minute-by-minute section too). `-- two-seeders` runs the two-seeder row and leaves
+// BENCHMARKS.md as it was.
 const only = process.argv[2];
 // `-- largest` runs the largest create-and-delete row only; `-- largest:10000:5` a smaller
 // population or another scale, for a trial.
@@ -100,7 +105,13 @@ const selected = (s: Scenario) =>
         ? s.neighbourRps !== undefined
         : only === 'third'
           ? s.quotaScale !== undefined
-          : s.users === Number(only) && !s.heapMb && !adapts(s));
+          : only === 'random'
+            ? s.randomThrottle !== undefined
+            : only === 'lone'
+              ? s.users === 10_000 && s.mode === PasswordMode.PERMANENT && !s.heapMb && !adapts(s)
+              : s.users === Number(only) && !s.heapMb && !adapts(s));
+/** Selectors whose rows are rewritten in place. */
+const rowsOnly = only !== undefined && SCENARIOS.some(selected);
 const runChain = only === undefined || only === 'two-seeders';
 
 /** Users a second the scenario's Cognito allows: the quotas, less the neighbour's share and the random throttles. */
@@ -137,6 +148,7 @@ async function seed(s: Scenario) {
     process.stdout.write(
       `  seeding ${s.users} ${s.mode} users on ${s.backend} (${resource.properties.UsersFile ? 'users file in S3' : 'inline'})${s.heapMb ? `, heap capped at ${s.heapMb} MB, quotas off` : ''}${s.latencyMs ? `, ${s.latencyMs} ms a call` : ''}...\n`,
     );
+    const loadBefore = os.loadavg();
     // The probe lifts the handler's own pacing too: memory, not pace, is what it measures.
     const neighbour = s.neighbourRps
       ? await startNeighbour(rehearsal, resource.properties.UserPoolId, s.neighbourRps)
@@ -146,6 +158,14 @@ async function seed(s: Scenario) {
     rehearsal.proxy.onForwarded = (target, username) => {
       if (target === 'AdminSetUserPassword' && username?.startsWith('load-')) served.push(Date.now());
     };
+    // And throttled, for the timeline of the seeder's start beside the neighbour.
+    const throttledAt: number[] = [];
+    rehearsal.proxy.onThrottled = (target, username) => {
+      if (target === 'AdminSetUserPassword' && username?.startsWith('load-')) throttledAt.push(Date.now());
+    };
+    // The proxy, the neighbour and the stand-ins share this process: how late its event loop
+    // ran, minute by minute, says how much the machine's load bent the neighbour's pace.
+    const loop = neighbour ? new LoopDelay() : undefined;
     const invoked = Date.now();
     const result = await rehearsal.invoke({
       requestType: 'Create',
@@ -155,6 +175,8 @@ async function seed(s: Scenario) {
       heapMb: s.heapMb,
     });
     const neighbourStats = await neighbour?.stop();
+    const loopP99 = loop?.stop();
+    if (neighbourStats) printStart(neighbourStats, invoked, served, throttledAt);
     const neighbourServed = neighbourStats?.share;
     const neighbourCalls = neighbourStats?.served;
     const summary = result.output
@@ -194,7 +216,8 @@ async function seed(s: Scenario) {
       throttlesPer100: summary?.calls ? (100 * (summary.throttles ?? 0)) / summary.calls : 0,
       neighbourServed,
       convergedAfter: s.neighbourRps ? convergence(served, invoked, scenarioBound(s)) : undefined,
-      minutes: neighbourStats ? byMinute(neighbourStats, served) : undefined,
+      minutes: neighbourStats ? byMinute(neighbourStats, served, loopP99 ?? []) : undefined,
+      load: neighbour ? { before: loadBefore, after: os.loadavg() } : undefined,
       callsPerUser: forwarded / s.users,
       throttles: rehearsal.proxy.throttledTotal,
       failed: s.users - correct,
@@ -469,13 +492,53 @@ function firstWrites(output: string): number[] {
  * Minute by minute from the neighbour's start: the share of its calls served, and the
  * seeder's served password calls a second (the last minute may be partial).
  */
-function byMinute(neighbour: NeighbourStats, seederServed: number[]) {
+function byMinute(neighbour: NeighbourStats, seederServed: number[], loopP99: number[]) {
   return neighbour.minutes.map((m, i) => {
     const from = neighbour.startedAt + i * 60_000;
     const seconds = Math.min(60, (neighbour.stoppedAt - from) / 1000);
     const seeder = seederServed.filter((t) => t >= from && t < from + 60_000).length;
-    return { minute: i + 1, seconds, neighbourShare: m.sent ? m.served / m.sent : 1, seederRate: seeder / seconds };
+    return {
+      minute: i + 1,
+      seconds,
+      neighbourShare: m.sent ? m.served / m.sent : 1,
+      seederRate: seeder / seconds,
+      loopP99Ms: loopP99[i],
+    };
   });
+}
+
+/** The event loop's delay, its 99th percentile minute by minute (ms), from construction to stop(). */
+class LoopDelay {
+  private readonly histogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly minutes: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+  constructor() {
+    this.histogram.enable();
+    this.timer = setInterval(() => this.take(), 60_000);
+  }
+  stop(): number[] {
+    clearInterval(this.timer);
+    this.take();
+    this.histogram.disable();
+    return this.minutes;
+  }
+  private take(): void {
+    this.minutes.push(this.histogram.percentile(99) / 1e6);
+    this.histogram.reset();
+  }
+}
+
+/** The seeder's start beside the neighbour, 5 s at a time for its first 90 s (console only). */
+function printStart(neighbour: NeighbourStats, invoked: number, served: number[], throttled: number[]): void {
+  const from = neighbour.startedAt;
+  const count = (times: number[], at: number) => times.filter((t) => t >= at && t < at + 5_000).length;
+  console.log(`      the seeder was invoked ${((invoked - from) / 1000).toFixed(1)} s after the neighbour's start`);
+  for (let at = from; at < Math.min(neighbour.stoppedAt, from + 90_000); at += 5_000) {
+    const calls = neighbour.calls.filter((c) => c.at >= at && c.at < at + 5_000);
+    console.log(
+      `      ${String((at - from) / 1000).padStart(3)}-${String((at - from) / 1000 + 5).padEnd(3)} s: neighbour ${calls.filter((c) => c.served).length}/${calls.length}, seeder ${count(served, at)} served, ${count(throttled, at)} throttled`,
+    );
+  }
 }
 
 /** Seconds over which the seeder's served rate is judged, and how close to the bound it must stay. */
@@ -670,10 +733,16 @@ async function main(): Promise<void> {
     );
     for (const m of row.minutes ?? []) {
       console.log(
-        `      minute ${m.minute}${m.seconds < 60 ? ` (${m.seconds.toFixed(0)} s)` : ''}: neighbour served ${(m.neighbourShare * 100).toFixed(1)}%, seeder ${m.seederRate.toFixed(1)} users/s`,
+        `      minute ${m.minute}${m.seconds < 60 ? ` (${m.seconds.toFixed(0)} s)` : ''}: neighbour served ${(m.neighbourShare * 100).toFixed(1)}%, seeder ${m.seederRate.toFixed(1)} users/s${m.loopP99Ms === undefined ? '' : `, event loop p99 ${m.loopP99Ms.toFixed(0)} ms`}`,
       );
     }
     rows.push(row);
+  }
+  if (rowsOnly) {
+    rewriteRows(rows);
+    const neighbour = rows.find((r) => r.minutes);
+    if (neighbour) rewriteSubsection('### The neighbour, minute by minute', neighbourSection(neighbour));
+    return;
   }
   const repair = only === undefined || only === 'repair' ? await repairRow() : undefined;
   if (only === 'repair' && repair) {
@@ -723,7 +792,8 @@ async function main(): Promise<void> {
     'Regenerate with `npm run bench` (about an hour and a quarter: the 10,000-user rows run at',
     'the quota bound, the neighbour row over 6 minutes, and the largest population takes about 35',
     'minutes at 3 times the quotas; `npm run bench -- 1000`, `-- adapt`, `-- neighbour`, `-- third`,',
-    '`-- two-seeders`, `-- small`, `-- repair`, `-- probe`, `-- cpu` and `-- largest` run parts).',
+    '`-- random`, `-- lone`, `-- two-seeders`, `-- small`, `-- repair`, `-- probe`, `-- cpu` and `-- largest` run',
+    'parts, and rewrite their own rows or section in place).',
     'Measured on the project machine (2 cores), loopback only, with the synthesized handler asset run as Lambda runs it (rehearsal/harness.ts) behind a proxy',
     "that enforces Cognito's default quotas per category (AdminCreateUser 50/s;",
     'AdminSetUserPassword and AdminResetUserPassword 30/s; group, attribute and delete writes',
@@ -735,12 +805,7 @@ async function main(): Promise<void> {
     '',
     '| users | mode | backend | latency a call | users file | result | seconds | users/s | of quota bound | calls/user | throttles | failed users | peak memory |',
     '|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows
-      .filter((r) => !r.heapMb && !adapts(r))
-      .map(
-        (r) =>
-          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.latencyMs ?? 0} ms | ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
-      ),
+    ...rows.filter((r) => !r.heapMb && !adapts(r)).map((r) => tableRow(r).line),
     '',
     '## Adaptation: the seeder at its default rates, Cognito not',
     '',
@@ -757,12 +822,7 @@ async function main(): Promise<void> {
     '',
     '| condition | result | seconds | users/s | bound | of bound | throttles/100 calls | invocations | neighbour served | converged after | calls/user | failed users |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows
-      .filter((r) => adapts(r))
-      .map(
-        (r) =>
-          `| ${condition(r)}${(r.runs ?? 1) > 1 ? `, run ${r.run} of ${r.runs}` : ''} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${r.bound.toFixed(1)}/s | ${(r.ratio * 100).toFixed(0)}% | ${r.throttlesPer100.toFixed(1)} | ${r.invocations} | ${r.neighbourServed === undefined ? '-' : `${(r.neighbourServed * 100).toFixed(0)}%`} | ${r.neighbourRps === undefined ? '-' : r.convergedAfter === undefined ? 'not within the run' : `${r.convergedAfter} s`} | ${r.callsPerUser.toFixed(2)} | ${r.failed} |`,
-      ),
+    ...rows.filter((r) => adapts(r)).map((r) => tableRow(r).line),
     '',
     ...neighbourSection(rows.find((r) => r.minutes)),
     ...chainSection(chain, quotaBound(PasswordMode.PERMANENT)),
@@ -778,12 +838,7 @@ async function main(): Promise<void> {
     '',
     '| users | mode | heap cap | result | seconds | failed users | peak memory |',
     '|---:|---|---:|---|---:|---:|---:|',
-    ...rows
-      .filter((r) => r.heapMb)
-      .map(
-        (r) =>
-          `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.heapMb} MB | ${r.status} | ${r.seconds.toFixed(1)} | ${r.failed} | ${r.maxRssMb} MB |`,
-      ),
+    ...rows.filter((r) => r.heapMb).map((r) => tableRow(r).line),
     '',
     '- Latency rows hold every Cognito call for 300 or 500 ms at the proxy (a Cognito far',
     '  from the function): the function opens more lanes (from 16 up to maxConcurrency, 64)',
@@ -829,6 +884,56 @@ async function main(): Promise<void> {
   console.log(only === undefined ? '\nwrote BENCHMARKS.md' : '\n(one row only: BENCHMARKS.md left as it was)');
 }
 
+type Row = Awaited<ReturnType<typeof seed>> & { run: number };
+
+/**
+ * A scenario's line in its table of BENCHMARKS.md, and the start of that line that names
+ * the row (a rewrite in place replaces the line that starts with it).
+ */
+function tableRow(r: Row): { key: string; line: string } {
+  if (r.heapMb) {
+    const key = `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.heapMb} MB |`;
+    return { key, line: `${key} ${r.status} | ${r.seconds.toFixed(1)} | ${r.failed} | ${r.maxRssMb} MB |` };
+  }
+  if (adapts(r)) {
+    const key = `| ${condition(r)}${(r.runs ?? 1) > 1 ? `, run ${r.run} of ${r.runs}` : ''} |`;
+    return {
+      key,
+      line: `${key} ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${r.bound.toFixed(1)}/s | ${(r.ratio * 100).toFixed(0)}% | ${r.throttlesPer100.toFixed(1)} | ${r.invocations} | ${r.neighbourServed === undefined ? '-' : `${(r.neighbourServed * 100).toFixed(0)}%`} | ${r.neighbourRps === undefined ? '-' : r.convergedAfter === undefined ? 'not within the run' : `${r.convergedAfter} s`} | ${r.callsPerUser.toFixed(2)} | ${r.failed} |`,
+    };
+  }
+  const key = `| ${r.users.toLocaleString('en-US')} | ${r.mode} | ${r.backend} | ${r.latencyMs ?? 0} ms |`;
+  return {
+    key,
+    line: `${key} ${r.usersFile} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.rate.toFixed(1)} | ${(r.ratio * 100).toFixed(0)}% (${quotaBound(r.mode)}/s) | ${r.callsPerUser.toFixed(2)} | ${r.throttles} | ${r.failed} | ${r.maxRssMb} MB |`,
+  };
+}
+
+/** Rewrites the rows of BENCHMARKS.md these runs measured, in place; every other line stays. */
+function rewriteRows(rows: Row[]): void {
+  const file = path.join(root, 'BENCHMARKS.md');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  for (const { key, line } of rows.map(tableRow)) {
+    const at = lines.filter((l) => l.startsWith(key));
+    if (at.length !== 1) throw new Error(`BENCHMARKS.md has ${at.length} rows starting '${key}': run npm run bench`);
+    lines[lines.indexOf(at[0])] = line;
+  }
+  fs.writeFileSync(file, lines.join('\n'));
+  console.log(`\nrewrote ${rows.length} row(s) of BENCHMARKS.md in place`);
+}
+
+/** Rewrites a `###` section of BENCHMARKS.md in place, up to the next heading. */
+function rewriteSubsection(title: string, lines: string[]): void {
+  const file = path.join(root, 'BENCHMARKS.md');
+  const old = fs.readFileSync(file, 'utf8');
+  const start = old.indexOf(title);
+  if (start === -1) throw new Error(`BENCHMARKS.md has no '${title}': run npm run bench`);
+  const next = /\n##/.exec(old.slice(start + title.length));
+  const end = next ? start + title.length + next.index + 1 : old.length;
+  fs.writeFileSync(file, old.slice(0, start) + lines.join('\n') + '\n' + old.slice(end));
+  console.log(`rewrote "${title.replace(/^#+ /, '')}" in BENCHMARKS.md`);
+}
+
 /** "the first slice / the others: median, max" of what each slice spent before its first write. */
 function firstWriteCell(ms: number[]): string {
   if (ms.length === 0) return '-';
@@ -838,23 +943,28 @@ function firstWriteCell(ms: number[]): string {
 }
 
 /** The neighbour row minute by minute: what the neighbour was served, and what the seeder took of what it leaves. */
-function neighbourSection(row?: { minutes?: ReturnType<typeof byMinute>; bound: number }): string[] {
+function neighbourSection(row?: Row): string[] {
   const minutes = row?.minutes ?? [];
   if (!row || minutes.length === 0) return [];
   const worst = Math.min(...minutes.map((m) => m.neighbourShare));
+  const load = (l?: number[]) => (l ? l.map((x) => x.toFixed(2)).join(', ') : '-');
+  const seconds = minutes.reduce((sum, m) => sum + m.seconds, 0);
   return [
     '### The neighbour, minute by minute',
     '',
     "The neighbour row from the neighbour's start: the share of its calls served in each minute",
     `(the worst: ${(worst * 100).toFixed(1)} %), and the seeder's served AdminSetUserPassword calls a second, against`,
     `the ${row.bound}/s the neighbour leaves (the first minute includes the seeder's start, the last`,
-    'may be partial).',
+    `may be partial), over ${(seconds / 60).toFixed(1)} minutes${seconds < 300 ? ' (SHORTER than the 5 minutes the row must last)' : ''}. The proxy and the neighbour share the`,
+    "bench's process with the stand-ins: its event loop's 99th-percentile delay says how much",
+    `the machine's load bent the neighbour's pace. Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench${only ? ` -- ${only}` : ''}\`,`,
+    `load average (1, 5, 15 min) ${load(row.load?.before)} before and ${load(row.load?.after)} after.`,
     '',
-    `| minute | seconds | neighbour served | seeder users/s | of the ${row.bound}/s left |`,
-    '|---:|---:|---:|---:|---:|',
+    `| minute | seconds | neighbour served | seeder users/s | of the ${row.bound}/s left | event loop p99 |`,
+    '|---:|---:|---:|---:|---:|---:|',
     ...minutes.map(
       (m) =>
-        `| ${m.minute} | ${m.seconds.toFixed(0)} | ${(m.neighbourShare * 100).toFixed(1)} % | ${m.seederRate.toFixed(1)} | ${((m.seederRate / row.bound) * 100).toFixed(0)} % |`,
+        `| ${m.minute} | ${m.seconds.toFixed(0)} | ${(m.neighbourShare * 100).toFixed(1)} % | ${m.seederRate.toFixed(1)} | ${((m.seederRate / row.bound) * 100).toFixed(0)} % | ${m.loopP99Ms === undefined ? '-' : `${m.loopP99Ms.toFixed(0)} ms`} |`,
     ),
     '',
   ];

@@ -22,6 +22,8 @@ export interface NeighbourStats {
   readonly served: number;
   /** Minute by minute from its start (the last one may be partial). */
   readonly minutes: NeighbourMinute[];
+  /** Every call: when it was sent, and whether it was served. */
+  readonly calls: readonly { readonly at: number; readonly served: boolean }[];
   readonly startedAt: number;
   readonly stoppedAt: number;
 }
@@ -81,7 +83,14 @@ export async function startNeighbour(
         minutes[m] ??= { sent: 0, served: 0 };
         minutes[m] = { sent: minutes[m].sent + 1, served: minutes[m].served + (o.served ? 1 : 0) };
       }
-      return { share: outcomes.length ? served / outcomes.length : 1, served, minutes, startedAt, stoppedAt };
+      return {
+        share: outcomes.length ? served / outcomes.length : 1,
+        served,
+        minutes,
+        calls: outcomes,
+        startedAt,
+        stoppedAt,
+      };
     },
   };
 }

@@ -97,6 +97,9 @@ export class ThrottleProxy {
   /** Called for every call the proxy forwards (lets a benchmark follow a rate over time). */
   onForwarded?: (target: string, username: string | undefined) => void;
 
+  /** Called for every call the proxy answers with TooManyRequestsException. */
+  onThrottled?: (target: string, username: string | undefined) => void;
+
   /** Answers every `target` call for `username` with `error` (a Cognito-side fault). */
   failOn(target: string, username: string, error = 'InternalErrorException'): void {
     this.faults.push({ target, username, error });
@@ -158,6 +161,7 @@ export class ThrottleProxy {
         }
         if ((bucket && !bucket.take()) || (userBucket && !userBucket.take()) || this.next() < this.share) {
           this.throttled[target] = (this.throttled[target] ?? 0) + 1;
+          this.onThrottled?.(target, username);
           res
             .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
             .end(JSON.stringify({ __type: 'TooManyRequestsException', message: 'Too many requests' }));

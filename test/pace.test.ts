@@ -266,6 +266,41 @@ describe('the limiter aims under the rate the quota left it, not at the edge of 
     expect(limiter.rate).toBeCloseTo(13.5);
   });
 
+  test('a throttle soon after the edge was found again steps down as much again, and the aim stays: the bucket is still empty', () => {
+    // GIVEN the edge found again at the aim (27/s, after a first throttle at 30/s): 90 % of it
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    now += 20_000;
+    limiter.onSuccess();
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(24.3);
+
+    // WHEN another throttle comes 3 s later
+    now += 3_000;
+    limiter.onThrottle();
+
+    // THEN 90 % again, and back to the same aim after the hold
+    expect(limiter.rate).toBeCloseTo(21.87);
+    now += 10_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(24.3);
+  });
+
+  test('throttles that keep coming after that are pressure: 50 %', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now);
+    limiter.onThrottle();
+    now += 20_000;
+    limiter.onSuccess();
+    limiter.onThrottle();
+    now += 3_000;
+    limiter.onThrottle();
+    now += 1_500;
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(21.87 / 2);
+  });
+
   test('a probe well past the old ceiling with no throttle forgets it: the room grew (a neighbour went quiet)', () => {
     let now = 10_000;
     const limiter = new RateLimiter(30, () => now);
@@ -283,14 +318,118 @@ describe('the limiter aims under the rate the quota left it, not at the edge of 
   });
 });
 
+describe('a limiter of a shared quota starts slow, measures the room it is left, and is never first to every token', () => {
+  test('it sends at its configured rate for a second from its first call, then at half of it, growing by a tenth of it a second; at the configured rate, it goes on like any limiter', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now, { shared: true });
+    limiter.onSuccess();
+    now += 999;
+    limiter.onSuccess();
+    expect(limiter.rate).toBe(30);
+    now += 1;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(15);
+    now += 2_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(21);
+    now += 10_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBe(30);
+    limiter.onThrottle();
+    expect(limiter.rate).toBeCloseTo(21);
+  });
+
+  test('a throttle of a call sent in that first second says the quota had no burst left for it: like any limiter throttled at its configured rate', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now, { shared: true });
+    limiter.onSuccess();
+    now += 1_200;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(15);
+    // Sent 900 ms after the first call, answered now.
+    limiter.onThrottle(10_900);
+    expect(limiter.rate).toBeCloseTo(21);
+    now += 20_000;
+    limiter.onSuccess();
+    expect(limiter.rate).toBeCloseTo(27);
+  });
+
+  test('its first throttle cuts to half; the next, 2 s or more later, measures the room: the calls served in between over the time between, and it settles at 95 % of that', () => {
+    // GIVEN a slow start up to 24/s, throttled there
+    let now = 10_000;
+    const limiter = new RateLimiter(30, () => now, { shared: true });
+    limiter.onSuccess();
+    now = 11_000;
+    limiter.onSuccess();
+    now = 14_000;
+    limiter.onSuccess();
+    limiter.onThrottle(now);
+    expect(limiter.rate).toBeCloseTo(12);
+
+    // WHEN 90 calls are served in the next 6 s (growing back to 18/s), and then one is throttled
+    for (let i = 1; i <= 90; i++) {
+      now = 14_000 + (i * 6_000) / 90;
+      limiter.onSuccess(now);
+    }
+    expect(limiter.rate).toBeCloseTo(18);
+    limiter.onThrottle(now);
+
+    // THEN the room is 15/s: at once no more than a first cut (the bucket is empty), then 95 % of it
+    expect(limiter.rate).toBeCloseTo(18 * 0.7);
+    now += 10_000;
+    limiter.onSuccess(now);
+    expect(limiter.rate).toBeCloseTo(15 * 0.95);
+    now += 18_000;
+    limiter.onSuccess(now);
+    expect(limiter.rate).toBeCloseTo(15 * 0.95);
+  });
+
+  test('a throttle sooner than 2 s after the last is no measure: it cuts 50 % and measures from there', () => {
+    let now = 10_000;
+    const limiter = new RateLimiter(100, () => now, { shared: true });
+    limiter.onSuccess();
+    now = 11_000;
+    limiter.onSuccess();
+    now = 15_000;
+    limiter.onSuccess();
+    limiter.onThrottle(now);
+    expect(limiter.rate).toBeCloseTo(45);
+    now = 16_500;
+    limiter.onThrottle(now);
+    expect(limiter.rate).toBeCloseTo(22.5);
+    // 150 calls served in the 5 s from that throttle to the next: 30/s
+    for (let i = 1; i <= 150; i++) {
+      now = 16_500 + (i * 5_000) / 150;
+      limiter.onSuccess(now);
+    }
+    expect(limiter.rate).toBeCloseTo(37.5);
+    limiter.onThrottle(now);
+    expect(limiter.rate).toBeCloseTo(37.5 * 0.7);
+    now += 10_000;
+    limiter.onSuccess(now);
+    expect(limiter.rate).toBeCloseTo(30 * 0.95);
+  });
+
+  test('it sends each call at a random point of its slot; the slots keep the rate', async () => {
+    const now = 0;
+    const limiter = new RateLimiter(10, () => now, { shared: true, random: () => 0.5 });
+    const signal = new StopSignal();
+    const sleeps: number[] = [];
+    jest.spyOn(signal, 'sleep').mockImplementation(async (ms) => void sleeps.push(ms));
+    for (let i = 0; i < 4; i++) await limiter.take(signal);
+    expect(sleeps).toEqual([50, 150, 250, 350]);
+  });
+});
+
 /**
- * Drives a limiter configured at 30/s for `seconds` of simulated time against a quota
- * (a token bucket of `quota` a second, one second of burst) that also throttles a share
- * `random` of the calls it would serve, at random, and that a neighbour shares: `neighbour`
- * calls a second, never retried. Arrivals jitter by up to 30 % of their spacing (a seeded
- * generator: the same run every time). Returns the calls served a second, the share
- * throttled, the share the limiter ended up tolerating, and minute by minute the seeder's
- * served calls a second and the share of the neighbour's calls served.
+ * Drives a limiter configured at 30/s, made as the seeding function makes it (its quota
+ * shared), for `seconds` of simulated time against a quota (a token bucket of `quota` a
+ * second, one second of burst) that also throttles a share `random` of the calls it would
+ * serve, at random, and that a neighbour shares: `neighbour` calls a second, never retried.
+ * Arrivals jitter by up to 30 % of their spacing (a seeded generator: the same run every
+ * time). Returns the calls served a second, the share throttled, the share the limiter
+ * ended up tolerating, and minute by minute the seeder's served calls a second and the
+ * share of the neighbour's calls served.
  */
 function simulate(quota: number, random: number, seconds = 180, neighbour = 0) {
   let now = 10_000;
@@ -298,7 +437,7 @@ function simulate(quota: number, random: number, seconds = 180, neighbour = 0) {
   let seed = 42;
   const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const jitter = (spacing: number) => spacing * (1 + 0.3 * (2 * next() - 1));
-  const limiter = new RateLimiter(30, () => now);
+  const limiter = new RateLimiter(30, () => now, { shared: true, random: next });
   let tokens = quota;
   let refilled = now;
   const take = () => {
@@ -342,7 +481,106 @@ function simulate(quota: number, random: number, seconds = 180, neighbour = 0) {
   };
 }
 
+/**
+ * The same quota and neighbour as simulate(), but every call when it would really go: the
+ * seeder's when take() lets it (its slots, as the seeding function sends them, on as many
+ * lanes as it needs), each answered `answerMs` later; the neighbour's on a timer whose
+ * every interval drifts by up to 2 % (as setInterval's do). Both are spaced evenly, as in
+ * the bench, where a seeder at the quota's rate is first to every token.
+ */
+async function simulateOnSlots(quota: number, seconds: number, neighbour = 0, answerMs = 0) {
+  let now = 10_000;
+  const start = now;
+  const end = now + seconds * 1000;
+  let seed = 42;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const limiter = new RateLimiter(30, () => now, { shared: true, random: next });
+  let tokens = quota;
+  let refilled = now;
+  const take = () => {
+    tokens = Math.min(quota, tokens + ((now - refilled) * quota) / 1000);
+    refilled = now;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
+  const events: { at: number; run: () => void }[] = [];
+  const at = (when: number, run: () => void) => void events.push({ at: when, run });
+  const signal = new StopSignal();
+  jest.spyOn(signal, 'sleep').mockImplementation((ms) => new Promise<void>((wake) => at(now + Math.max(0, ms), wake)));
+  let served = 0;
+  let throttled = 0;
+  const minutes: { seeder: number; sent: number; got: number }[] = [];
+  const minute = () => (minutes[Math.floor((now - start) / 60_000)] ??= { seeder: 0, sent: 0, got: 0 });
+  if (neighbour > 0) {
+    const tick = () => {
+      minute().sent++;
+      if (take()) minute().got++;
+      at(now + (1000 / neighbour) * (1 + 0.02 * (2 * next() - 1)), tick);
+    };
+    at(now + 1, tick);
+  }
+  void (async () => {
+    for (;;) {
+      const sentAt = await limiter.take(signal);
+      const ok = take();
+      if (ok) {
+        served++;
+        minute().seeder++;
+      } else throttled++;
+      at(now + answerMs, () => (ok ? limiter.onSuccess(sentAt) : limiter.onThrottle(sentAt)));
+    }
+  })();
+  for (;;) {
+    events.sort((a, b) => a.at - b.at);
+    const event = events.shift();
+    if (!event || event.at >= end) break;
+    now = event.at;
+    event.run();
+    // The seeder's lane goes on to its next take().
+    await new Promise(setImmediate);
+  }
+  return {
+    served: served / seconds,
+    throttled: throttled / (served + throttled),
+    throttles: throttled,
+    tolerated: limiter.tolerated,
+    minutes: minutes.map((m) => ({ seeder: m.seeder / 60, neighbour: m.sent ? m.got / m.sent : 1 })),
+  };
+}
+
 describe('the limiter keeps other callers of the quota whole for as long as it runs', () => {
+  test.each([0, 100])(
+    'a neighbour at 15/s from the start, every call evenly spaced (answers %i ms later): served 95 % or more in every minute, the first included, the seeder 90 % or more of the 15/s it leaves',
+    async (answerMs) => {
+      // GIVEN the seeder's calls on its own slots and the neighbour's on a timer, as in the
+      // bench (where, starting at the quota's 30/s, it was first to every token and the
+      // neighbour lost all its calls for seconds before the seeder saw a throttle)
+      const run = await simulateOnSlots(30, 360, 15, answerMs);
+
+      // THEN
+      expect(run.minutes).toHaveLength(6);
+      for (const m of run.minutes) {
+        expect(m.neighbour).toBeGreaterThanOrEqual(0.95);
+        expect(m.seeder).toBeGreaterThanOrEqual(0.9 * 15);
+      }
+      expect(run.tolerated).toBe(0);
+    },
+  );
+
+  test('alone at its quota, on its own slots: 98 % of it or more over 10,000 users of calls, never throttled', async () => {
+    const run = await simulateOnSlots(30, 10_000 / 30);
+    expect(run.served).toBeGreaterThanOrEqual(0.98 * 30);
+    expect(run.throttles).toBe(0);
+  });
+
+  test('a quota at a third of its rate, on its own slots: never learnt as noise, 90 % of it or more in every minute, few throttles', async () => {
+    const run = await simulateOnSlots(10, 300);
+    expect(run.tolerated).toBe(0);
+    for (const m of run.minutes) expect(m.seeder).toBeGreaterThanOrEqual(0.9 * 10);
+    expect(run.throttled).toBeLessThan(0.05);
+  });
+
   test('a neighbour at 15/s of a 30/s quota for six minutes: served 95 % or more in every minute, the seeder 90 % or more of the 15/s it leaves', () => {
     const run = simulate(30, 0, 360, 15);
     expect(run.minutes).toHaveLength(6);
