@@ -87,8 +87,8 @@ const root = path.join(__dirname, '..');
 // `-- lone` the 10,000-user PERMANENT row (a lone seeder at the quota), `-- probe` the memory
 // probe only, `-- adapt` the adaptation rows only, `-- neighbour`, `-- third` and `-- random`
 // one of them; each rewrites its own rows of BENCHMARKS.md in place (the neighbour its
-// minute-by-minute section too). `-- two-seeders` runs the two-seeder row and leaves
-// BENCHMARKS.md as it was.
+// minute-by-minute section too). `-- two-seeders` runs the two-seeder section and rewrites
+// it in place.
 const only = process.argv[2];
 // `-- largest` runs the largest create-and-delete row only; `-- largest:10000:5` a smaller
 // population or another scale, for a trial.
@@ -761,6 +761,11 @@ async function main(): Promise<void> {
   const chain = runChain
     ? await chainRow(CHAIN_USERS, PasswordMode.PERMANENT, { seedingFunction: SMALLEST })
     : undefined;
+
+  if (only === 'two-seeders' && chain) {
+    rewriteSection('## Two seeders of one stack', chainSection(chain, quotaBound(PasswordMode.PERMANENT)));
+    return;
+  }
 
   const cpu: HotSpotProfile | undefined = only === undefined || only === 'cpu' ? await profileHotSpots() : undefined;
   const big = runLargest
