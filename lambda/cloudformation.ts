@@ -57,19 +57,12 @@ export async function templateResources(
   }
 }
 
-/** The resource's properties as the stack's template gives them; undefined when the template is not JSON. */
+/** The resource's properties as the stack's template gives them; not found when the template is not JSON. */
 export async function templateProperties(
   stackId: string,
   logicalId: string,
 ): Promise<{ found: boolean; properties?: unknown }> {
-  const out = await cloudformation().send(new GetTemplateCommand({ StackName: stackId, TemplateStage: 'Original' }));
-  let template: { Resources?: Record<string, { Properties?: unknown }> };
-  try {
-    template = JSON.parse(out.TemplateBody ?? '{}');
-  } catch {
-    return { found: false };
-  }
-  const resource = template.Resources?.[logicalId];
+  const resource = (await templateResources(stackId))[logicalId];
   return { found: resource !== undefined, properties: resource?.Properties ?? {} };
 }
 

@@ -24,7 +24,7 @@ import {
 import { randomInt } from 'crypto';
 import { SEED_RESOURCE_TYPE, STACK_ID_ENV } from '../lib/private/contract';
 import { clients, openLedger } from './clients';
-import { stackResources, templateResources } from './cloudformation';
+import { StackResource, stackResources, templateResources } from './cloudformation';
 import { errorName } from './cognito';
 import { describeError, Logger, Redactor } from './log';
 import { requestRepair } from './repair-request';
@@ -60,12 +60,21 @@ export class RotationRefused extends Error {
 
 /** Secrets Manager's punctuation for generated passwords (GetRandomPassword's). */
 const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
-const CLASSES = ['ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz', '0123456789', PUNCTUATION];
+/** Each class, and the `GenerateSecretString` field that leaves it out. */
+const CLASSES = [
+  ['ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'ExcludeUppercase'],
+  ['abcdefghijklmnopqrstuvwxyz', 'ExcludeLowercase'],
+  ['0123456789', 'ExcludeNumbers'],
+  [PUNCTUATION, 'ExcludePunctuation'],
+] as const;
 
 /** What a generated secret's template says its passwords are made of. */
 export interface GenerateConstraints {
   readonly PasswordLength?: number | string;
   readonly ExcludeCharacters?: string;
+  readonly ExcludeUppercase?: boolean | string;
+  readonly ExcludeLowercase?: boolean | string;
+  readonly ExcludeNumbers?: boolean | string;
   readonly ExcludePunctuation?: boolean | string;
   readonly IncludeSpace?: boolean | string;
   readonly RequireEachIncludedType?: boolean | string;
@@ -73,13 +82,15 @@ export interface GenerateConstraints {
 
 /**
  * A password as Secrets Manager would generate it under `constraints`: the classes left after
- * the exclusions, one of each at least (when required), from a cryptographic source.
+ * the exclusions, one of each at least (when required), from a cryptographic source. The
+ * local rehearsal makes a template's generated secrets with it too.
  */
 export function generatePassword(constraints: GenerateConstraints): string {
   const length = Number(constraints.PasswordLength ?? 32);
   const excluded = constraints.ExcludeCharacters ?? '';
   const truthy = (v: unknown) => v === true || v === 'true';
-  const classes = CLASSES.filter((_, i) => !(i === 3 && truthy(constraints.ExcludePunctuation)))
+  const classes = CLASSES.filter(([, excludedBy]) => !truthy(constraints[excludedBy]))
+    .map(([chars]) => chars as string)
     .concat(truthy(constraints.IncludeSpace) ? [' '] : [])
     .map((c) => [...c].filter((ch) => !excluded.includes(ch)).join(''))
     .filter((c) => c.length > 0);
@@ -98,8 +109,11 @@ export function generatePassword(constraints: GenerateConstraints): string {
 }
 
 /** The generated secret `secretArn` of this stack, and how its template generates it. */
-async function checkSecret(stackId: string, secretArn: string): Promise<GenerateConstraints> {
-  const resources = await stackResources(stackId);
+async function checkSecret(
+  resources: Map<string, StackResource>,
+  stackId: string,
+  secretArn: string,
+): Promise<GenerateConstraints> {
   const logicalId = [...resources.entries()].find(
     ([, r]) => r.type === 'AWS::SecretsManager::Secret' && r.physicalId === secretArn,
   )?.[0];
@@ -134,7 +148,8 @@ export async function rotate(event: RotationEvent, remainingMs: number): Promise
   const stackId = process.env[STACK_ID_ENV] ?? '';
   try {
     if (!STEPS.includes(step)) throw new RotationRefused(`Step must be one of ${STEPS.join(', ')}`);
-    const constraints = await checkSecret(stackId, secretArn);
+    const resources = await stackResources(stackId);
+    const constraints = await checkSecret(resources, stackId, secretArn);
     const secrets = clients().secretsManager;
     const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
     const stages = described.VersionIdsToStages ?? {};
@@ -178,7 +193,7 @@ export async function rotate(event: RotationEvent, remainingMs: number): Promise
       );
     }
     logger.info({ outcome: 'rotation-finished', secret: secretArn, version: token });
-    await repairUsersOf(stackId, secretArn, remainingMs, logger);
+    await repairUsersOf(resources, secretArn, remainingMs, logger);
   } catch (error) {
     if (error instanceof RotationRefused) {
       logger.error({ outcome: 'refused-rotation', step, rule: error.message.replace('rotation refused: ', '') });
@@ -194,9 +209,14 @@ export async function rotate(event: RotationEvent, remainingMs: number): Promise
  * that last applied one (a seeder whose users travel in a file: all its users, whose
  * passwords are then set again only where their source changed).
  */
-async function repairUsersOf(stackId: string, secretArn: string, remainingMs: number, logger: Logger): Promise<void> {
+async function repairUsersOf(
+  resources: Map<string, StackResource>,
+  secretArn: string,
+  remainingMs: number,
+  logger: Logger,
+): Promise<void> {
   const ledger = openLedger();
-  const seeders = [...(await stackResources(stackId)).entries()].filter(([, r]) => r.type === SEED_RESOURCE_TYPE);
+  const seeders = [...resources.entries()].filter(([, r]) => r.type === SEED_RESOURCE_TYPE);
   const failures: string[] = [];
   for (const [owner] of seeders) {
     const applied = await ledger.lastApplied(owner);

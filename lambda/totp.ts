@@ -22,6 +22,7 @@ import { Secret, TOTP } from 'otpauth';
 import { totpUserSecretName, TotpUserSecretValue } from '../lib/private/totp-names';
 import { errorName } from './cognito';
 import type { Redactor } from './log';
+import { runBounded, StopSignal } from './pace';
 import type { TotpSpec } from './properties';
 
 /**
@@ -78,8 +79,15 @@ export class TotpStore {
       // Every entry once (the pool's first write with per-user secrets), then the changed ones.
       const put = [...secrets.entries()].filter(([name, seed]) => !mirroredBefore || previous[name] !== seed);
       const gone = Object.keys(previous).filter((name) => !secrets.has(name));
-      await bounded(put, ([name, seed]) => this.putUserSecret(prefix, pool, name, seed));
-      await bounded(gone, (name) => this.deleteUserSecret(prefix, pool, name));
+      const stop = new StopSignal();
+      const putError = await runBounded(put, USER_SECRET_CONCURRENCY, stop, ([name, seed]) =>
+        this.putUserSecret(prefix, pool, name, seed),
+      );
+      if (putError !== undefined) throw putError;
+      const goneError = await runBounded(gone, USER_SECRET_CONCURRENCY, stop, (name) =>
+        this.deleteUserSecret(prefix, pool, name),
+      );
+      if (goneError !== undefined) throw goneError;
       if (secrets.size > 0) this.mirrored.add(pool);
       else this.mirrored.delete(pool);
     }
@@ -176,12 +184,6 @@ function parseUserSecret(text: string | undefined): TotpUserSecretValue | undefi
       : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function bounded<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += USER_SECRET_CONCURRENCY) {
-    await Promise.all(items.slice(i, i + USER_SECRET_CONCURRENCY).map(run));
   }
 }
 

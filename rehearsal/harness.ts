@@ -28,6 +28,7 @@ import { DEFAULT_QUOTAS, ThrottleProxy } from './throttle-proxy';
 import { LocalStepFunctions, taskError } from './local-engine';
 import { CloudFormationStandIn } from './cloudformation-stand-in';
 import { executionName } from '../lambda/engine';
+import { generatePassword } from '../lambda/rotation';
 
 export { fromCloudAssembly } from './cloud-assembly';
 
@@ -873,24 +874,7 @@ export function stringifyScalars(value: unknown): any {
 
 /** A value that meets a GenerateSecretString, as Secrets Manager would make one. */
 export function generateSecretString(spec: Record<string, any>): string {
-  const exclude = new Set<string>(String(spec.ExcludeCharacters ?? ''));
-  const classes = [
-    spec.ExcludeUppercase ? '' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
-    spec.ExcludeLowercase ? '' : 'abcdefghijklmnopqrstuvwxyz',
-    spec.ExcludeNumbers ? '' : '0123456789',
-    spec.ExcludePunctuation ? '' : '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
-  ]
-    .map((set) => [...set].filter((c) => !exclude.has(c)).join(''))
-    .filter((set) => set.length > 0);
-  const length = Number(spec.PasswordLength ?? 32);
-  const all = classes.join('');
-  const chars = spec.RequireEachIncludedType === false ? [] : classes.map((set) => set[crypto.randomInt(set.length)]);
-  while (chars.length < length) chars.push(all[crypto.randomInt(all.length)]);
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = crypto.randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j], chars[i]];
-  }
-  const value = chars.join('');
+  const value = generatePassword(spec);
   if (spec.SecretStringTemplate && spec.GenerateStringKey) {
     return JSON.stringify({ ...JSON.parse(spec.SecretStringTemplate), [spec.GenerateStringKey]: value });
   }
