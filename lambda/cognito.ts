@@ -594,7 +594,13 @@ export class CognitoPool {
     }
   }
 
-  /** Waits until `user` may be written again (10 writes a second per user), and notes this write. */
+  /**
+   * Waits until `user` may be written again (10 writes a second per user), and notes this
+   * write. The interval is kept again from the write's answer ({@link CognitoPool.call}):
+   * Cognito counts a request when it arrives, and the time from here to its arrival varies
+   * (the SDK's middleware, the network), so only spacing from the answer before is sure to
+   * reach Cognito 100 ms apart.
+   */
   private async spaceWrite(user: string): Promise<void> {
     const now = Date.now();
     const wait = (this.lastWrite.get(user) ?? -Infinity) + PER_USER_WRITE_INTERVAL_MS - now;
@@ -647,6 +653,9 @@ export class CognitoPool {
         throw error;
       } finally {
         this.inFlight.delete(call);
+        if (user !== undefined && WRITE_CATEGORIES.has(category)) {
+          this.lastWrite.set(user, Math.max(this.lastWrite.get(user) ?? -Infinity, Date.now()));
+        }
         this.stats.callMs = (this.stats.callMs ?? 0) + (Date.now() - call.since);
       }
     });
