@@ -14,7 +14,9 @@ export type Drift =
   | 'temporary-password-answered'
   | 'reset-answered'
   | 'attributes'
-  | 'groups';
+  | 'groups'
+  /** The user's own TOTP secret is gone or holds another seed (found by the repair, not here). */
+  | 'totp-secret';
 
 /** Whether to set passwords again when nothing says they changed. */
 export type PasswordPolicy = 'changed' | 'always';

@@ -74,6 +74,7 @@ export abstract class Repair extends Preflight {
     }
     // Users made again get their TOTP token as at the first deploy.
     if (!options.dryRun && users.some((u) => u.found.includes('deleted'))) await this.settleTotp(spec);
+    left += await this.repairTotpSecrets(spec, records, byKey, users, options.dryRun);
     for (const username of options.skipped ?? []) {
       left++;
       users.push({
@@ -95,6 +96,54 @@ export abstract class Repair extends Preflight {
       calls: this.pool.stats.calls,
       seconds: Math.round((Date.now() - this.deps.since) / 1000),
     };
+  }
+
+  /**
+   * Finds the users kept as they are whose own TOTP secret was deleted or changed by hand,
+   * and writes it again from the seeder's secret (users made again were re-enrolled, and
+   * their secrets written, above). Adds them to `users`; gives how many could not be put back.
+   */
+  private async repairTotpSecrets(
+    spec: SeedSpec,
+    records: readonly UserRecord[],
+    byKey: ReadonlyMap<string, UserSpec>,
+    users: RepairedUser[],
+    dryRun: boolean,
+  ): Promise<number> {
+    if (spec.totp?.userSecretPrefix === undefined) return 0;
+    const reported = new Map(users.map((u) => [u.username, u]));
+    const names = records
+      .filter((r) => r.totp === 'enrolled' && byKey.get(r.key)?.mfa === 'TOTP')
+      .map((r) => (byKey.get(r.key) as UserSpec).username)
+      .filter((name) => {
+        const found = reported.get(name)?.found ?? [];
+        return !found.includes('deleted') && !found.includes('remade-by-hand');
+      });
+    if (names.length === 0) return 0;
+    const store = this.deps.totp(spec.totp);
+    const secrets = await store.load(this.userPoolId);
+    const off = await store.userSecretsOff(this.userPoolId, secrets, names);
+    if (off.length === 0) return 0;
+    let error: string | undefined;
+    if (!dryRun) {
+      await store.restoreUserSecrets(this.userPoolId, secrets, off).catch((e: unknown) => {
+        error = describeError(e, this.deps.redactor);
+      });
+    }
+    for (const name of off) {
+      const entry = reported.get(name);
+      const found = [...(entry?.found ?? []), 'totp-secret'];
+      const done = [...(entry?.done ?? []), ...(dryRun || error !== undefined ? [] : ['totp-secret'])];
+      const next: RepairedUser = {
+        username: name,
+        found,
+        done,
+        ...((entry?.error ?? error) !== undefined ? { error: entry?.error ?? error } : {}),
+      };
+      if (entry) users[users.indexOf(entry)] = next;
+      else users.push(next);
+    }
+    return error === undefined ? 0 : off.filter((name) => reported.get(name)?.error === undefined).length;
   }
 
   /** Puts a drifted user back, as `drift` says, and records what was applied and when. */

@@ -104,6 +104,65 @@ export class TotpStore {
     this.placeholder = false;
   }
 
+  /**
+   * The users of `names` (kept for `pool`, as last loaded) whose own secret is gone,
+   * scheduled for deletion, or holds another seed or pool: what a repair puts back. None
+   * when the seeder keeps no per-user secrets.
+   */
+  async userSecretsOff(
+    pool: string,
+    secrets: ReadonlyMap<string, string>,
+    names: readonly string[],
+  ): Promise<string[]> {
+    const prefix = this.settings.userSecretPrefix;
+    if (prefix === undefined) return [];
+    const off: string[] = [];
+    const error = await runBounded(
+      names.filter((name) => secrets.has(name)),
+      USER_SECRET_CONCURRENCY,
+      new StopSignal(),
+      async (name) => {
+        let text: string | undefined;
+        try {
+          text = (await this.client.send(new GetSecretValueCommand({ SecretId: totpUserSecretName(prefix, name) })))
+            .SecretString;
+        } catch (error) {
+          const name_ = errorName(error);
+          // Gone, or scheduled for deletion.
+          if (name_ === 'ResourceNotFoundException' || name_ === 'InvalidRequestException') {
+            off.push(name);
+            return;
+          }
+          throw error;
+        }
+        const held = parseUserSecret(text);
+        if (held) this.redactor.add(held.secret);
+        if (!held || held.userPoolId !== pool || held.username !== name || held.secret !== secrets.get(name)) {
+          off.push(name);
+        }
+      },
+    );
+    if (error !== undefined) throw error;
+    return off.sort();
+  }
+
+  /** Writes again the own secrets of `names` (kept for `pool`), as {@link save} would. */
+  async restoreUserSecrets(
+    pool: string,
+    secrets: ReadonlyMap<string, string>,
+    names: readonly string[],
+  ): Promise<void> {
+    const prefix = this.settings.userSecretPrefix;
+    if (prefix === undefined) return;
+    const error = await runBounded(
+      names.filter((name) => secrets.has(name)),
+      USER_SECRET_CONCURRENCY,
+      new StopSignal(),
+      (name) => this.putUserSecret(prefix, pool, name, secrets.get(name) as string),
+    );
+    if (error !== undefined) throw error;
+  }
+
   /** Creates a user's own secret, or gives the one there (a re-enrolment) its new value. */
   private async putUserSecret(prefix: string, pool: string, username: string, seed: string): Promise<void> {
     const name = totpUserSecretName(prefix, username);

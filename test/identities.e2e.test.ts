@@ -22,6 +22,7 @@ import { PasswordMode, SeedMfa, SeededUserPool, SeedingOptions, SeedPassword, Se
 import type { Manifest, ManifestPointer } from '../lib/private/manifest-format';
 import { totpUserSecretName } from '../lib/private/totp-names';
 import { InvokeResult, Rehearsal, synthesize, Synthesized } from '../rehearsal/harness';
+import { SeededUsers } from '../testing';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ids-perm-AbCdEf';
 const TEMP_PARAM = '/ids/temporary-password';
@@ -227,6 +228,75 @@ test('a TOTP user is enrolled at seed time and signs in with a code from the sec
   expect(ownTotpSecrets(r, prefix)).toEqual({});
   expect(await subOf(r, poolId, 'hand-made')).toBe(handMadeSub);
   expectNoLeak(updated, deleted);
+});
+
+test("a repair writes again a TOTP user's own secret deleted or changed by hand, from the seeder's secret", async () => {
+  // GIVEN carol and dave enrolled, beside a hand-made user
+  const r = await start();
+  const [resource] = await r.deploy(synth((perm) => [alice(perm), carol(perm), dave(perm)]));
+  const poolId = resource.properties.UserPoolId;
+  const handMadeSub = await handMade(r, poolId);
+  const created = await r.invoke({ requestType: 'Create', resource });
+  expect(created.response?.Status).toBe('SUCCESS');
+  const seeds = totpSecrets(r, resource.properties.Totp.SecretArn)[poolId];
+  const prefix = resource.properties.Totp.UserSecretPrefix;
+  Object.assign(process.env, r.testingEnv());
+  const users = await SeededUsers.load({ stackName: 'Ids' });
+
+  // WHEN someone deletes carol's own secret and writes another seed into dave's
+  r.standIn.secrets.delete(totpUserSecretName(prefix, 'carol'));
+  r.standIn.secrets.set(
+    totpUserSecretName(prefix, 'dave'),
+    JSON.stringify({ userPoolId: poolId, username: 'dave', secret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' }),
+  );
+
+  // THEN a dry run reports both and writes nothing
+  const dry = await users.repair({ dryRun: true });
+  const totpRows = (report: typeof dry) =>
+    report.users.filter((u) => u.found.includes('totp-secret')).map((u) => [u.username, u.done]);
+  expect(totpRows(dry)).toEqual([
+    ['carol', []],
+    ['dave', []],
+  ]);
+  expect(ownTotpSecrets(r, prefix)).toEqual({
+    dave: { userPoolId: poolId, secret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' },
+  });
+
+  // and the repair puts both back with the seeds the tokens were enrolled with
+  const report = await users.repair();
+  expect(totpRows(report)).toEqual([
+    ['carol', ['totp-secret']],
+    ['dave', ['totp-secret']],
+  ]);
+  expect(report.left).toBe(0);
+  expect(ownTotpSecrets(r, prefix)).toEqual({
+    carol: { userPoolId: poolId, secret: seeds.carol },
+    dave: { userPoolId: poolId, secret: seeds.dave },
+  });
+  // a code from carol's own secret signs her in
+  const first = await r.cognito.send(
+    new InitiateAuthCommand({
+      ClientId: r.ref(clientLogicalId),
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: 'carol', PASSWORD: CANARIES.perm },
+    }),
+  );
+  const answered = await r.cognito.send(
+    new RespondToAuthChallengeCommand({
+      ClientId: r.ref(clientLogicalId),
+      ChallengeName: 'SOFTWARE_TOKEN_MFA',
+      Session: first.Session,
+      ChallengeResponses: { USERNAME: 'carol', SOFTWARE_TOKEN_MFA_CODE: code(ownTotpSecrets(r, prefix).carol.secret) },
+    }),
+  );
+  expect(answered.AuthenticationResult?.IdToken).toBeDefined();
+  // a second repair finds them whole; nothing printed holds a seed; the hand-made user is as it was
+  expect(totpRows(await users.repair())).toEqual([]);
+  const printed = r.invocationOutputs.join('\n') + JSON.stringify([dry, report]);
+  expect(printed).not.toContain(seeds.carol);
+  expect(printed).not.toContain(seeds.dave);
+  expectNoLeak(created);
+  expect(await subOf(r, poolId, 'hand-made')).toBe(handMadeSub);
 });
 
 test('the manifest is published by Create and Update, holds no password, and goes with the Delete', async () => {

@@ -180,3 +180,45 @@ test('a resource of before per-user secrets (no prefix) keeps the seeder secret 
   expect(writes).toEqual([`Put ${SEEDER_SECRET}`]);
   expect(seederValue()).toEqual({ [POOL]: SEEDS });
 });
+
+test("a repair's check: an own secret gone, being deleted, of another pool or another seed is off; a whole one is not; only those are written", async () => {
+  // GIVEN four users saved, then each one's own secret spoilt a different way but erin's
+  const seeds = new Map([
+    ...Object.entries(SEEDS),
+    ['erin', 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U'],
+    ['frank', 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'],
+  ]);
+  await store().save(POOL, seeds);
+  stored.delete(own('carol'));
+  deleting.add(own('dave'));
+  stored.set(own('frank'), JSON.stringify({ userPoolId: OTHER_POOL, username: 'frank', secret: seeds.get('frank') }));
+  writes.length = 0;
+  const s = store();
+
+  // WHEN checked: every user, and one the seeder keeps no seed for
+  const off = await s.userSecretsOff(POOL, seeds, ['frank', 'erin', 'dave', 'carol', 'nobody']);
+
+  // THEN the three spoilt ones, and nothing written by the check
+  expect(off).toEqual(['carol', 'dave', 'frank']);
+  expect(writes).toEqual([]);
+
+  // WHEN they are written again
+  await s.restoreUserSecrets(POOL, seeds, off);
+
+  // THEN each holds its seed; dave's was restored first; erin's and the seeder's are untouched
+  for (const name of ['carol', 'dave', 'frank']) {
+    expect(ownValue(name)).toEqual({ userPoolId: POOL, username: name, secret: seeds.get(name) });
+  }
+  expect(writes).toContain(`Restore ${own('dave')}`);
+  expect(writes.filter((w) => w.endsWith(own('erin')) || w.endsWith(SEEDER_SECRET))).toEqual([]);
+  expect(await s.userSecretsOff(POOL, seeds, [...seeds.keys()])).toEqual([]);
+});
+
+test("a repair's check that may not read a user's secret fails with Secrets Manager's error, not a finding", async () => {
+  await store().save(POOL, new Map(Object.entries(SEEDS)));
+  sm.on(GetSecretValueCommand, { SecretId: own('dave') }).rejects(awsError('AccessDeniedException', 'not allowed'));
+
+  await expect(store().userSecretsOff(POOL, new Map(Object.entries(SEEDS)), ['carol', 'dave'])).rejects.toMatchObject({
+    name: 'AccessDeniedException',
+  });
+});

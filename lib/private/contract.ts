@@ -232,9 +232,9 @@ export const CLIENT_METADATA_MAX_BYTES = 131_072;
 /** One drifted user in a {@link RepairReport}. */
 export interface RepairedUser {
   readonly username: string;
-  /** What differed: deleted, disabled, password-source-changed, password-may-have-changed, temporary-password-answered, reset-answered, attributes, groups, remade-by-hand. */
+  /** What differed: deleted, disabled, password-source-changed, password-may-have-changed, temporary-password-answered, reset-answered, attributes, groups, totp-secret (its own TOTP secret gone or changed), remade-by-hand. */
   readonly found: readonly string[];
-  /** What the repair did: created, enabled, attributes, password, groups (nothing in a dry run). */
+  /** What the repair did: created, enabled, attributes, password, groups, totp-secret (nothing in a dry run). */
   readonly done: readonly string[];
   /** Why the user could not be put back. */
   readonly error?: string;
