@@ -15,6 +15,7 @@ import { SEED_LOG_GROUP_ENV } from '../lib/private/contract';
 import { refusalOf } from './authenticate';
 import { stackStatus } from './cloudformation';
 import { errorName } from './cognito';
+import { executionArn, executionName, executionStatus } from './engine';
 import { LogField, Logger } from './log';
 import { keptUsersReason, unstartedPhysicalId } from './protocol';
 import { renderResponse, sendResponse } from './response';
@@ -64,6 +65,20 @@ export async function onFailure(record: InvocationRecord, _context?: Partial<Con
     return;
   }
   const e = payload as CloudFormationCustomResourceEvent;
+  const execution = await executionOf(e, logger);
+  if (execution !== undefined) {
+    // An attempt started the request's execution before it failed: its Answer task answers
+    // (reached on success and from every Catch). A second answer here could contradict it.
+    logger.info({
+      requestType: e.RequestType,
+      request: e.RequestId,
+      outcome: 'left-to-the-execution',
+      execution: execution.name,
+      status: execution.status,
+      ...failure,
+    });
+    return;
+  }
   const settles = await settled(e, logger);
   const logGroup = process.env[SEED_LOG_GROUP_ENV] || "the seeding function's log group";
   const attempts = failure.attempts === undefined ? 'every attempt' : `all ${failure.attempts} attempts`;
@@ -93,6 +108,41 @@ export async function onFailure(record: InvocationRecord, _context?: Partial<Con
     ...failure,
   });
   if (!delivered) throw new AnswerNotDelivered();
+}
+
+/**
+ * The request's execution, when an attempt started it (its name comes from the request, as
+ * the seeding function derives it) and it answers (running, or ended through `Answer`);
+ * undefined when there is none, when it was stopped or timed out (no `Answer` then), or when
+ * it cannot be read (then answering twice is better than leaving CloudFormation waiting for
+ * the hour).
+ */
+async function executionOf(
+  e: CloudFormationCustomResourceEvent,
+  logger: Logger,
+): Promise<{ name: string; status: string } | undefined> {
+  const machineArn = (e.ResourceProperties as { StateMachineArn?: unknown } | undefined)?.StateMachineArn;
+  if (
+    typeof machineArn !== 'string' ||
+    !/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/.test(machineArn)
+  ) {
+    return undefined;
+  }
+  const executionName_ = executionName(e.LogicalResourceId, e.RequestId);
+  try {
+    const status = await executionStatus(executionArn(machineArn, executionName_));
+    // Stopped or timed out, it reaches no Answer: the request is answered here.
+    if (status === undefined || status === 'ABORTED' || status === 'TIMED_OUT') return undefined;
+    return { name: executionName_, status };
+  } catch (error) {
+    logger.error({
+      outcome: 'execution-unread',
+      execution: executionName_,
+      error: errorName(error) || 'Error',
+      note: 'answered here, in case no execution answers',
+    });
+    return undefined;
+  }
 }
 
 /**

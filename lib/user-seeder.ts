@@ -509,7 +509,7 @@ export class UserSeeder extends Construct implements iam.IGrantable {
     // On delete, the users go before the permissions to delete them, and before the ledger.
     this.resource.node.addDependency(this.policy);
     this.resource.node.addDependency(seedFunction.ledger);
-    this.resource.node.addDependency(seedFunction.enginePolicy);
+    this.resource.node.addDependency(seedFunction.enginePolicy, seedFunction.failureAnswerEnginePolicy);
     Aspects.of(this).add(new DependOnGroups(this.resource, props.userPool));
     // The seeders of a stack share the account's quotas: each runs after the one made before it.
     SeedQueue.of(this).add(this.resource, () => this.load());

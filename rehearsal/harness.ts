@@ -128,6 +128,12 @@ export interface InvokeRequest {
   readonly timeoutMs?: number;
   /** Called once the handler process has started, e.g. to stop the emulator mid-run. */
   readonly onStart?: () => void;
+  /**
+   * Kill each delivery of the event once the request's execution exists: a function that
+   * crashed (or timed out) after `StartExecution`, so Lambda retries it and then hands the
+   * record to the failure destination while the execution runs.
+   */
+  readonly crashAfterStart?: boolean;
   /** Called as each `Work` slice of the request starts, with its process (to kill it, say). */
   readonly onSlice?: (slice: number, child: ChildProcess) => void;
   /** What CloudFormation shows while the event arrives, instead of what it would (forged events). */
@@ -583,11 +589,12 @@ export class Rehearsal {
     // again (at once here, where Lambda waits a minute, then two), then hands the record of
     // the last attempt to the function's failure destination.
     const asyncInvoke = this.asyncInvoke.get(fn.arn) ?? DEFAULT_ASYNC_INVOKE;
-    let delivery = await this.runHandler(fn, event, settings, request.onStart);
+    const crash = request.crashAfterStart ? (child: ChildProcess) => this.killOnceStarted(name, child) : undefined;
+    let delivery = await this.runHandler(fn, event, settings, request.onStart, crash);
     settings.outputs.push(delivery.output);
     let deliveries = 1;
     while (failedInvocation(delivery) && deliveries <= asyncInvoke.retries) {
-      delivery = await this.runHandler(fn, event, settings);
+      delivery = await this.runHandler(fn, event, settings, undefined, crash);
       settings.outputs.push(delivery.output);
       deliveries++;
     }
@@ -732,6 +739,22 @@ export class Rehearsal {
     ]);
     this.cognito.destroy();
     this.dynamodb.destroy();
+  }
+
+  /**
+   * Kills `child` (SIGKILL, as Lambda ends a crashed or timed-out invocation) as execution
+   * `name` starts, before its StartExecution is answered; at once when it exists already.
+   */
+  private killOnceStarted(name: string, child: ChildProcess): void {
+    if (this.engine.execution(name)) {
+      child.kill('SIGKILL');
+      return;
+    }
+    const listener = (started: string) => {
+      if (started === name) child.kill('SIGKILL');
+    };
+    this.engine.startListeners.add(listener);
+    child.on('exit', () => this.engine.startListeners.delete(listener));
   }
 
   private runHandler(

@@ -208,8 +208,13 @@ export class LocalStepFunctions {
       ),
     };
     this.executions.set(arn, execution);
+    // Before the caller hears that it started (a test kills it here: a crash after the start).
+    for (const listener of this.startListeners) listener(input.name);
     return { executionArn: arn, startDate: Date.now() / 1000 };
   }
+
+  /** Called with each new execution's name as it starts, before StartExecution answers. */
+  readonly startListeners = new Set<(name: string) => void>();
 }
 
 /**

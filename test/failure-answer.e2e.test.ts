@@ -178,3 +178,36 @@ test('an Update timing out on every attempt is answered FAILED, its rollback Upd
   expect(await subOf('hand-made-update')).toBe(hand);
   expect(await subOf('added-b')).toBeUndefined();
 });
+
+test('an attempt that crashes after starting the execution: the execution answers, the answerer stays silent; one answer each', async () => {
+  // GIVEN a user made by hand, and a function killed on every delivery once the request's
+  // execution exists (the first delivery just after StartExecution, the retries at once)
+  const sub = await handMade('hand-made-crash');
+  const resource = await deploy(['crash-a', 'crash-b']);
+
+  // WHEN CloudFormation sends the Create, then deletes the stack
+  const created = await r.invoke({ requestType: 'Create', resource, crashAfterStart: true });
+  const deleted = await r.invoke({
+    requestType: 'Delete',
+    resource,
+    physicalResourceId: created.response!.PhysicalResourceId,
+    crashAfterStart: true,
+  });
+
+  // THEN every delivery failed, and the answerer left each request to its execution
+  expect([created.deliveries, deleted.deliveries]).toEqual([3, 3]);
+  expect(created.output).toMatch(/"outcome":"left-to-the-execution"/);
+  expect(deleted.output).toMatch(/"outcome":"left-to-the-execution"/);
+  expect(created.output).not.toMatch(/answered-for-the-seeding-function/);
+  // so CloudFormation heard once, from the execution: the Create did its work
+  expect(onlyAnswer(created)).toMatchObject({
+    Status: 'SUCCESS',
+    PhysicalResourceId: `${poolId}/${resource.logicalId}`,
+  });
+  expect(onlyAnswer(deleted)).toMatchObject({ Status: 'SUCCESS' });
+  // and the Delete removed what the Create made, and nothing else
+  expect((await usernames()).filter((u) => u.startsWith('crash-') || u === 'hand-made-crash')).toEqual([
+    'hand-made-crash',
+  ]);
+  expect(await subOf('hand-made-crash')).toBe(sub);
+});

@@ -4,8 +4,11 @@
 // answers a request it could not start. Nothing else is answered; nothing it prints or
 // sends holds the ResponseURL, a property value or the crashed function's error message.
 import { DescribeStacksCommand, StackStatus } from '@aws-sdk/client-cloudformation';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { onFailure } from '../lambda';
+import { executionArn, executionName } from '../lambda/engine';
 import type { InvocationRecord } from '../lambda/failure-answer';
 import {
   captureOutput,
@@ -18,6 +21,7 @@ import {
   props,
   ResponseServer,
   STACK_ID,
+  STATE_MACHINE_ARN,
   updateEvent,
 } from './support/cfn';
 import { awsError, cloudformation } from './support/mocks';
@@ -28,6 +32,8 @@ const LAMBDA_REQUEST = '7f3c2a10-5d4e-4b8a-9c1d-0e2f3a4b5c6d';
 const CANARIES = { property: 'Canary-Prop-Plain-8!qW', crash: 'Canary-Crash-Msg-3!zX' };
 
 let server: ResponseServer;
+/** The stack's state machine: no request has an execution unless a test says so. */
+const sfn = mockClient(SFNClient);
 
 beforeAll(async () => {
   server = new ResponseServer();
@@ -44,6 +50,9 @@ beforeEach(() => {
   server.reset();
   cloudformation.reset();
   cloudformation.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  sfn.reset();
+  sfn.onAnyCommand().rejects(awsError('UnexpectedCall', 'a call the test did not set up'));
+  sfn.on(DescribeExecutionCommand).rejects(awsError('ExecutionDoesNotExist', 'Execution Does Not Exist'));
 });
 
 const properties = () =>
@@ -269,5 +278,73 @@ describe('what is not answered', () => {
       }),
     ]);
     for (const canary of Object.values(CANARIES)) expect(sent.printed).not.toContain(canary);
+  });
+});
+
+describe('a request whose execution an attempt started before it failed', () => {
+  const arnOf = (event: CloudFormationCustomResourceEvent) =>
+    executionArn(STATE_MACHINE_ARN, executionName(LOGICAL_ID, event.RequestId));
+
+  test.each(['RUNNING', 'SUCCEEDED', 'FAILED'])(
+    'is left to that execution (%s), whose Answer answers: nothing sent, one line naming it',
+    async (status) => {
+      // GIVEN the execution the request's name gives, in that state
+      const event = createEvent(server.url, properties());
+      sfn.on(DescribeExecutionCommand, { executionArn: arnOf(event) }).resolves({ status } as never);
+
+      // WHEN
+      const sent = await answer(event);
+
+      // THEN no answer from here; the line says whose it is
+      expect(sent.bodies).toEqual([]);
+      expect(jsonLines(sent.printed)).toEqual([
+        expect.objectContaining({
+          outcome: 'left-to-the-execution',
+          execution: executionName(LOGICAL_ID, event.RequestId),
+          status,
+          requestType: 'Create',
+        }),
+      ]);
+      expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1);
+      expectNothingSecret(event, sent);
+    },
+  );
+
+  test.each(['ABORTED', 'TIMED_OUT'])('an execution %s reaches no Answer: the answerer answers', async (status) => {
+    const event = createEvent(server.url, properties());
+    sfn.on(DescribeExecutionCommand, { executionArn: arnOf(event) }).resolves({ status } as never);
+
+    const sent = await answer(event);
+
+    expect(sent.bodies).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
+  });
+
+  test('with no execution of that name, the answerer answers (it looked by exactly that ARN)', async () => {
+    const event = deleteEvent(server.url, physicalIdOf(), properties());
+
+    const sent = await answer(event);
+
+    expect(sent.bodies).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([arnOf(event)]);
+  });
+
+  test('when the execution cannot be read, it answers all the same, and says why', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(awsError('AccessDeniedException', `denied ${CANARIES.crash}`));
+    const event = createEvent(server.url, properties());
+
+    const sent = await answer(event);
+
+    expect(sent.bodies).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
+    expect(sent.printed).toMatch(/"outcome":"execution-unread".*"error":"AccessDeniedException"/);
+    expectNothingSecret(event, sent);
+  });
+
+  test('properties whose StateMachineArn is not a state machine ARN are not looked up', async () => {
+    const event = createEvent(server.url, { ...properties(), StateMachineArn: 'https://example.com/x' });
+
+    const sent = await answer(event);
+
+    expect(sent.bodies).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
   });
 });

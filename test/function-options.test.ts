@@ -239,6 +239,7 @@ describe('NIST 800-53 R5 and HIPAA packs with the options set', () => {
         [
           'S/CognitoUserSeederFunction/EnginePolicy/Resource',
           'S/CognitoUserSeederFunction/EngineRole/Resource',
+          'S/CognitoUserSeederFunction/FailureAnswerEnginePolicy/Resource',
           'S/CognitoUserSeederFunction/FailureAnswerRole/DefaultPolicy/Resource',
           'S/CognitoUserSeederFunction/FailureAnswerRole/Resource',
           'S/CognitoUserSeederFunction/ServiceRole/DefaultPolicy/Resource',
@@ -299,7 +300,7 @@ describe('customerManagedPolicies', () => {
     }
     const managed = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')) as [string, any][];
     for (const [id, policy] of managed) {
-      const owner = /EngineRole/.test(id) ? engineRole : /FailureAnswerRole/.test(id) ? answerRole : role;
+      const owner = /EngineRole/.test(id) ? engineRole : /FailureAnswer/.test(id) ? answerRole : role;
       expect(policy.Properties.Roles).toEqual([{ Ref: owner[0] }]);
     }
     const actions = (id: RegExp) => {
@@ -345,7 +346,9 @@ describe('customerManagedPolicies', () => {
       'xray:PutTraceSegments',
       'xray:PutTelemetryRecords',
     ]);
-    expect(actions(/EnginePolicyManaged/)).toEqual([
+    // The answerer's read of the executions, in a policy it does not depend on.
+    expect(actions(/FailureAnswerEnginePolicyManaged/)).toEqual(['states:DescribeExecution']);
+    expect(actions(/FunctionEnginePolicyManaged/)).toEqual([
       'states:StartExecution',
       'states:DescribeExecution',
       'states:StopExecution',
@@ -375,7 +378,7 @@ describe('customerManagedPolicies', () => {
         'secretsmanager:PutSecretValue',
       ]),
     );
-    expect(managed).toHaveLength(5);
+    expect(managed).toHaveLength(6);
   });
 
   test('the seed resource depends on its managed policy and the engine policy; the function on neither of them but its own', () => {
@@ -385,6 +388,7 @@ describe('customerManagedPolicies', () => {
       expect.arrayContaining([
         expect.stringMatching(/^Pool0SeederPolicyManaged/),
         expect.stringMatching(/^CognitoUserSeederFunctionEnginePolicyManaged/),
+        expect.stringMatching(/^CognitoUserSeederFunctionFailureAnswerEnginePolicyManaged/),
       ]),
     );
     const [[, fn]] = Object.entries(

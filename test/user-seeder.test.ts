@@ -247,7 +247,7 @@ describe('UserSeeder', () => {
     }
   });
 
-  test("the seeding function's failure destination is the stack's answerer, which may only log and read its stack's status", () => {
+  test("the seeding function's failure destination is the stack's answerer, which may only log, read its stack's status and its state machine's executions", () => {
     // GIVEN
     const stack = new Stack();
     new UserSeeder(stack, 'Seeder', {
@@ -319,7 +319,39 @@ describe('UserSeeder', () => {
         },
       ],
     });
-    template.resourcePropertiesCountIs('AWS::IAM::Policy', { Roles: [{ Ref: roleId }] }, 0);
+    // and, in a policy of its own, describe the state machine's executions (to leave a request
+    // an attempt started to its execution's answer): a policy the seed resource depends on and
+    // the answerer does not, since the state machine names the seeding function
+    const answerPolicies = Object.entries(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
+    ) as [string, any][];
+    expect(answerPolicies).toHaveLength(1);
+    const [answerPolicyId, answerPolicy] = answerPolicies[0];
+    const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(answerPolicy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Action: 'states:DescribeExecution',
+        Effect: 'Allow',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':states:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':execution:',
+              { 'Fn::GetAtt': [machineId, 'Name'] },
+              ':*',
+            ],
+          ],
+        },
+      },
+    ]);
+    expect(answerer.DependsOn ?? []).not.toContain(answerPolicyId);
+    expect(seedResource(template).DependsOn).toContain(answerPolicyId);
     // and only the seeding role may invoke it: nothing else names it but the invoke config
     const naming = Object.entries(template.toJSON().Resources)
       .filter(([id, r]) => id !== answererId && JSON.stringify(r).includes(`"${answererId}"`))
@@ -389,8 +421,8 @@ describe('UserSeeder', () => {
     // Their roles, and the state machine's.
     template.resourceCountIs('AWS::IAM::Role', 3);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    // One policy per seeder, and the function's own engine policy.
-    template.resourceCountIs('AWS::IAM::Policy', 3);
+    // One policy per seeder, and the engine policies of the function and of its answerer.
+    template.resourceCountIs('AWS::IAM::Policy', 4);
     template.resourceCountIs('Custom::CognitoUserSeed', 2);
   });
 
@@ -414,6 +446,7 @@ describe('UserSeeder', () => {
     expect(dependsOn.sort()).toEqual([
       expect.stringMatching(/^Admins/),
       expect.stringMatching(/^CognitoUserSeederFunctionEnginePolicy/),
+      expect.stringMatching(/^CognitoUserSeederFunctionFailureAnswerEnginePolicy/),
       expect.stringMatching(/^CognitoUserSeederFunctionLedger/),
       expect.stringMatching(/^SeederPolicy/),
       expect.stringMatching(/^Testers/),

@@ -145,6 +145,11 @@ export class SeedFunction extends Construct {
    * resources depend on this policy instead.
    */
   public readonly enginePolicy: SeedPolicy;
+  /**
+   * The failure answerer's DescribeExecution on the state machine's executions; the seed
+   * resources depend on it, as on `enginePolicy`.
+   */
+  public readonly failureAnswerEnginePolicy: SeedPolicy;
 
   /** The options the function was created with, and the seeder that gave them. */
   private readonly options: SeedingFunctionOptions;
@@ -267,6 +272,26 @@ export class SeedFunction extends Construct {
       this.enginePolicy,
       `AwsSolutions-IAM5[Resource::${executionsNagPattern(this.stateMachine)}]`,
       'DescribeExecution and StopExecution act on executions whose names come from CloudFormation request ids, known only at deploy; the resource is limited to the executions of this stack’s own state machine.',
+    );
+    // The answerer leaves a request whose execution an attempt started to that execution's
+    // Answer. A policy of its own that the answerer does not depend on: the state machine
+    // names the seeding function, whose role names the answerer.
+    const answerRole = this.failureAnswer.role as iam.Role;
+    const answerStatement = new iam.PolicyStatement({
+      actions: ['states:DescribeExecution'],
+      resources: [this.executionsArn()],
+    });
+    this.failureAnswerEnginePolicy = options.customerManagedPolicies
+      ? new iam.ManagedPolicy(this, 'FailureAnswerEnginePolicyManaged', {
+          description: 'cdk-cognito-seeder: the failure answerer reads the executions of the stack’s state machine',
+          roles: [answerRole],
+          statements: [answerStatement],
+        })
+      : new iam.Policy(this, 'FailureAnswerEnginePolicy', { roles: [answerRole], statements: [answerStatement] });
+    acknowledgeNagRule(
+      this.failureAnswerEnginePolicy,
+      `AwsSolutions-IAM5[Resource::${executionsNagPattern(this.stateMachine)}]`,
+      'DescribeExecution acts on the execution a request’s attempt may have started, whose name comes from the CloudFormation request id, known only at deploy; the resource is limited to the executions of this stack’s own state machine.',
     );
     this.node.addValidation({ validate: () => this.validateManagedPolicies() });
   }
@@ -392,8 +417,10 @@ export class SeedFunction extends Construct {
    * resource's hour. Always there: a destination of the user's choosing would receive the
    * event, ResponseURL included, and without one a crash costs an hour's wait.
    *
-   * Its role may write its own log group and read its own stack's status (to tell a
-   * rollback Update); it reads no password and touches no pool. It runs where the seeding
+   * Its role may write its own log group, read its own stack's status (to tell a
+   * rollback Update) and, in a policy added with the state machine, describe the state
+   * machine's executions (to leave a request an attempt started to its execution); it reads
+   * no password and touches no pool. It runs where the seeding
    * function runs (the same VPC, tracing and dead-letter queue), and reserves one concurrent
    * execution when the seeding function reserves any.
    */
