@@ -154,6 +154,11 @@ export async function rotate(event: RotationEvent, remainingMs: number): Promise
     const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
     const stages = described.VersionIdsToStages ?? {};
     if (!stages[token]) throw new RotationRefused('the secret has no version with this ClientRequestToken');
+    if (!stages[token].includes('AWSPENDING') && !stages[token].includes('AWSCURRENT')) {
+      // A late step of an earlier rotation (its version AWSPREVIOUS now, say): moving
+      // AWSCURRENT back to it would roll the secret, and then its users, back.
+      throw new RotationRefused('the version with this ClientRequestToken is neither AWSPENDING nor AWSCURRENT');
+    }
     const current = Object.entries(stages).find(([, s]) => s.includes('AWSCURRENT'))?.[0];
     if (step === 'createSecret') {
       if (stages[token].includes('AWSCURRENT')) return;
@@ -183,6 +188,15 @@ export async function rotate(event: RotationEvent, remainingMs: number): Promise
       return;
     }
     if (current !== token) {
+      // finishSecret before its createSecret stored a value: nothing to make current.
+      try {
+        await secrets.send(
+          new GetSecretValueCommand({ SecretId: secretArn, VersionId: token, VersionStage: 'AWSPENDING' }),
+        );
+      } catch (error) {
+        if (errorName(error) !== 'ResourceNotFoundException') throw error;
+        throw new RotationRefused('the AWSPENDING version has no value yet: createSecret has not run for it');
+      }
       await secrets.send(
         new UpdateSecretVersionStageCommand({
           SecretId: secretArn,

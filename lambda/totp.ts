@@ -85,7 +85,7 @@ export class TotpStore {
       );
       if (putError !== undefined) throw putError;
       const goneError = await runBounded(gone, USER_SECRET_CONCURRENCY, stop, (name) =>
-        this.deleteUserSecret(prefix, pool, name),
+        this.deleteUserSecret(prefix, pool, name, keptElsewhere(all, pool, name)),
       );
       if (goneError !== undefined) throw goneError;
       if (secrets.size > 0) this.mirrored.add(pool);
@@ -192,9 +192,16 @@ export class TotpStore {
 
   /**
    * Deletes a user's own secret, when it is of `pool`: after a pool change, the same name
-   * holds the new pool's user, written before the old pool was cleaned.
+   * holds the new pool's user, written before the old pool was cleaned. When the seeder
+   * keeps the user in another pool too (`elsewhere`: a pool move rolled back, whose cleanup
+   * now empties the new pool), the secret gets that pool's seed back instead.
    */
-  private async deleteUserSecret(prefix: string, pool: string, username: string): Promise<void> {
+  private async deleteUserSecret(
+    prefix: string,
+    pool: string,
+    username: string,
+    elsewhere?: { readonly pool: string; readonly seed: string },
+  ): Promise<void> {
     const name = totpUserSecretName(prefix, username);
     let text: string | undefined;
     try {
@@ -208,6 +215,10 @@ export class TotpStore {
     const held = parseUserSecret(text);
     if (held) this.redactor.add(held.secret);
     if (held && held.userPoolId !== pool) return;
+    if (elsewhere) {
+      await this.putUserSecret(prefix, elsewhere.pool, username, elsewhere.seed);
+      return;
+    }
     try {
       await this.client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
     } catch (error) {
@@ -233,6 +244,14 @@ export class TotpStore {
       return {};
     }
   }
+}
+
+/** The seed another pool of the seeder's secret keeps for `username`, if any (the first by pool id). */
+function keptElsewhere(all: Stored, pool: string, username: string): { pool: string; seed: string } | undefined {
+  const other = Object.keys(all)
+    .sort()
+    .find((p) => p !== pool && typeof all[p]?.[username] === 'string');
+  return other === undefined ? undefined : { pool: other, seed: all[other][username] };
 }
 
 function parseUserSecret(text: string | undefined): TotpUserSecretValue | undefined {

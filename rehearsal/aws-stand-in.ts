@@ -28,6 +28,12 @@ export class AwsStandIn {
   readonly pendingVersions = new Map<string, { readonly token: string; value?: string }>();
   /** A secret's current version id, once a rotation made one current (else `rehearsal-<n>`). */
   readonly currentVersionIds = new Map<string, string>();
+  /**
+   * The version a rotation moved `AWSCURRENT` away from, labelled `AWSPREVIOUS` as Secrets
+   * Manager keeps it, with its value: `UpdateSecretVersionStage` can move `AWSCURRENT` back
+   * onto it (a rollback).
+   */
+  readonly previousVersions = new Map<string, { readonly token: string; readonly value: string }>();
   /** How many times each secret was written (PutSecretValue): its version number. */
   readonly secretVersions = new Map<string, number>();
   /** Each parameter's version: 1, and one more per change. */
@@ -142,15 +148,25 @@ export class AwsStandIn {
       reply(400, { __type: 'ResourceNotFoundException', message: `${what} not found in the rehearsal stand-in` });
     const version = (id: string) => this.currentVersionIds.get(id) ?? `rehearsal-${this.secretVersions.get(id) ?? 0}`;
     const pending = this.pendingVersions.get(input.SecretId);
+    const previous = this.previousVersions.get(input.SecretId);
     if (target === 'secretsmanager.DescribeSecret') {
       if (!this.secrets.has(input.SecretId)) return notFound(`secret ${input.SecretId}`);
       return reply(200, {
         ARN: input.SecretId,
         Name: input.SecretId,
         VersionIdsToStages: {
+          ...(previous ? { [previous.token]: ['AWSPREVIOUS'] } : {}),
           [version(input.SecretId)]: ['AWSCURRENT'],
           ...(pending ? { [pending.token]: ['AWSPENDING'] } : {}),
         },
+      });
+    }
+    if (target === 'secretsmanager.GetSecretValue' && previous && input.VersionId === previous.token) {
+      return reply(200, {
+        ARN: input.SecretId,
+        Name: input.SecretId,
+        SecretString: previous.value,
+        VersionId: previous.token,
       });
     }
     if (target === 'secretsmanager.GetSecretValue' && (input.VersionId || input.VersionStage === 'AWSPENDING')) {
@@ -175,6 +191,22 @@ export class AwsStandIn {
       pending.value = String(input.SecretString);
       return reply(200, { ARN: input.SecretId, Name: input.SecretId, VersionId: pending.token });
     }
+    if (
+      target === 'secretsmanager.UpdateSecretVersionStage' &&
+      input.VersionStage === 'AWSCURRENT' &&
+      previous &&
+      input.MoveToVersionId === previous.token &&
+      input.RemoveFromVersionId === version(input.SecretId)
+    ) {
+      // A rollback: the previous version is current again, and the one it replaced previous.
+      this.previousVersions.set(input.SecretId, {
+        token: version(input.SecretId),
+        value: this.secrets.get(input.SecretId) ?? '',
+      });
+      this.secrets.set(input.SecretId, previous.value);
+      this.currentVersionIds.set(input.SecretId, previous.token);
+      return reply(200, { ARN: input.SecretId, Name: input.SecretId });
+    }
     if (target === 'secretsmanager.UpdateSecretVersionStage') {
       if (input.VersionStage !== 'AWSCURRENT' || !pending || pending.token !== input.MoveToVersionId) {
         return reply(400, {
@@ -191,6 +223,10 @@ export class AwsStandIn {
       if (pending.value === undefined) {
         return reply(400, { __type: 'InvalidRequestException', message: 'the pending version has no value' });
       }
+      this.previousVersions.set(input.SecretId, {
+        token: version(input.SecretId),
+        value: this.secrets.get(input.SecretId) ?? '',
+      });
       this.secrets.set(input.SecretId, pending.value);
       this.currentVersionIds.set(input.SecretId, pending.token);
       this.pendingVersions.delete(input.SecretId);

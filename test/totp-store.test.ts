@@ -148,6 +148,23 @@ test("the Delete's empty save deletes every user's secret of that pool, and not 
   });
 });
 
+test("a pool move rolled back: the cleanup of the new pool gives carol's secret the old pool's seed back, not a delete", async () => {
+  // GIVEN carol and dave enrolled in POOL; the move to OTHER_POOL enrolled carol there (her
+  // own secret now holds OTHER_POOL's seed); the rollback to POOL wrote nothing
+  await store().save(POOL, new Map(Object.entries(SEEDS)));
+  await store().save(OTHER_POOL, new Map([['carol', 'MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK']]));
+  writes = [];
+
+  // WHEN CloudFormation's cleanup empties the new pool
+  await store().save(OTHER_POOL, new Map());
+
+  // THEN carol's own secret holds POOL's carol again; dave's was never touched
+  expect(ownValue('carol')).toEqual({ userPoolId: POOL, username: 'carol', secret: SEEDS.carol });
+  expect(ownValue('dave')).toEqual({ userPoolId: POOL, username: 'dave', secret: SEEDS.dave });
+  expect(writes).toEqual([`Put ${own('carol')}`, `Put ${SEEDER_SECRET}`]);
+  expect(seederValue()).toEqual({ [POOL]: SEEDS, [USER_SECRETS_KEY]: [POOL] });
+});
+
 test("a seeder's secret from before per-user secrets: the next save writes every user's once", async () => {
   // GIVEN the seeder's secret as an earlier version wrote it
   stored.set(SEEDER_SECRET, JSON.stringify({ [POOL]: SEEDS }));

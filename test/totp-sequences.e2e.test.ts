@@ -1,4 +1,4 @@
-// Adversarial: per-user TOTP secrets under the sequences CloudFormation really sends.
+// Per-user TOTP secrets under the sequences CloudFormation really sends.
 // The real asset against cognito-local, the ledger on dynalite. Two pools made outside the
 // stack (MFA optional), a seeder imported onto one of them; a hand-made user in each pool
 // must keep its `sub`; no password and no TOTP seed may appear in any output or answer.
@@ -252,60 +252,55 @@ test('a pool move, then the cleanup Delete of the old id: the moved TOTP users o
   expectNoLeak([created, moved, cleanup], [seedOne, seedTwo]);
 });
 
-// BUG (see the report): the rollback Update of a pool move writes nothing (pool one's users
-// are unchanged, so settleTotp sees no change and the store is `complete`), and the cleanup
-// Delete of the new id then deletes carol's own secret, which the move had overwritten with
-// pool two's seed (TotpStore.save -> deleteUserSecret deletes it because it names pool two).
-// After CloudFormation's rollback, pool one's carol still has her token, the seeder's secret
-// holds her seed, but her own secret (what grantReadPassword('carol') reads) is gone.
-test.failing(
-  "a pool move rolled back, then the cleanup Delete of the new id: carol's own secret holds pool one's seed again",
-  async () => {
-    // GIVEN carol (TOTP) and alice seeded in pool one
-    const { one, two } = await start();
-    const v1 = await deploy(one, ['alice', 'carol']);
-    const created = await r.invoke({ requestType: 'Create', resource: v1 });
-    const oldId = onlyAnswer(created).PhysicalResourceId;
-    const seedOne = seederSecret(v1)[one.poolId].carol;
-    const subs = { alice: await subOf(one.poolId, 'alice'), carol: await subOf(one.poolId, 'carol') };
+// The rollback Update of a pool move writes nothing (pool one's users are unchanged), and
+// carol's own secret still holds pool two's seed the move wrote: the cleanup Delete of the
+// new id must give it pool one's seed back (the seeder's secret keeps it), not delete it, or
+// grantReadPassword('carol') reads nothing.
+test("a pool move rolled back, then the cleanup Delete of the new id: carol's own secret holds pool one's seed again", async () => {
+  // GIVEN carol (TOTP) and alice seeded in pool one
+  const { one, two } = await start();
+  const v1 = await deploy(one, ['alice', 'carol']);
+  const created = await r.invoke({ requestType: 'Create', resource: v1 });
+  const oldId = onlyAnswer(created).PhysicalResourceId;
+  const seedOne = seederSecret(v1)[one.poolId].carol;
+  const subs = { alice: await subOf(one.poolId, 'alice'), carol: await subOf(one.poolId, 'carol') };
 
-    // WHEN the seeder moves to pool two, another resource fails, CloudFormation rolls the
-    // move back (an Update with the old properties) and cleans up the id the move answered
-    const v2 = await deploy(two, ['alice', 'carol']);
-    const moved = await r.invoke({
-      requestType: 'Update',
-      resource: v2,
-      oldProperties: v1.properties,
-      physicalResourceId: oldId,
-    });
-    const newId = onlyAnswer(moved).PhysicalResourceId;
-    const seedTwo = seederSecret(v2)[two.poolId].carol;
-    const rollback = await r.invoke({
-      requestType: 'Update',
-      resource: v1,
-      oldProperties: v2.properties,
-      physicalResourceId: newId,
-    });
-    const cleanup = await r.invoke({ requestType: 'Delete', resource: v2, physicalResourceId: newId });
+  // WHEN the seeder moves to pool two, another resource fails, CloudFormation rolls the
+  // move back (an Update with the old properties) and cleans up the id the move answered
+  const v2 = await deploy(two, ['alice', 'carol']);
+  const moved = await r.invoke({
+    requestType: 'Update',
+    resource: v2,
+    oldProperties: v1.properties,
+    physicalResourceId: oldId,
+  });
+  const newId = onlyAnswer(moved).PhysicalResourceId;
+  const seedTwo = seederSecret(v2)[two.poolId].carol;
+  const rollback = await r.invoke({
+    requestType: 'Update',
+    resource: v1,
+    oldProperties: v2.properties,
+    physicalResourceId: newId,
+  });
+  const cleanup = await r.invoke({ requestType: 'Delete', resource: v2, physicalResourceId: newId });
 
-    // THEN every request was answered once, with success
-    expect(onlyAnswer(moved).Status).toBe('SUCCESS');
-    expect(onlyAnswer(rollback)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: oldId });
-    expect(onlyAnswer(cleanup).Status).toBe('SUCCESS');
-    // and pool one has the same users again (same subs), pool two none of them
-    expect(await usernames(one.poolId)).toEqual(['alice', 'carol', 'hand-made']);
-    expect(await usernames(two.poolId)).toEqual(['hand-made']);
-    expect({ alice: await subOf(one.poolId, 'alice'), carol: await subOf(one.poolId, 'carol') }).toEqual(subs);
-    expect(await subOf(one.poolId, 'hand-made')).toBe(one.handMadeSub);
-    expect(await subOf(two.poolId, 'hand-made')).toBe(two.handMadeSub);
-    // and carol still signs in with the seed she was enrolled with, kept by the seeder
-    expect(seederSecret(v1)).toEqual({ [one.poolId]: { carol: seedOne } });
-    expect(await signInWithTotp(one, 'carol', seedOne)).toBe('signed in');
-    expectNoLeak([created, moved, rollback, cleanup], [seedOne, seedTwo]);
-    // and her own secret, what grantReadPassword('carol') reads, holds that seed
-    expect(ownSecrets(v1)).toEqual({ carol: { userPoolId: one.poolId, secret: seedOne } });
-  },
-);
+  // THEN every request was answered once, with success
+  expect(onlyAnswer(moved).Status).toBe('SUCCESS');
+  expect(onlyAnswer(rollback)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: oldId });
+  expect(onlyAnswer(cleanup).Status).toBe('SUCCESS');
+  // and pool one has the same users again (same subs), pool two none of them
+  expect(await usernames(one.poolId)).toEqual(['alice', 'carol', 'hand-made']);
+  expect(await usernames(two.poolId)).toEqual(['hand-made']);
+  expect({ alice: await subOf(one.poolId, 'alice'), carol: await subOf(one.poolId, 'carol') }).toEqual(subs);
+  expect(await subOf(one.poolId, 'hand-made')).toBe(one.handMadeSub);
+  expect(await subOf(two.poolId, 'hand-made')).toBe(two.handMadeSub);
+  // and carol still signs in with the seed she was enrolled with, kept by the seeder
+  expect(seederSecret(v1)).toEqual({ [one.poolId]: { carol: seedOne } });
+  expect(await signInWithTotp(one, 'carol', seedOne)).toBe('signed in');
+  expectNoLeak([created, moved, rollback, cleanup], [seedOne, seedTwo]);
+  // and her own secret, what grantReadPassword('carol') reads, holds that seed
+  expect(ownSecrets(v1)).toEqual({ carol: { userPoolId: one.poolId, secret: seedOne } });
+});
 
 test('a TOTP user removed by one Update and added again by the next: a new token, its secret in both places, once', async () => {
   // GIVEN carol and dave (TOTP) and alice in pool one

@@ -1,4 +1,4 @@
-// Adversarial: the failure answerer (index.onFailure) and crashAfterStart. A Create whose
+// The failure answerer (index.onFailure) and crashAfterStart. A Create whose
 // every delivery is killed just after StartExecution, its work still running (its slice held
 // back mid-way), and then the rollback Delete that overlaps it, its deliveries killed the same
 // way; then Lambda's destination delivering the Create's failure record once more, late (a

@@ -1,4 +1,4 @@
-// Adversarial: every scalar property arrives as a string (CloudFormation's way; the harness
+// Every scalar property arrives as a string (CloudFormation's way; the harness
 // stringifies them: MaxConcurrency, Rates, AdoptExistingUsers, RemovalPolicy,
 // PasswordRevision), and events are delivered again with the same request id, at once and
 // late. Nothing may be applied twice: each user made once, a password set once per
