@@ -14,7 +14,9 @@
  *   request takes the next number, and every older one stops;
  * - `OWNER#<owner>` / `SLICE`: the request whose work holds the resource (one at a time);
  * - `OWNER#<owner>` / `APPLIED`: digests of the properties the last successful requests
- *   applied (a rollback's properties are an earlier template's: these vouch for them);
+ *   applied (a rollback's properties are an earlier template's: these vouch for them). Kept
+ *   after a Delete: a cleanup Delete shares the owner (the logical id) with the live
+ *   resource, and the table goes with the stack;
  * - `MANIFEST#<owner>` / `<poolId>#HEAD` and `<poolId>#PART#…`: the manifest of what the
  *   owner seeded into a pool, for the tests that sign in as its users (format:
  *   testing/manifest-format.ts). It holds no password.
@@ -466,13 +468,6 @@ export class Ledger {
           spec: s(spec),
         },
       }),
-    );
-  }
-
-  /** Forgets what was applied on `owner` (its resource is deleted). */
-  async forgetApplied(owner: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.table, Key: { pk: s(ownerPk(owner)), sk: s('APPLIED') } }),
     );
   }
 
