@@ -23,6 +23,7 @@ import type { Manifest, ManifestPointer } from '../lib/private/manifest-format';
 import { totpUserSecretName } from '../lib/private/totp-names';
 import { InvokeResult, Rehearsal, synthesize, Synthesized } from '../rehearsal/harness';
 import { SeededUsers } from '../testing';
+import { ownTotpSecrets, totpSecrets } from './support/totp-secrets';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ids-perm-AbCdEf';
 const TEMP_PARAM = '/ids/temporary-password';
@@ -109,28 +110,6 @@ async function readManifest(r: Rehearsal, parameterName: string): Promise<Manife
   const body = parts.map((p) => String(p.body)).join('');
   expect(createHash('sha256').update(body).digest('hex')).toBe(head.sha256);
   return JSON.parse(body) as Manifest;
-}
-
-function totpSecrets(r: Rehearsal, secretArn: string): Record<string, Record<string, string>> {
-  const all = JSON.parse(r.standIn.secrets.get(secretArn) ?? '{}');
-  // Pool entries; the list of pools whose users have their own secrets is not one.
-  return Object.fromEntries(
-    Object.entries(all).filter(([, v]) => typeof v === 'object' && !Array.isArray(v)),
-  ) as Record<string, Record<string, string>>;
-}
-
-/** The per-user TOTP secrets the function made, by the username each holds. */
-function ownTotpSecrets(r: Rehearsal, prefix: string): Record<string, { userPoolId: string; secret: string }> {
-  return Object.fromEntries(
-    [...r.standIn.secrets.entries()]
-      .filter(([name]) => name.startsWith(`${prefix}/`))
-      .map(([name, value]) => {
-        const parsed = JSON.parse(value) as { userPoolId: string; username: string; secret: string };
-        // Named by the hash of the username it holds, as grants name it.
-        expect(name).toBe(totpUserSecretName(prefix, parsed.username));
-        return [parsed.username, { userPoolId: parsed.userPoolId, secret: parsed.secret }];
-      }),
-  );
 }
 
 function expectNoLeak(...results: InvokeResult[]): void {

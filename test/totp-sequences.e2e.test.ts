@@ -28,6 +28,7 @@ import { Secret, TOTP } from 'otpauth';
 import { PasswordMode, SeedMfa, SeedPassword, SeedUser, UserSeeder } from '../lib';
 import { totpUserSecretName } from '../lib/private/totp-names';
 import { InvokeResult, Rehearsal, SeedResource, synthesize } from '../rehearsal/harness';
+import { ownTotpSecrets, totpSecrets } from './support/totp-secrets';
 
 jest.setTimeout(150_000);
 
@@ -131,26 +132,10 @@ function onlyAnswer(result: InvokeResult) {
 }
 
 /** The seeder's TOTP secret: pool entries only. */
-function seederSecret(resource: SeedResource): Record<string, Record<string, string>> {
-  const all = JSON.parse(r.standIn.secrets.get(resource.properties.Totp.SecretArn) ?? '{}');
-  return Object.fromEntries(
-    Object.entries(all).filter(([, v]) => typeof v === 'object' && !Array.isArray(v)),
-  ) as Record<string, Record<string, string>>;
-}
+const seederSecret = (resource: SeedResource) => totpSecrets(r, String(resource.properties.Totp.SecretArn));
 
 /** The per-user TOTP secrets the function keeps under the seeder's prefix, by username. */
-function ownSecrets(resource: SeedResource): Record<string, { userPoolId: string; secret: string }> {
-  const prefix = String(resource.properties.Totp.UserSecretPrefix);
-  return Object.fromEntries(
-    [...r.standIn.secrets.entries()]
-      .filter(([name]) => name.startsWith(`${prefix}/`))
-      .map(([name, value]) => {
-        const parsed = JSON.parse(value) as { userPoolId: string; username: string; secret: string };
-        expect(name).toBe(totpUserSecretName(prefix, parsed.username));
-        return [parsed.username, { userPoolId: parsed.userPoolId, secret: parsed.secret }];
-      }),
-  );
-}
+const ownSecrets = (resource: SeedResource) => ownTotpSecrets(r, String(resource.properties.Totp.UserSecretPrefix));
 
 async function usernames(poolId: string): Promise<string[]> {
   const out = await r.cognito.send(new ListUsersCommand({ UserPoolId: poolId }));
