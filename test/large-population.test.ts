@@ -89,8 +89,8 @@ describe('large populations travel as a file asset', () => {
         Statement: Match.arrayWith([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objectArn }]),
       },
     });
-    // The seeder's policy, and the function's own (it may invoke itself to continue).
-    template.resourceCountIs('AWS::IAM::Policy', 2);
+    // The seeder's policy, and the engine policies of the function and of its failure answerer.
+    template.resourceCountIs('AWS::IAM::Policy', 3);
     expect(JSON.stringify(template.toJSON())).not.toContain(
       JSON.stringify({ 'Fn::GetAtt': [seedId, 'UsersObjectArn'] }),
     );
