@@ -134,12 +134,8 @@ export abstract class Repair extends Preflight {
       const entry = reported.get(name);
       const found = [...(entry?.found ?? []), 'totp-secret'];
       const done = [...(entry?.done ?? []), ...(dryRun || error !== undefined ? [] : ['totp-secret'])];
-      const next: RepairedUser = {
-        username: name,
-        found,
-        done,
-        ...((entry?.error ?? error) !== undefined ? { error: entry?.error ?? error } : {}),
-      };
+      const failed = entry?.error ?? error;
+      const next: RepairedUser = { username: name, found, done, ...(failed === undefined ? {} : { error: failed }) };
       if (entry) users[users.indexOf(entry)] = next;
       else users.push(next);
     }

@@ -79,15 +79,8 @@ export class TotpStore {
       // Every entry once (the pool's first write with per-user secrets), then the changed ones.
       const put = [...secrets.entries()].filter(([name, seed]) => !mirroredBefore || previous[name] !== seed);
       const gone = Object.keys(previous).filter((name) => !secrets.has(name));
-      const stop = new StopSignal();
-      const putError = await runBounded(put, USER_SECRET_CONCURRENCY, stop, ([name, seed]) =>
-        this.putUserSecret(prefix, pool, name, seed),
-      );
-      if (putError !== undefined) throw putError;
-      const goneError = await runBounded(gone, USER_SECRET_CONCURRENCY, stop, (name) =>
-        this.deleteUserSecret(prefix, pool, name, keptElsewhere(all, pool, name)),
-      );
-      if (goneError !== undefined) throw goneError;
+      await eachUserSecret(put, ([name, seed]) => this.putUserSecret(prefix, pool, name, seed));
+      await eachUserSecret(gone, (name) => this.deleteUserSecret(prefix, pool, name, keptElsewhere(all, pool, name)));
       if (secrets.size > 0) this.mirrored.add(pool);
       else this.mirrored.delete(pool);
     }
@@ -117,10 +110,8 @@ export class TotpStore {
     const prefix = this.settings.userSecretPrefix;
     if (prefix === undefined) return [];
     const off: string[] = [];
-    const error = await runBounded(
+    await eachUserSecret(
       names.filter((name) => secrets.has(name)),
-      USER_SECRET_CONCURRENCY,
-      new StopSignal(),
       async (name) => {
         let text: string | undefined;
         try {
@@ -142,7 +133,6 @@ export class TotpStore {
         }
       },
     );
-    if (error !== undefined) throw error;
     return off.sort();
   }
 
@@ -154,13 +144,10 @@ export class TotpStore {
   ): Promise<void> {
     const prefix = this.settings.userSecretPrefix;
     if (prefix === undefined) return;
-    const error = await runBounded(
+    await eachUserSecret(
       names.filter((name) => secrets.has(name)),
-      USER_SECRET_CONCURRENCY,
-      new StopSignal(),
       (name) => this.putUserSecret(prefix, pool, name, secrets.get(name) as string),
     );
-    if (error !== undefined) throw error;
   }
 
   /** Creates a user's own secret, or gives the one there (a re-enrolment) its new value. */
@@ -244,6 +231,12 @@ export class TotpStore {
       return {};
     }
   }
+}
+
+/** Runs `fn` on each item, a few per-user secrets at once; throws the first error. */
+async function eachUserSecret<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  const error = await runBounded(items, USER_SECRET_CONCURRENCY, new StopSignal(), fn);
+  if (error !== undefined) throw error;
 }
 
 /** The seed another pool of the seeder's secret keeps for `username`, if any (the first by pool id). */
