@@ -86,6 +86,12 @@ export interface UserRecord {
   readonly applied?: AppliedSpec;
   /** When `applied` was last applied (ms since epoch): a change in the pool after it is drift. */
   readonly appliedAt?: number;
+  /**
+   * The spec a request began writing over `applied` and has not recorded as applied: its
+   * writes may have landed in part (a killed slice, a superseded request), so the next plan
+   * brings the user to its spec from both (lambda/plan.ts).
+   */
+  readonly pending?: AppliedSpec;
   /** The owner a user was taken over from, to hand it back if this request fails. */
   readonly previousOwner?: string;
   /** `enrolled` once the seeder enrolled a TOTP software token for the user (its secret is in the TOTP secret). */
@@ -620,6 +626,7 @@ function toItem(r: UserRecord): Record<string, AttributeValue> {
   if (r.until !== undefined) item.until = n(r.until);
   if (r.applied) item.applied = s(JSON.stringify(r.applied));
   if (r.appliedAt !== undefined) item.appliedAt = n(r.appliedAt);
+  if (r.pending) item.pending = s(JSON.stringify(r.pending));
   if (r.previousOwner) item.previousOwner = s(r.previousOwner);
   if (r.totp) item.totp = s(r.totp);
   return item;
@@ -627,6 +634,7 @@ function toItem(r: UserRecord): Record<string, AttributeValue> {
 
 function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
   const applied = str(item, 'applied');
+  const pending = str(item, 'pending');
   return {
     pool: str(item, 'pool') ?? '',
     key: str(item, 'sk') ?? '',
@@ -641,6 +649,7 @@ function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
     until: item.until?.N === undefined ? undefined : Number(item.until.N),
     applied: applied ? (JSON.parse(applied) as AppliedSpec) : undefined,
     appliedAt: item.appliedAt?.N === undefined ? undefined : Number(item.appliedAt.N),
+    pending: pending ? (JSON.parse(pending) as AppliedSpec) : undefined,
     previousOwner: str(item, 'previousOwner'),
     totp: str(item, 'totp') === 'enrolled' ? 'enrolled' : undefined,
   };

@@ -296,13 +296,14 @@ export function planCompensation(owner: string, requestId: string, records: read
 const VERIFIED_FLAGS: Record<string, string> = { email: 'email_verified', phone_number: 'phone_number_verified' };
 
 function diff(d: DesiredUser, record: UserRecord): ModifyAction | undefined {
-  const before = record.applied;
   const after = d.applied;
-  if (before && fingerprint(before) === fingerprint(after)) return undefined;
-  const oldAttributes = before?.attributes ?? {};
+  // What the user may hold now: what was applied, and what a request cut off began to
+  // write over it (some of its writes may have landed). Both are brought to `after`.
+  const befores = record.pending ? [record.applied, record.pending] : [record.applied];
+  if (befores.every((b) => b && fingerprint(b) === fingerprint(after))) return undefined;
   const setAttributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(after.attributes)) {
-    if (oldAttributes[name] !== value) setAttributes[name] = value;
+    if (befores.some((b) => (b?.attributes ?? {})[name] !== value)) setAttributes[name] = value;
   }
   // Changing email (or phone) resets its verified flag unless the same call sets it.
   for (const [attribute, flag] of Object.entries(VERIFIED_FLAGS)) {
@@ -310,16 +311,20 @@ function diff(d: DesiredUser, record: UserRecord): ModifyAction | undefined {
       setAttributes[flag] = after.attributes[flag];
     }
   }
-  const deleteAttributes = Object.keys(oldAttributes).filter((name) => !(name in after.attributes));
-  const oldGroups = before?.groups ?? [];
-  const addGroups = after.groups.filter((g) => !oldGroups.includes(g));
-  const removeGroups = oldGroups.filter((g) => !after.groups.includes(g));
-  const applyPassword =
-    !before ||
-    before.mode !== after.mode ||
-    before.source !== after.source ||
-    before.sourceVersion !== after.sourceVersion ||
-    before.revision !== after.revision;
+  const union = (pick: (b: AppliedSpec) => readonly string[]) => [
+    ...new Set(befores.flatMap((b) => (b ? pick(b) : []))),
+  ];
+  const deleteAttributes = union((b) => Object.keys(b.attributes)).filter((name) => !(name in after.attributes));
+  const addGroups = after.groups.filter((g) => befores.some((b) => !(b?.groups ?? []).includes(g)));
+  const removeGroups = union((b) => b.groups).filter((g) => !after.groups.includes(g));
+  const applyPassword = befores.some(
+    (before) =>
+      !before ||
+      before.mode !== after.mode ||
+      before.source !== after.source ||
+      before.sourceVersion !== after.sourceVersion ||
+      before.revision !== after.revision,
+  );
   return {
     kind: 'modify',
     key: d.key,

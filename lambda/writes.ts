@@ -6,7 +6,7 @@
 import { errorName } from './cognito';
 import { AppliedSpec, UserRecord } from './ledger';
 import { StopSignal } from './pace';
-import { LiveUser, ModifyAction, RemoveAction, WriteAction, madeWithin } from './plan';
+import { LiveUser, ModifyAction, RemoveAction, WriteAction, fingerprint, madeWithin } from './plan';
 import type { UserSpec } from './properties';
 import { CALL_LANDING_MS, UserError, unknownAttempts } from './seed-shared';
 import { RunBase } from './run-base';
@@ -148,7 +148,7 @@ export abstract class Writes extends RunBase {
       throw new UserError(user.username, `seed resource ${held.owner} changed it meanwhile: deploy again`);
     }
     if (modify) await this.applyChanges(record, modify);
-    await this.deps.ledger.save({ ...record, applied, appliedAt: Date.now() });
+    await this.deps.ledger.save({ ...record, applied, appliedAt: Date.now(), pending: undefined });
     return 'taken-over';
   }
 
@@ -164,11 +164,16 @@ export abstract class Writes extends RunBase {
       await this.deps.ledger.save({ ...record, state: 'creating', at: Date.now(), sub: undefined, totp: undefined });
       return this.create(action.key, user, action.applied);
     }
-    await this.deps.ledger.save({ ...record, applied: action.applied, appliedAt: Date.now() });
+    await this.deps.ledger.save({ ...record, applied: action.applied, appliedAt: Date.now(), pending: undefined });
     return 'updated';
   }
 
   protected async applyChanges(record: UserRecord, action: ModifyAction): Promise<void> {
+    // Recorded before the first write: if this request is cut off, the next one knows the
+    // user may hold some of it, and undoes or finishes it.
+    if (!record.pending || fingerprint(record.pending) !== fingerprint(action.applied)) {
+      await this.deps.ledger.save({ ...record, pending: action.applied });
+    }
     const name = record.cognitoUsername ?? record.username;
     if (Object.keys(action.setAttributes).length > 0)
       await this.pool.updateAttributes(name, action.setAttributes, this.metadata(action.user));

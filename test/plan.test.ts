@@ -181,6 +181,40 @@ describe('reconcile: users the spec lists', () => {
     ]);
   });
 
+  test('a spec a cut-off request began writing (pending): the next plan undoes or finishes it from both specs', () => {
+    const old = applied('TEMPORARY', { attributes: { given_name: 'Old' }, groups: ['admins'] });
+    const next = applied('RESET_REQUIRED', {
+      attributes: { given_name: 'New', family_name: 'Added' },
+      groups: ['testers'],
+    });
+    const record = held('alice', { applied: old, pending: next });
+
+    // The rollback to the old spec: everything the cut-off request may have written is undone.
+    expect(plan({ desired: [want('alice', old)], records: [record] }).writes).toEqual([
+      expect.objectContaining({
+        kind: 'modify',
+        setAttributes: { given_name: 'Old' },
+        deleteAttributes: ['family_name'],
+        addGroups: ['admins'],
+        removeGroups: ['testers'],
+        applyPassword: true,
+      }),
+    ]);
+    // Its own spec again (the engine's next slice): what it may not have written yet is written.
+    expect(plan({ desired: [want('alice', next)], records: [record] }).writes).toEqual([
+      expect.objectContaining({
+        kind: 'modify',
+        setAttributes: { given_name: 'New', family_name: 'Added' },
+        deleteAttributes: [],
+        addGroups: ['testers'],
+        removeGroups: ['admins'],
+        applyPassword: true,
+      }),
+    ]);
+    // Without a pending spec, the old spec is nothing to do.
+    expect(plan({ desired: [want('alice', old)], records: [held('alice', { applied: old })] }).writes).toEqual([]);
+  });
+
   test('a new secret version, source, mode or revision re-applies the password', () => {
     for (const change of [{ sourceVersion: '2' }, { source: 'ssm:/q' }, { mode: 'PERMANENT' }, { revision: '2' }]) {
       const p = plan({ desired: [want('alice', applied('TEMPORARY', change))], records: [held('alice')] });

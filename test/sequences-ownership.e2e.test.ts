@@ -1,4 +1,4 @@
-// Adversarial (2): ownership through sequences the existing suites do not play. A user the
+// Ownership through sequences the existing suites do not play. A user the
 // spec drops while the same username was meanwhile deleted and made again by hand (case-
 // sensitive and case-insensitive pools), an adopted user through the Update that drops it,
 // its rollback and the stack Delete, a late duplicate of the Create after the stack Delete,

@@ -1,4 +1,4 @@
-// Adversarial (2): requests that overlap on one seed resource, in ways the existing suites
+// Requests that overlap on one seed resource, in ways the existing suites
 // do not play. A repair asked while a Create's slice is stopped mid-way; the stack Delete
 // arriving while a repair's AdminCreateUser is still on its way to Cognito; a large
 // population (a users file in S3) whose Update is killed in every slice and then rolled
