@@ -39,7 +39,10 @@ interface World {
   readonly r: Rehearsal;
   readonly poolId: string;
   readonly handSub: string;
-  readonly seeder: (users: (password: SeedPassword) => SeedUser[]) => Promise<SeedResource>;
+  readonly seeder: (
+    users: (password: SeedPassword) => SeedUser[],
+    options?: { adoptExistingUsers?: boolean },
+  ) => Promise<SeedResource>;
 }
 
 async function world(): Promise<World> {
@@ -54,7 +57,7 @@ async function world(): Promise<World> {
     new AdminCreateUserCommand({ UserPoolId: poolId, Username: 'hand-made', MessageAction: 'SUPPRESS' }),
   );
   const handSub = hand.User!.Attributes!.find((a) => a.Name === 'sub')!.Value!;
-  const seeder: World['seeder'] = async (users) => {
+  const seeder: World['seeder'] = async (users, options = {}) => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'seeder-adv2-modify-'));
     outdirs.push(outdir);
     const app = new App({ outdir });
@@ -63,6 +66,7 @@ async function world(): Promise<World> {
     new UserSeeder(stack, 'Seeder', {
       userPool: cognito.UserPool.fromUserPoolId(stack, 'Pool', poolId),
       users: users(password),
+      ...options,
     });
     return (await r.deploy(synthesize(app)))[0];
   };
@@ -340,4 +344,76 @@ test('RESET_REQUIRED users added by an Update killed mid-way, then rolled back: 
   expect((await live(w.r, w.poolId, 'dave'))?.attributes.sub).toBe(daveSub);
   expect((await live(w.r, w.poolId, 'hand-made'))?.attributes.sub).toBe(w.handSub);
   expect((await w.r.ledgerUsers()).map((u) => u.username)).toEqual(['dave']);
+});
+
+test('an adoption cut off mid-way, then the rollback and the deploy again: released as it is, then adopted in full; it survives the Delete with its sub', async () => {
+  // GIVEN alice and bob seeded, and a user someone made, to be adopted
+  const w = await world();
+  const made = await w.r.cognito.send(
+    new AdminCreateUserCommand({ UserPoolId: w.poolId, Username: 'adoptee', MessageAction: 'SUPPRESS' }),
+  );
+  const adopteeSub = made.User!.Attributes!.find((a) => a.Name === 'sub')!.Value!;
+  const v1 = await w.seeder(v1Users);
+  const created = await w.r.invoke({ requestType: 'Create', resource: v1 });
+  expect(created.response?.Status).toBe('SUCCESS');
+  const withAdoptee = (password: SeedPassword): SeedUser[] => [
+    ...v1Users(password),
+    {
+      username: 'adoptee',
+      mode: PasswordMode.PERMANENT,
+      password,
+      attributes: { given_name: 'Seeded' },
+      groups: ['testers'],
+    },
+  ];
+  const v3 = await w.seeder(withAdoptee, { adoptExistingUsers: true });
+  const heldAdoptee = async () => (await w.r.ledgerUsers()).filter((u) => u.username === 'adoptee');
+
+  // WHEN an Update adopting it is killed in every slice just before its group add (its
+  // attributes and password have landed), and CloudFormation rolls back to v1
+  const forward = await w.r.invoke({
+    requestType: 'Update',
+    resource: v3,
+    oldProperties: v1.properties,
+    physicalResourceId: physicalIdOf(w, v1),
+    onSlice: killAt(w, 'AdminAddUserToGroup', 'adoptee'),
+  });
+  expect(forward.response?.Status).toBe('FAILED');
+  expect((await live(w.r, w.poolId, 'adoptee'))?.attributes.given_name).toBe('Seeded');
+  const rollback = await w.r.invoke({
+    requestType: 'Update',
+    resource: v1,
+    oldProperties: v3.properties,
+    physicalResourceId: physicalIdOf(w, v1),
+  });
+
+  // THEN the rollback released it as it is: still there with its sub, no longer held
+  expect(rollback.response?.Status).toBe('SUCCESS');
+  expect((await live(w.r, w.poolId, 'adoptee'))?.attributes.sub).toBe(adopteeSub);
+  expect(await heldAdoptee()).toEqual([]);
+
+  // WHEN the same template is deployed again
+  const again = await w.r.invoke({
+    requestType: 'Update',
+    resource: v3,
+    oldProperties: v1.properties,
+    physicalResourceId: physicalIdOf(w, v1),
+  });
+
+  // THEN the adoption is whole (the group the cut-off request never added), with the same sub
+  expect(again.response?.Status).toBe('SUCCESS');
+  const adopted = await live(w.r, w.poolId, 'adoptee');
+  expect({ sub: adopted?.attributes.sub, given_name: adopted?.attributes.given_name, groups: adopted?.groups }).toEqual(
+    { sub: adopteeSub, given_name: 'Seeded', groups: ['testers'] },
+  );
+  expect(await heldAdoptee()).toEqual([expect.objectContaining({ origin: 'adopted' })]);
+
+  // WHEN the stack is deleted THEN the seeded users go, the adopted and the hand-made stay
+  const deleted = await w.r.invoke({ requestType: 'Delete', resource: v3, physicalResourceId: physicalIdOf(w, v1) });
+  expect(deleted.response?.Status).toBe('SUCCESS');
+  expect(await live(w.r, w.poolId, 'alice')).toBeUndefined();
+  expect((await live(w.r, w.poolId, 'adoptee'))?.attributes.sub).toBe(adopteeSub);
+  expect((await live(w.r, w.poolId, 'hand-made'))?.attributes.sub).toBe(w.handSub);
+  expectOneAnswer(w, created, forward, rollback, again, deleted);
+  expectNoCanary(w, created, forward, rollback, again, deleted);
 });
