@@ -21,6 +21,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PasswordMode, SeedPassword, SeedUser, UserSeeder } from '../lib';
 import { InvokeResult, Rehearsal, SeedResource, synthesize } from '../rehearsal/harness';
+import { expectNoCanaryIn, expectOneAnswer, physicalIdOf } from './support/sequence-checks';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:modify-perm-AbCdEf';
 const CANARY = 'Canary-Modify-Rb-6!tR';
@@ -94,26 +95,7 @@ async function live(r: Rehearsal, poolId: string, username: string): Promise<Liv
   }
 }
 
-const physicalIdOf = (w: World, resource: SeedResource) => `${w.poolId}/${resource.logicalId}`;
-
-function expectOneAnswer(w: World, ...results: InvokeResult[]): void {
-  for (const result of results) {
-    const requestId = String(result.event.RequestId);
-    expect({ requestId, answers: w.r.responses.bodies.filter((b) => b.RequestId === requestId).length }).toEqual({
-      requestId,
-      answers: 1,
-    });
-  }
-}
-
-function expectNoCanary(w: World, ...results: InvokeResult[]): void {
-  const all = [
-    ...results.flatMap((x) => [x.output, ...x.rawResponses]),
-    ...w.r.invocationOutputs,
-    JSON.stringify(w.r.responses.bodies),
-  ].join('\n');
-  expect(all).not.toContain(CANARY);
-}
+const expectNoCanary = (w: World, ...results: InvokeResult[]) => expectNoCanaryIn(w, CANARY, ...results);
 
 /**
  * Kills every `Work` slice of one request just before `target` for `username` reaches

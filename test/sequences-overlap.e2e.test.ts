@@ -22,6 +22,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PasswordMode, SeedPassword, UserSeeder } from '../lib';
 import { InvokeResult, Rehearsal, SeedResource, synthesize } from '../rehearsal/harness';
+import { expectNoCanaryIn, expectOneAnswer, physicalIdOf } from './support/sequence-checks';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:adv2-overlap-AbCdEf';
 const CANARY = 'Canary-Adv2-Overlap-8!zQ';
@@ -104,26 +105,7 @@ async function until(condition: () => Promise<boolean> | boolean, what: string, 
   }
 }
 
-const physicalIdOf = (w: World, resource: SeedResource) => `${w.poolId}/${resource.logicalId}`;
-
-function expectOneAnswer(w: World, ...results: InvokeResult[]): void {
-  for (const result of results) {
-    const requestId = String(result.event.RequestId);
-    expect({ requestId, answers: w.r.responses.bodies.filter((b) => b.RequestId === requestId).length }).toEqual({
-      requestId,
-      answers: 1,
-    });
-  }
-}
-
-function expectNoCanary(w: World, ...results: InvokeResult[]): void {
-  const all = [
-    ...results.flatMap((x) => [x.output, ...x.rawResponses]),
-    ...w.r.invocationOutputs,
-    JSON.stringify(w.r.responses.bodies),
-  ].join('\n');
-  expect(all).not.toContain(CANARY);
-}
+const expectNoCanary = (w: World, ...results: InvokeResult[]) => expectNoCanaryIn(w, CANARY, ...results);
 
 type RepairAnswer = { status: string; repairId?: string; reason?: string; report?: { users: unknown[]; left: number } };
 

@@ -22,6 +22,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PasswordMode, SeedPassword, SeedUser, UserSeeder } from '../lib';
 import { InvokeResult, Rehearsal, SeedResource, synthesize } from '../rehearsal/harness';
+import { expectNoCanaryIn, expectOneAnswer, physicalIdOf } from './support/sequence-checks';
 
 const PERM_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:adv2-own-AbCdEf';
 const CANARY = 'Canary-Adv2-Owner-3!hJ';
@@ -108,7 +109,6 @@ async function attributesOf(r: Rehearsal, poolId: string, name: string): Promise
   return Object.fromEntries((out.UserAttributes ?? []).map((a) => [a.Name!, a.Value!]));
 }
 
-const physicalIdOf = (w: World, resource: SeedResource) => `${w.poolId}/${resource.logicalId}`;
 const perm =
   (username: string, extra: Partial<SeedUser> = {}) =>
   (password: SeedPassword): SeedUser => ({
@@ -118,24 +118,7 @@ const perm =
     ...extra,
   });
 
-function expectOneAnswer(w: World, ...results: InvokeResult[]): void {
-  for (const result of results) {
-    const requestId = String(result.event.RequestId);
-    expect({ requestId, answers: w.r.responses.bodies.filter((b) => b.RequestId === requestId).length }).toEqual({
-      requestId,
-      answers: 1,
-    });
-  }
-}
-
-function expectNoCanary(w: World, ...results: InvokeResult[]): void {
-  const all = [
-    ...results.flatMap((x) => [x.output, ...x.rawResponses]),
-    ...w.r.invocationOutputs,
-    JSON.stringify(w.r.responses.bodies),
-  ].join('\n');
-  expect(all).not.toContain(CANARY);
-}
+const expectNoCanary = (w: World, ...results: InvokeResult[]) => expectNoCanaryIn(w, CANARY, ...results);
 
 test.each([
   ['a case-sensitive pool', true, 'alice', 'alice'],
